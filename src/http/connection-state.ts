@@ -1,0 +1,389 @@
+/*
+ * The HTTP/1.1 state of one connection: the loop that turns bytes into requests, keeps replies in order,
+ * and enforces the per-connection limits and timeouts.
+ *
+ * One read is handled in one pass (`onData`): every complete request in it is parsed and its handler is
+ * called before the pass ends, so every reply produced synchronously leaves in one socket write (the TCP
+ * layer batches). Replies leave in request order: `#queue` holds the replies not yet sent, oldest first; only
+ * the oldest writes to the socket, the others buffer until `#advance()` activates them.
+ *
+ * Bytes are not copied on the fast path: a read that ends exactly at a request boundary is parsed in place,
+ * and requests keep views of it. Only unfinished bytes (a request split across reads) are copied, into a
+ * buffer owned by this connection that grows by doubling. It only ever holds bytes not yet consumed, from
+ * offset 0; once a request is cut from it, the rest moves to a fresh buffer, so it is never written again
+ * while a request points into it.
+ *
+ * Limits: at most `pipelineDepthMax` replies outstanding (then reading pauses until they leave); one
+ * deadline at a time, checked by the server's sweep (`checkDeadline`): idle between requests, headers from a
+ * request's first byte, body from the end of its head, linger after we end the connection; and a send
+ * timeout while the peer does not read our replies.
+ *
+ * Errors: bad input becomes an error reply queued after the replies already owed, then the connection
+ * closes (RFC 9112 §11.2: once framing is in doubt, nothing more on the connection can be trusted).
+ */
+import { HttpError } from '../errors.ts'
+import type { Limits } from '../limits.ts'
+import type { Connection } from '../tcp/connection.ts'
+import { BodyDecoder } from './body-decoder.ts'
+import { RequestParser } from './parser.ts'
+import { Request, type RequestOwner } from './request.ts'
+import { Response, type ResponseOwner } from './response.ts'
+
+/** A request handler. It may be async; a throw or rejection before the reply starts is answered with 500. */
+export type Handler = (request: Request, response: Response) => void | Promise<void>
+
+/** What every connection of one server shares. */
+export interface ServerContext {
+  readonly limits: Limits
+  readonly handler: Handler
+  onError(error: unknown, request: Request | undefined): void
+}
+
+const Deadline = { none: 0, idle: 1, headers: 2, body: 3, linger: 4 } as const
+type Deadline = (typeof Deadline)[keyof typeof Deadline]
+
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
+const MIN_OWNED_BYTES = 4096
+
+/** Stands in for the request of an error reply to bytes that never became a request. */
+const NO_REQUEST = {
+  method: 'GET', versionMinor: 1, keepAlive: false, expectContinue: false, continueAsked: false, bodyComplete: true,
+} as unknown as Request
+
+export class ConnectionState implements RequestOwner, ResponseOwner {
+  now: number
+  readonly #connection: Connection<ConnectionState>
+  readonly #context: ServerContext
+  readonly #limits: Limits
+  readonly #parser: RequestParser
+  readonly #decoder: BodyDecoder
+  readonly #queue: Response[] = []
+  #bodyRequest: Request | null = null
+  #bodyResponse: Response | null = null
+  #continuePending: Request | null = null
+  #owned: Buffer | null = null
+  #ownedLength = 0
+  #deadline = 0
+  #deadlineKind: Deadline = Deadline.none
+  #blockedSince = 0
+  #drainWaiters: (() => void)[] | null = null
+  /** No further request is parsed (Connection: close, an error, the peer's FIN, or shutdown). */
+  #stopParsing = false
+  /** Parsing waits for replies to leave (pipelineDepthMax reached). */
+  #parsePaused = false
+  #peerEnded = false
+  #ended = false
+
+  constructor(connection: Connection<ConnectionState>, context: ServerContext) {
+    this.#connection = connection
+    this.#context = context
+    this.#limits = context.limits
+    this.#parser = new RequestParser(context.limits)
+    this.#decoder = new BodyDecoder(context.limits)
+    this.now = Date.now()
+    this.#setDeadline(Deadline.idle, this.#limits.idleTimeoutMs)
+  }
+
+  /** True once this connection will take no further request. */
+  get closing(): boolean {
+    return this.#stopParsing
+  }
+  get writeBlocked(): boolean {
+    return this.#connection.writeBlocked
+  }
+  /** Replies owed on this connection. */
+  get pending(): number {
+    return this.#queue.length
+  }
+
+  onData(bytes: Buffer): void {
+    this.now = Date.now()
+    if (this.#stopParsing && this.#bodyRequest === null) return // draining what the peer still sends
+    const buffer = this.#owned === null ? bytes : this.#append(bytes)
+    this.#keep(buffer, this.#process(buffer))
+  }
+
+  onDrain(): void {
+    this.#blockedSince = 0
+    this.#wakeDrainWaiters()
+  }
+
+  onEnd(): void {
+    this.#peerEnded = true
+    this.#stopParsing = true
+    if (this.#bodyRequest !== null) {
+      this.#fail(new HttpError(400, 'INCOMPLETE_BODY', 'The connection ended before the body was complete'))
+    } else if (this.#queue.length === 0) {
+      this.#end()
+    }
+  }
+
+  onClose(): void {
+    this.#stopParsing = true
+    this.#deadlineKind = Deadline.none
+    this.#owned = null
+    this.#bodyRequest?.failBody(new HttpError(400, 'CONNECTION_CLOSED', 'The connection closed before the body was complete'))
+    this.#bodyRequest = null
+    this.#queue.length = 0
+    this.#wakeDrainWaiters()
+  }
+
+  /** Graceful shutdown: take no new request, finish the replies owed, then close. */
+  shutdown(): void {
+    this.#stopParsing = true
+    if (this.#queue.length === 0) this.#end()
+  }
+
+  /** Refuses the connection with an error reply (too many connections). */
+  refuse(error: HttpError): void {
+    this.#fail(error)
+  }
+
+  /** Called by the server's sweep: acts on a passed deadline or a peer that stopped reading. */
+  checkDeadline(now: number): void {
+    this.now = now
+    const connection = this.#connection
+    if (connection.writeBlocked) {
+      if (this.#blockedSince === 0) this.#blockedSince = now
+      else if (now - this.#blockedSince > this.#limits.sendTimeoutMs) return connection.destroy()
+    }
+    if (this.#deadlineKind === Deadline.none || now < this.#deadline) return
+    switch (this.#deadlineKind) {
+      case Deadline.headers:
+        return this.#fail(new HttpError(408, 'HEADERS_TIMEOUT', `Headers not received within headersTimeoutMs (${this.#limits.headersTimeoutMs} ms)`))
+      case Deadline.body:
+        return this.#fail(new HttpError(408, 'BODY_TIMEOUT', `Body not received within bodyTimeoutMs (${this.#limits.bodyTimeoutMs} ms)`))
+      default:
+        this.#deadlineKind = Deadline.none
+        return connection.destroy()
+    }
+  }
+
+  // RequestOwner
+  continueRequested(request: Request): void {
+    const active = this.#queue[0]
+    if (active !== undefined && active.request === request) {
+      if (!active.headersSent) this.#connection.write(CONTINUE)
+    } else {
+      this.#continuePending = request
+    }
+  }
+
+  // ResponseOwner
+  isActive(response: Response): boolean {
+    return this.#queue[0] === response
+  }
+  write(bytes: string | Uint8Array): boolean {
+    return this.#connection.write(bytes)
+  }
+  responseEnded(response: Response): void {
+    if (response === this.#bodyResponse && !response.request.bodyComplete) response.request.discardBody()
+    if (this.#queue[0] === response) this.#advance()
+  }
+  waitForDrain(response: Response): Promise<void> {
+    if (this.#connection.closed || (this.#queue[0] === response && !this.#connection.writeBlocked)) {
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve))
+  }
+
+  /** Parses and dispatches what `buffer` holds. @returns the offset of the first byte not consumed */
+  #process(buffer: Buffer): number {
+    let position = 0
+    try {
+      while (position < buffer.length) {
+        if (this.#bodyRequest !== null) {
+          position = this.#decoder.decode(buffer, position, this.#bodyRequest)
+          if (!this.#decoder.done) break
+          this.#finishBody()
+          continue
+        }
+        if (this.#stopParsing) return buffer.length
+        if (this.#queue.length >= this.#limits.pipelineDepthMax) {
+          this.#parsePaused = true
+          this.#connection.pause()
+          break
+        }
+        const length = this.#parser.parse(buffer, position)
+        if (length === 0) {
+          if (this.#deadlineKind !== Deadline.headers && this.#parser.started) {
+            this.#setDeadline(Deadline.headers, this.#limits.headersTimeoutMs)
+          }
+          break
+        }
+        this.#dispatch(buffer, position)
+        position += length
+      }
+    } catch (error) {
+      if (error instanceof HttpError) this.#fail(error)
+      else {
+        this.#context.onError(error, undefined)
+        this.#fail(new HttpError(500, 'INTERNAL', 'Internal error while reading the request'))
+      }
+      return buffer.length
+    }
+    return position
+  }
+
+  #dispatch(buffer: Buffer, base: number): void {
+    const parser = this.#parser
+    if (parser.contentLength > this.#limits.bodyBytesMax) {
+      throw new HttpError(413, 'BODY_TOO_LARGE', `Body exceeds bodyBytesMax (${this.#limits.bodyBytesMax} bytes)`)
+    }
+    const request = new Request(buffer, base, parser, this)
+    const response = new Response(request, this)
+    this.#queue.push(response)
+    if (request.hasBody) {
+      this.#bodyRequest = request
+      this.#bodyResponse = response
+      if (parser.chunked) this.#decoder.startChunked()
+      else this.#decoder.startLength(parser.contentLength)
+      this.#setDeadline(Deadline.body, this.#limits.bodyTimeoutMs)
+    } else {
+      this.#deadlineKind = Deadline.none
+    }
+    // RFC 9112 §9.6: nothing after a request that closes the connection is read.
+    if (!request.keepAlive) this.#stopParsing = true
+    parser.reset()
+    this.#callHandler(request, response)
+  }
+
+  #callHandler(request: Request, response: Response): void {
+    try {
+      const result = this.#context.handler(request, response)
+      if (result !== undefined && typeof result.then === 'function') {
+        result.then(undefined, (error: unknown) => this.#handlerFailed(response, error))
+      }
+    } catch (error) {
+      this.#handlerFailed(response, error)
+    }
+  }
+
+  #handlerFailed(response: Response, error: unknown): void {
+    this.#context.onError(error, response.request)
+    if (!response.headersSent) response.sendError(new HttpError(500, 'HANDLER_FAILED', 'The handler failed'))
+    else if (!response.finished) this.#connection.destroy()
+  }
+
+  #finishBody(): void {
+    const request = this.#bodyRequest!
+    this.#bodyRequest = null
+    this.#bodyResponse = null
+    request.endBody()
+    if (this.#deadlineKind === Deadline.body) this.#deadlineKind = Deadline.none
+    if (this.#queue.length === 0) this.#afterLastReply()
+  }
+
+  /** Answers `error` after the replies already owed, then closes. */
+  #fail(error: HttpError): void {
+    this.#stopParsing = true
+    this.#owned = null
+    this.#deadlineKind = Deadline.none
+    const bodyRequest = this.#bodyRequest
+    if (bodyRequest !== null) {
+      const response = this.#bodyResponse!
+      this.#bodyRequest = null
+      this.#bodyResponse = null
+      bodyRequest.failBody(error)
+      if (!response.headersSent) response.sendError(error)
+      else if (!response.finished) this.#connection.destroy()
+      else if (this.#queue.length === 0) this.#end()
+      return
+    }
+    const response = new Response(NO_REQUEST, this)
+    this.#queue.push(response)
+    response.sendError(error)
+  }
+
+  /** Sends what replies are done, oldest first, and activates the next one. */
+  #advance(): void {
+    const queue = this.#queue
+    const connection = this.#connection
+    while (queue.length > 0 && queue[0]!.finished) {
+      const done = queue.shift()!
+      if (done.closesConnection) {
+        queue.length = 0
+        this.#stopParsing = true
+        return this.#end()
+      }
+      const next = queue[0]
+      if (next === undefined) break
+      const parts = next.activate()
+      if (parts !== null) for (const part of parts) connection.write(part)
+      if (this.#continuePending === next.request) {
+        this.#continuePending = null
+        if (!next.headersSent) connection.write(CONTINUE)
+      }
+    }
+    this.#wakeDrainWaiters()
+    if (queue.length > 0) return
+    if (this.#parsePaused) {
+      this.#parsePaused = false
+      connection.resume()
+      if (this.#owned !== null) {
+        const buffer = this.#owned.subarray(0, this.#ownedLength)
+        this.#keep(buffer, this.#process(buffer))
+      }
+      if (queue.length > 0) return
+    }
+    this.#afterLastReply()
+  }
+
+  #afterLastReply(): void {
+    if (this.#bodyRequest !== null) return
+    if (this.#stopParsing || this.#peerEnded) return this.#end()
+    if (this.#owned === null) this.#setDeadline(Deadline.idle, this.#limits.idleTimeoutMs)
+  }
+
+  #end(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#stopParsing = true
+    this.#connection.end()
+    this.#setDeadline(Deadline.linger, this.#limits.idleTimeoutMs)
+  }
+
+  #setDeadline(kind: Deadline, ms: number): void {
+    this.#deadlineKind = kind
+    this.#deadline = this.now + ms
+  }
+
+  #wakeDrainWaiters(): void {
+    const waiters = this.#drainWaiters
+    if (waiters === null) return
+    this.#drainWaiters = null
+    for (const wake of waiters) wake()
+  }
+
+  /** Appends a read to the owned buffer, growing it by doubling. @returns a view of the bytes held */
+  #append(bytes: Buffer): Buffer {
+    const held = this.#ownedLength
+    const needed = held + bytes.length
+    let owned = this.#owned!
+    if (needed > owned.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(needed * 2, MIN_OWNED_BYTES))
+      owned.copy(grown, 0, 0, held)
+      owned = grown
+      this.#owned = grown
+    }
+    bytes.copy(owned, held)
+    this.#ownedLength = needed
+    return owned.subarray(0, needed)
+  }
+
+  /** Keeps the bytes from `position` on for the next read; copies them only when they are not already held. */
+  #keep(buffer: Buffer, position: number): void {
+    if (position >= buffer.length || (this.#stopParsing && this.#bodyRequest === null)) {
+      this.#owned = null
+      this.#ownedLength = 0
+      return
+    }
+    const owned = this.#owned
+    if (owned !== null && position === 0 && buffer.buffer === owned.buffer && buffer.byteOffset === owned.byteOffset) return
+    const rest = buffer.length - position
+    const fresh = Buffer.allocUnsafeSlow(Math.max(rest * 2, MIN_OWNED_BYTES))
+    buffer.copy(fresh, 0, position)
+    this.#owned = fresh
+    this.#ownedLength = rest
+  }
+}

@@ -1,0 +1,5 @@
+export type { Handler } from './connection-state.ts'
+export { Request } from './request.ts'
+export { Response } from './response.ts'
+export { RequestParser } from './parser.ts'
+export { serve, type ServeOptions, type Server } from './server.ts'

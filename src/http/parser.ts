@@ -1,0 +1,427 @@
+/*
+ * The request-head parser: finds the request line and the header block and records byte offsets only.
+ *
+ * Nothing is decoded into strings here except the method (interned from a fixed list). The few fields the
+ * server itself needs to frame the message (Host, Content-Length, Transfer-Encoding, Connection, Expect) are
+ * recognised by length and bytes as each line is checked; every other value is decoded only when a handler
+ * asks for it (`Request.header()`).
+ *
+ * It is incremental: `parse()` is called again with the same request's bytes plus more, and resumes at the
+ * first line it has not finished, so a head that arrives one byte at a time costs O(n), not O(n²). Each line
+ * is checked as soon as its LF arrives, and the limits are checked on every call, so a request fails at the
+ * first bad byte or the moment it passes a limit, not when it finally ends.
+ *
+ * Offsets are relative to `base`, the request's first byte, so the caller may move unfinished bytes to
+ * another buffer between calls as long as they start at the new base.
+ *
+ * Strict by design (RFC 9112): CRLF line endings only (a bare LF or CR is an error, §2.2), single spaces in
+ * the request line (§3), no whitespace before a field's colon and no obs-fold (§5.1, §5.2), one valid Host on
+ * HTTP/1.1 (§3.2), Content-Length and Transfer-Encoding never together and chunked last (§6.1, §6.3).
+ */
+import { HttpError } from '../errors.ts'
+import type { Limits } from '../limits.ts'
+import { COLON, CR, equalsLower, FIELD_VALUE, HOST, HTAB, LF, lowerByte, SP, TARGET, TOKEN } from './chars.ts'
+
+/** Methods the server passes to handlers. Any other token gets 501 (RFC 9110 §9.1). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH'] as const
+
+/** Content-Length values longer than this cannot be under any body limit (2^40 has 13 digits). */
+const CONTENT_LENGTH_DIGITS_MAX = 15
+
+export class RequestParser {
+  // Results, valid after parse() returns a length. Offsets are relative to the request's base.
+  method = ''
+  targetStart = 0
+  targetEnd = 0
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and 1.x, answered as 1.1: RFC 9110 §6.2). */
+  versionMinor = 1
+  fieldCount = 0
+  /** Per field: name start, name end, value start, value end (value trimmed of OWS). */
+  readonly fields: Int32Array
+  /** -1 when absent. */
+  contentLength = -1
+  chunked = false
+  connectionClose = false
+  connectionKeepAlive = false
+  expectContinue = false
+  hostCount = 0
+
+  readonly #limits: Limits
+  #lineStart = 0
+  #scanFrom = 0
+  #requestStart = 0
+  #headersStart = -1
+  #methodSeen = false
+  #codings = 0
+  #chunkedCodings = 0
+  #lastCodingChunked = false
+
+  constructor(limits: Limits) {
+    this.#limits = limits
+    this.fields = new Int32Array(limits.headerCountMax * 4)
+  }
+
+  /** Forgets the request parsed last; call before the next one. */
+  reset(): void {
+    this.fieldCount = 0
+    this.contentLength = -1
+    this.chunked = false
+    this.connectionClose = false
+    this.connectionKeepAlive = false
+    this.expectContinue = false
+    this.hostCount = 0
+    this.#lineStart = 0
+    this.#scanFrom = 0
+    this.#requestStart = 0
+    this.#headersStart = -1
+    this.#methodSeen = false
+    this.#codings = 0
+    this.#chunkedCodings = 0
+    this.#lastCodingChunked = false
+  }
+
+  /** True when some bytes of a request have been seen (not counting blank lines before it). */
+  get started(): boolean {
+    return this.#headersStart >= 0 || this.#scanFrom > this.#requestStart
+  }
+
+  /**
+   * Parses the request head that starts at `base` in `bytes` (which ends where the received bytes end).
+   * @returns the head's length in bytes (through the blank line) when complete, 0 when more bytes are needed
+   * @throws HttpError with the status to answer
+   */
+  parse(bytes: Uint8Array, base: number): number {
+    const end = bytes.length
+    let lineStart = base + this.#lineStart
+    let position = base + this.#scanFrom
+    for (;;) {
+      const lf = bytes.indexOf(LF, position)
+      if (lf === -1 || lf >= end) {
+        this.#checkUnfinishedLine(bytes, base, lineStart, end)
+        this.#lineStart = lineStart - base
+        this.#scanFrom = end - base
+        return 0
+      }
+      if (lf === lineStart || bytes[lf - 1] !== CR) {
+        throw new HttpError(400, 'BARE_LF', 'Line ends with a bare LF: expected CRLF (RFC 9112 §2.2)')
+      }
+      const lineEnd = lf - 1
+      position = lf + 1
+      if (this.#headersStart < 0) {
+        if (lineEnd === lineStart) {
+          // RFC 9112 §2.2: ignore at least one empty line before the request line.
+          if (position - base > this.#limits.requestLineBytesMax) {
+            throw new HttpError(400, 'BLANK_LINES', 'Too many blank lines before the request line')
+          }
+          this.#requestStart = position - base
+        } else {
+          this.#parseRequestLine(bytes, base, lineStart, lineEnd)
+          this.#headersStart = position - base
+        }
+      } else if (lineEnd === lineStart) {
+        this.#finishHead()
+        return position - base
+      } else {
+        if (position - base - this.#headersStart > this.#limits.headerBytesMax) this.#headersTooLarge()
+        if (this.fieldCount >= this.#limits.headerCountMax) {
+          throw new HttpError(431, 'TOO_MANY_HEADERS', `More than headerCountMax (${this.#limits.headerCountMax}) header fields`)
+        }
+        this.#parseField(bytes, base, lineStart, lineEnd)
+      }
+      lineStart = position
+    }
+  }
+
+  #checkUnfinishedLine(bytes: Uint8Array, base: number, lineStart: number, end: number): void {
+    // A CR at the end may be the start of the line's CRLF, which the limits do not count.
+    const length = end - lineStart - (bytes[end - 1] === CR ? 1 : 0)
+    if (this.#headersStart >= 0) {
+      if (lineStart - base - this.#headersStart + length > this.#limits.headerBytesMax) this.#headersTooLarge()
+      return
+    }
+    // Still in the request line: refuse garbage (a TLS hello, say) at once instead of waiting for a LF.
+    if (!this.#methodSeen) {
+      for (let i = Math.max(lineStart, base + this.#scanFrom); i < end; i++) {
+        const byte = bytes[i]!
+        if (byte === SP) {
+          this.#methodSeen = true
+          break
+        }
+        if (TOKEN[byte] === 0 && !(byte === CR && i === end - 1)) throw badMethod()
+      }
+    }
+    if (length > this.#limits.requestLineBytesMax) {
+      throw new HttpError(414, 'URI_TOO_LONG', `Request line exceeds requestLineBytesMax (${this.#limits.requestLineBytesMax} bytes)`)
+    }
+  }
+
+  #headersTooLarge(): never {
+    throw new HttpError(431, 'HEADERS_TOO_LARGE', `Header fields exceed headerBytesMax (${this.#limits.headerBytesMax} bytes)`)
+  }
+
+  /** request-line = method SP request-target SP HTTP-version (RFC 9112 §3). */
+  #parseRequestLine(bytes: Uint8Array, base: number, start: number, end: number): void {
+    if (end - start > this.#limits.requestLineBytesMax) {
+      throw new HttpError(414, 'URI_TOO_LONG', `Request line exceeds requestLineBytesMax (${this.#limits.requestLineBytesMax} bytes)`)
+    }
+    let i = start
+    while (i < end && TOKEN[bytes[i]!] === 1) i++
+    if (i === start || i === end || bytes[i] !== SP) throw badMethod()
+    const methodEnd = i
+    const targetStart = ++i
+    while (i < end && TARGET[bytes[i]!] === 1) i++
+    const targetEnd = i
+    if (targetEnd === targetStart || bytes[i] !== SP) {
+      throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: expected visible ASCII without #, <, > or ", then one space')
+    }
+    this.#parseVersion(bytes, i + 1, end)
+    this.method = methodName(bytes, start, methodEnd)
+    this.targetStart = targetStart - base
+    this.targetEnd = targetEnd - base
+    const first = bytes[targetStart]
+    if (first === 0x2a /* * */) {
+      // asterisk-form only for OPTIONS (RFC 9112 §3.2.4).
+      if (targetEnd - targetStart !== 1 || this.method !== 'OPTIONS') {
+        throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: "*" is only for OPTIONS')
+      }
+    } else if (first !== 0x2f /* / */ && this.method !== '' && !isAbsoluteForm(bytes, targetStart, targetEnd)) {
+      // (A method we do not implement gets 501 whatever its target's form: CONNECT's authority-form, say.)
+      throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: expected "/path" or an absolute URI')
+    }
+  }
+
+  #parseVersion(bytes: Uint8Array, start: number, end: number): void {
+    // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
+    if (
+      end - start !== 8 || bytes[start] !== 0x48 || bytes[start + 1] !== 0x54 || bytes[start + 2] !== 0x54 ||
+      bytes[start + 3] !== 0x50 || bytes[start + 4] !== 0x2f || !isDigit(bytes[start + 5]!) ||
+      bytes[start + 6] !== 0x2e || !isDigit(bytes[start + 7]!)
+    ) {
+      throw new HttpError(400, 'BAD_VERSION', 'Invalid HTTP version: expected HTTP/1.1 or HTTP/1.0')
+    }
+    if (bytes[start + 5] !== 0x31) {
+      throw new HttpError(505, 'VERSION_NOT_SUPPORTED', 'HTTP version not supported: expected HTTP/1.1 or HTTP/1.0')
+    }
+    this.versionMinor = bytes[start + 7] === 0x30 ? 0 : 1
+  }
+
+  #parseField(bytes: Uint8Array, base: number, start: number, end: number): void {
+    const colon = checkFieldLine(bytes, start, end)
+    let valueStart = colon + 1
+    let valueEnd = end
+    while (valueStart < valueEnd && isOws(bytes[valueStart]!)) valueStart++
+    while (valueEnd > valueStart && isOws(bytes[valueEnd - 1]!)) valueEnd--
+    const slot = this.fieldCount++ * 4
+    const fields = this.fields
+    fields[slot] = start - base
+    fields[slot + 1] = colon - base
+    fields[slot + 2] = valueStart - base
+    fields[slot + 3] = valueEnd - base
+    // The framing fields, recognised by name length first: most lines fail that compare.
+    switch (colon - start) {
+      case 4:
+        if (equalsLower(bytes, start, colon, 'host')) this.#parseHost(bytes, valueStart, valueEnd)
+        break
+      case 6:
+        if (equalsLower(bytes, start, colon, 'expect')) this.#parseExpect(bytes, valueStart, valueEnd)
+        break
+      case 10:
+        if (equalsLower(bytes, start, colon, 'connection')) this.#parseConnection(bytes, valueStart, valueEnd)
+        break
+      case 14:
+        if (equalsLower(bytes, start, colon, 'content-length')) this.#parseContentLength(bytes, valueStart, valueEnd)
+        break
+      case 17:
+        if (equalsLower(bytes, start, colon, 'transfer-encoding')) this.#parseTransferEncoding(bytes, valueStart, valueEnd)
+        break
+    }
+  }
+
+  /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed (RFC 9112 §3.2). */
+  #parseHost(bytes: Uint8Array, start: number, end: number): void {
+    if (++this.hostCount > 1) throw new HttpError(400, 'MULTIPLE_HOST', 'More than one Host header field (RFC 9112 §3.2)')
+    let portStart = -1
+    let i = start
+    if (bytes[i] === 0x5b /* [ */) {
+      while (i < end && bytes[i] !== 0x5d /* ] */) i++
+      if (i === end) throw badHost()
+      i++
+      if (i < end && bytes[i] !== COLON) throw badHost()
+    }
+    for (; i < end; i++) {
+      const byte = bytes[i]!
+      if (HOST[byte] === 0 || byte === 0x5b || byte === 0x5d) throw badHost()
+      if (byte === COLON) {
+        if (portStart >= 0) throw badHost()
+        portStart = i + 1
+      }
+    }
+    if (portStart >= 0) {
+      for (let p = portStart; p < end; p++) if (!isDigit(bytes[p]!)) throw badHost()
+    }
+  }
+
+  /** Content-Length = 1*DIGIT; a list of identical values is one value (RFC 9110 §8.6). */
+  #parseContentLength(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#codings > 0) throw bothLengths()
+    let i = start
+    do {
+      let value = 0
+      const digitsStart = i
+      while (i < end && isDigit(bytes[i]!)) value = value * 10 + bytes[i++]! - 0x30
+      const digits = i - digitsStart
+      if (digits === 0) throw new HttpError(400, 'BAD_CONTENT_LENGTH', 'Invalid Content-Length: expected digits')
+      if (digits > CONTENT_LENGTH_DIGITS_MAX) value = Number.MAX_SAFE_INTEGER
+      if (this.contentLength >= 0 && this.contentLength !== value) {
+        throw new HttpError(400, 'BAD_CONTENT_LENGTH', 'Differing Content-Length values (RFC 9112 §6.3)')
+      }
+      this.contentLength = value
+      while (i < end && isOws(bytes[i]!)) i++
+      if (i === end) break
+      if (bytes[i] !== 0x2c /* , */) throw new HttpError(400, 'BAD_CONTENT_LENGTH', 'Invalid Content-Length: expected digits')
+      i++
+      while (i < end && isOws(bytes[i]!)) i++
+    } while (true)
+  }
+
+  /** Transfer-Encoding = #transfer-coding; chunked must come last, once (RFC 9112 §6.1, §7). */
+  #parseTransferEncoding(bytes: Uint8Array, start: number, end: number): void {
+    if (this.contentLength >= 0) throw bothLengths()
+    let i = start
+    let any = false
+    while (i < end) {
+      const codingStart = i
+      while (i < end && TOKEN[bytes[i]!] === 1) i++
+      const codingEnd = i
+      while (i < end && isOws(bytes[i]!)) i++
+      if (codingEnd > codingStart) {
+        any = true
+        this.#codings++
+        this.#lastCodingChunked = equalsLower(bytes, codingStart, codingEnd, 'chunked')
+        if (this.#lastCodingChunked) this.#chunkedCodings++
+        // Parameters (";q=1") only belong to codings we do not implement anyway: skip to the next comma.
+        if (bytes[i] === 0x3b /* ; */) {
+          if (this.#lastCodingChunked) throw new HttpError(400, 'BAD_TRANSFER_ENCODING', 'The chunked coding takes no parameters')
+          while (i < end && bytes[i] !== 0x2c) i++
+        }
+      }
+      if (i < end && bytes[i] !== 0x2c /* , */) {
+        throw new HttpError(400, 'BAD_TRANSFER_ENCODING', 'Invalid Transfer-Encoding: expected a list of codings')
+      }
+      i++
+      while (i < end && isOws(bytes[i]!)) i++
+    }
+    if (!any) throw new HttpError(400, 'BAD_TRANSFER_ENCODING', 'Empty Transfer-Encoding')
+  }
+
+  #parseConnection(bytes: Uint8Array, start: number, end: number): void {
+    let i = start
+    while (i < end) {
+      const tokenStart = i
+      while (i < end && bytes[i] !== 0x2c) i++
+      let tokenEnd = i
+      let s = tokenStart
+      while (s < tokenEnd && isOws(bytes[s]!)) s++
+      while (tokenEnd > s && isOws(bytes[tokenEnd - 1]!)) tokenEnd--
+      if (equalsLower(bytes, s, tokenEnd, 'close')) this.connectionClose = true
+      else if (equalsLower(bytes, s, tokenEnd, 'keep-alive')) this.connectionKeepAlive = true
+      i++
+    }
+  }
+
+  #parseExpect(bytes: Uint8Array, start: number, end: number): void {
+    // RFC 9110 §10.1.1: 100-continue is the only expectation; any other gets 417.
+    if (!equalsLower(bytes, start, end, '100-continue')) {
+      throw new HttpError(417, 'EXPECTATION_FAILED', 'Unsupported expectation: only 100-continue is known')
+    }
+    this.expectContinue = true
+  }
+
+  #finishHead(): void {
+    if (this.versionMinor === 1 && this.hostCount === 0) {
+      throw new HttpError(400, 'MISSING_HOST', 'Missing Host header field (required in HTTP/1.1, RFC 9112 §3.2)')
+    }
+    if (this.#codings > 0) {
+      // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 cannot be trusted to frame the message.
+      if (this.versionMinor === 0) throw new HttpError(400, 'BAD_TRANSFER_ENCODING', 'Transfer-Encoding in an HTTP/1.0 request')
+      if (!this.#lastCodingChunked) {
+        throw new HttpError(400, 'BAD_TRANSFER_ENCODING', 'Transfer-Encoding must end with chunked (RFC 9112 §6.3)')
+      }
+      if (this.#chunkedCodings > 1) throw new HttpError(400, 'BAD_TRANSFER_ENCODING', 'The chunked coding is applied twice')
+      if (this.#codings > 1) throw new HttpError(501, 'UNSUPPORTED_TRANSFER_ENCODING', 'Only the chunked transfer coding is implemented')
+      this.chunked = true
+    }
+    if (this.method === '') throw new HttpError(501, 'METHOD_NOT_IMPLEMENTED', 'Method not implemented')
+  }
+}
+
+/**
+ * Checks one field line (name ":" OWS value OWS) between `start` and `end` (its CRLF excluded).
+ * @returns the offset of the colon
+ * @throws HttpError 400 for obs-fold, whitespace before the colon, a bad name character or a control byte
+ */
+export function checkFieldLine(bytes: Uint8Array, start: number, end: number): number {
+  const first = bytes[start]!
+  if (first === SP || first === HTAB) {
+    throw new HttpError(400, 'OBS_FOLD', 'Line folding (obs-fold) is not accepted (RFC 9112 §5.2)')
+  }
+  let i = start
+  while (i < end && TOKEN[bytes[i]!] === 1) i++
+  if (i === end || bytes[i] !== COLON) {
+    const byte = bytes[i]
+    const why = byte === SP || byte === HTAB ? 'whitespace before the colon (RFC 9112 §5.1)' : 'expected a token, then ":"'
+    throw new HttpError(400, 'BAD_FIELD_NAME', `Invalid header field name: ${why}`)
+  }
+  if (i === start) throw new HttpError(400, 'BAD_FIELD_NAME', 'Empty header field name')
+  const colon = i
+  for (i++; i < end; i++) {
+    if (FIELD_VALUE[bytes[i]!] === 0) {
+      throw new HttpError(400, 'BAD_FIELD_VALUE', 'Invalid character in a header field value (control byte)')
+    }
+  }
+  return colon
+}
+
+/** The interned method name, or '' for a valid token we do not implement (answered 501 once the head ends). */
+function methodName(bytes: Uint8Array, start: number, end: number): string {
+  for (const method of METHODS) {
+    if (end - start !== method.length) continue
+    let same = true
+    for (let i = 0; i < method.length; i++) {
+      if (bytes[start + i] !== method.charCodeAt(i)) {
+        same = false
+        break
+      }
+    }
+    if (same) return method
+  }
+  return ''
+}
+
+/** absolute-form: scheme ":" "//" ..., scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1). */
+function isAbsoluteForm(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start
+  if (!isAlpha(bytes[i]!)) return false
+  while (i < end && (isAlpha(bytes[i]!) || isDigit(bytes[i]!) || bytes[i] === 0x2b || bytes[i] === 0x2d || bytes[i] === 0x2e)) i++
+  return bytes[i] === COLON && bytes[i + 1] === 0x2f && bytes[i + 2] === 0x2f
+}
+
+function badMethod(): HttpError {
+  return new HttpError(400, 'BAD_METHOD', 'Invalid request line: expected a method token, then one space')
+}
+function badHost(): HttpError {
+  return new HttpError(400, 'BAD_HOST', 'Invalid Host header field: expected host[:port]')
+}
+function bothLengths(): HttpError {
+  return new HttpError(400, 'CONTENT_LENGTH_AND_TRANSFER_ENCODING', 'Both Content-Length and Transfer-Encoding (RFC 9112 §6.3)')
+}
+function isDigit(byte: number): boolean {
+  return byte >= 0x30 && byte <= 0x39
+}
+function isAlpha(byte: number): boolean {
+  const lower = lowerByte(byte)
+  return lower >= 0x61 && lower <= 0x7a
+}
+function isOws(byte: number): boolean {
+  return byte === SP || byte === HTAB
+}

@@ -1,0 +1,209 @@
+/*
+ * A request as a handler sees it: a view over the bytes it arrived in.
+ *
+ * The request line and header fields stay in the read buffer; the Request keeps that buffer, the request's
+ * base offset and the parser's field offsets. `url`, `path` and `header(name)` decode on first use, so a
+ * handler that reads no header pays for none. The buffer is never written again once a request points into
+ * it (the connection copies unfinished bytes to a fresh buffer instead).
+ *
+ *   buffer: ... | GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n | next request ...
+ *               ^base     ^target            ^name ^value
+ *   fields (Int32Array, relative to base): [nameStart, nameEnd, valueStart, valueEnd] per field
+ *
+ * The body arrives after the handler starts: `body()`, `text()` and `json()` resolve once the whole body is
+ * in (bounded by bodyBytesMax). Asking for it is what sends `100 Continue` to a client that expects one.
+ */
+import type { HttpError } from '../errors.ts'
+import { equalsLower } from './chars.ts'
+import type { BodySink } from './body-decoder.ts'
+import type { RequestParser } from './parser.ts'
+
+/** What a request needs from its connection. */
+export interface RequestOwner {
+  continueRequested(request: Request): void
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * An HTTP request.
+ * @example
+ * const server = await serve({ port: 0, handler: async (request, response) => {
+ *   response.json({ path: request.path, agent: request.header('user-agent'), body: await request.text() })
+ * } })
+ */
+export class Request implements BodySink {
+  /** GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE or PATCH. */
+  readonly method: string
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  readonly versionMinor: number
+  /** True when the reply may leave the connection open. */
+  readonly keepAlive: boolean
+  /** True when the request has a body (Content-Length above 0, or chunked). */
+  readonly hasBody: boolean
+  /** The client sent `Expect: 100-continue`. */
+  readonly expectContinue: boolean
+
+  readonly #buffer: Buffer
+  readonly #base: number
+  readonly #targetStart: number
+  readonly #targetEnd: number
+  readonly #fields: Int32Array
+  #url: string | undefined
+  #queryStart = -2
+  #owner: RequestOwner
+  #bodyParts: Buffer[] | null = null
+  #bodyBytes = 0
+  #bodyDone: boolean
+  #bodyError: HttpError | null = null
+  #bodyWaiters: { resolve: (body: Buffer) => void; reject: (error: Error) => void }[] | null = null
+  #continueAsked = false
+  #discarding = false
+
+  constructor(buffer: Buffer, base: number, parser: RequestParser, owner: RequestOwner) {
+    this.#buffer = buffer
+    this.#base = base
+    this.method = parser.method
+    this.versionMinor = parser.versionMinor
+    this.#targetStart = parser.targetStart
+    this.#targetEnd = parser.targetEnd
+    this.#fields = parser.fields.slice(0, parser.fieldCount * 4)
+    this.keepAlive = parser.versionMinor === 1 ? !parser.connectionClose : parser.connectionKeepAlive && !parser.connectionClose
+    this.hasBody = parser.chunked || parser.contentLength > 0
+    this.expectContinue = parser.expectContinue && parser.versionMinor === 1 && this.hasBody
+    this.#bodyDone = !this.hasBody
+    this.#owner = owner
+  }
+
+  /** The request target as sent ("/path?query"), decoded as Latin-1 (the parser admits ASCII only). */
+  get url(): string {
+    return (this.#url ??= this.#buffer.toString('latin1', this.#base + this.#targetStart, this.#base + this.#targetEnd))
+  }
+
+  /** The target up to "?" (still percent-encoded). */
+  get path(): string {
+    const url = this.url
+    const query = this.#queryIndex()
+    return query < 0 ? url : url.slice(0, query)
+  }
+
+  /** The target after "?", without it ('' when there is none). */
+  get query(): string {
+    const query = this.#queryIndex()
+    return query < 0 ? '' : this.url.slice(query + 1)
+  }
+
+  #queryIndex(): number {
+    if (this.#queryStart === -2) this.#queryStart = this.url.indexOf('?')
+    return this.#queryStart
+  }
+
+  /** "HTTP/1.1" or "HTTP/1.0". */
+  get httpVersion(): string {
+    return this.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0'
+  }
+
+  /**
+   * The value of a header field, by case-insensitive name; repeated fields are joined with ", "
+   * (RFC 9110 §5.3). Values are decoded as Latin-1, byte for byte.
+   */
+  header(name: string): string | undefined {
+    const lower = name.toLowerCase()
+    const fields = this.#fields
+    const buffer = this.#buffer
+    const base = this.#base
+    let value: string | undefined
+    for (let slot = 0; slot < fields.length; slot += 4) {
+      if (!equalsLower(buffer, base + fields[slot]!, base + fields[slot + 1]!, lower)) continue
+      const part = buffer.toString('latin1', base + fields[slot + 2]!, base + fields[slot + 3]!)
+      value = value === undefined ? part : `${value}, ${part}`
+    }
+    return value
+  }
+
+  /** Every header field as [name, value] pairs, in the order received. */
+  headers(): [string, string][] {
+    const fields = this.#fields
+    const buffer = this.#buffer
+    const base = this.#base
+    const pairs: [string, string][] = []
+    for (let slot = 0; slot < fields.length; slot += 4) {
+      pairs.push([
+        buffer.toString('latin1', base + fields[slot]!, base + fields[slot + 1]!),
+        buffer.toString('latin1', base + fields[slot + 2]!, base + fields[slot + 3]!),
+      ])
+    }
+    return pairs
+  }
+
+  /** The whole body (empty when there is none). Rejects with an HttpError when the body is refused. */
+  body(): Promise<Buffer> {
+    if (this.#bodyError) return Promise.reject(this.#bodyError)
+    if (this.#bodyDone) return Promise.resolve(this.#joinBody())
+    if (this.expectContinue && !this.#continueAsked) {
+      this.#continueAsked = true
+      this.#owner.continueRequested(this)
+    }
+    return new Promise((resolve, reject) => (this.#bodyWaiters ??= []).push({ resolve, reject }))
+  }
+
+  /** The body decoded as UTF-8. */
+  async text(): Promise<string> {
+    return (await this.body()).toString('utf8')
+  }
+
+  /** The body parsed as JSON. */
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text())
+  }
+
+  /** True once `body()` (or text/json) was called on a request that expects 100-continue. */
+  get continueAsked(): boolean {
+    return this.#continueAsked
+  }
+  /** True once the whole body has arrived (or there is none). */
+  get bodyComplete(): boolean {
+    return this.#bodyDone
+  }
+
+  /** Internal: a piece of body from the decoder. */
+  pushBody(bytes: Buffer): void {
+    if (bytes.length === 0 || this.#discarding) return
+    ;(this.#bodyParts ??= []).push(bytes)
+    this.#bodyBytes += bytes.length
+  }
+
+  /** Internal: the body is complete. */
+  endBody(): void {
+    this.#bodyDone = true
+    const waiters = this.#bodyWaiters
+    if (!waiters) return
+    this.#bodyWaiters = null
+    const body = this.#joinBody()
+    for (const waiter of waiters) waiter.resolve(body)
+  }
+
+  /** Internal: the body was refused or cut off. */
+  failBody(error: HttpError): void {
+    this.#bodyError = error
+    this.#bodyParts = null
+    const waiters = this.#bodyWaiters
+    this.#bodyWaiters = null
+    if (waiters) for (const waiter of waiters) waiter.reject(error)
+  }
+
+  /** Internal: the reply is done; body bytes still to come are dropped. */
+  discardBody(): void {
+    this.#discarding = true
+    this.#bodyParts = null
+  }
+
+  #joinBody(): Buffer {
+    const parts = this.#bodyParts
+    if (!parts) return EMPTY
+    if (parts.length === 1) return parts[0]!
+    const whole = Buffer.concat(parts, this.#bodyBytes)
+    this.#bodyParts = [whole]
+    return whole
+  }
+}

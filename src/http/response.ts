@@ -1,0 +1,251 @@
+/*
+ * A reply: status, headers, and a body sent whole (`send`, `json`) or streamed (`write`, `end`).
+ *
+ * The head is built as one string from precomputed pieces (status line, cached Server/Date lines, the
+ * handler's header lines) and leaves with the body in the connection's batch: for a string body, head and
+ * body are one string and one socket write.
+ *
+ * Replies leave in request order. A reply whose request is not the oldest unanswered one on its connection
+ * (pipelining) keeps its output in `#parts` until the ones before it are done; its owner then `activate()`s
+ * it and the parts leave in order. Streamed bodies use chunked coding on HTTP/1.1 when no Content-Length was
+ * set, and close-delimited bodies on HTTP/1.0. `write()` reports backpressure; `await response.drain()`
+ * waits it out.
+ */
+import { HttpError } from '../errors.ts'
+import type { Request } from './request.ts'
+import { reasonPhrase, serverAndDateLines, statusLine } from './status.ts'
+
+/** What a response needs from its connection. */
+export interface ResponseOwner {
+  /** Milliseconds, refreshed on every read. */
+  readonly now: number
+  /** True when the connection will close after the replies already queued (shutdown, an error). */
+  readonly closing: boolean
+  isActive(response: Response): boolean
+  write(bytes: string | Uint8Array): boolean
+  /** True while the connection's write buffer is over its high-water mark. */
+  readonly writeBlocked: boolean
+  responseEnded(response: Response): void
+  waitForDrain(response: Response): Promise<void>
+}
+
+const TEXT = 'text/plain; charset=utf-8'
+const JSON_TYPE = 'application/json; charset=utf-8'
+const BYTES = 'application/octet-stream'
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const HEADER_VALUE_BAD = /[\0\r\n]/
+
+/** A reply waiting behind earlier ones reports backpressure past this many buffered bytes. */
+const PARTS_BYTES_HIGH = 64 * 1024
+
+const Phase = { fresh: 0, streaming: 1, ended: 2 } as const
+type Phase = (typeof Phase)[keyof typeof Phase]
+
+/**
+ * An HTTP reply.
+ * @example
+ * response.status(201).setHeader('Location', '/items/7').json({ id: 7 })
+ */
+export class Response {
+  /** The status code sent with the head (200 unless set). */
+  statusCode = 200
+  readonly request: Request
+  readonly #owner: ResponseOwner
+  #phase: Phase = Phase.fresh
+  #names: string[] | null = null
+  #lines: string[] | null = null
+  #contentLength = -1
+  #userClose = false
+  #chunked = false
+  #keepAlive = true
+  #parts: (string | Uint8Array)[] | null = null
+  #partsBytes = 0
+
+  constructor(request: Request, owner: ResponseOwner) {
+    this.request = request
+    this.#owner = owner
+  }
+
+  /** True once the head has been produced. */
+  get headersSent(): boolean {
+    return this.#phase !== Phase.fresh
+  }
+  /** True once the reply has ended. */
+  get finished(): boolean {
+    return this.#phase === Phase.ended
+  }
+  /** True when the connection will be closed after this reply. */
+  get closesConnection(): boolean {
+    return !this.#keepAlive
+  }
+
+  /** Sets the status code (100-999; 1xx are not final replies and are refused). */
+  status(code: number): this {
+    if (!Number.isInteger(code) || code < 200 || code > 999) {
+      throw new RangeError(`Invalid status code ${code}: expected an integer from 200 to 999`)
+    }
+    this.statusCode = code
+    return this
+  }
+
+  /**
+   * Sets a header field, replacing one of the same name. An array sends one field line per value.
+   * Content-Length is honoured for streamed bodies; Transfer-Encoding is managed by the server.
+   */
+  setHeader(name: string, value: string | number | readonly string[]): this {
+    if (!HEADER_NAME.test(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}: expected a token`)
+    const values = Array.isArray(value) ? value : [String(value)]
+    for (const one of values) {
+      if (HEADER_VALUE_BAD.test(one)) throw new TypeError(`Invalid value for header ${name}: CR, LF and NUL are not allowed`)
+    }
+    const lower = name.toLowerCase()
+    if (lower === 'content-length') {
+      this.#contentLength = Number(values[0])
+      return this
+    }
+    if (lower === 'transfer-encoding') return this
+    if (lower === 'connection') {
+      this.#userClose = /(^|,)\s*close\s*(,|$)/i.test(values.join(','))
+      return this
+    }
+    this.removeHeader(lower)
+    ;(this.#names ??= []).push(lower)
+    ;(this.#lines ??= []).push(values.map((one) => `${name}: ${one}\r\n`).join(''))
+    return this
+  }
+
+  /** The value set for a header (a joined string for arrays), or undefined. */
+  getHeader(name: string): string | undefined {
+    const index = this.#names?.indexOf(name.toLowerCase()) ?? -1
+    if (index < 0) return undefined
+    return this.#lines![index]!.split('\r\n').filter(Boolean).map((line) => line.slice(line.indexOf(':') + 2)).join(', ')
+  }
+
+  removeHeader(name: string): this {
+    const index = this.#names?.indexOf(name.toLowerCase()) ?? -1
+    if (index >= 0) {
+      this.#names!.splice(index, 1)
+      this.#lines!.splice(index, 1)
+    }
+    return this
+  }
+
+  /** Sends the whole reply: a string (UTF-8, text/plain unless set) or bytes (application/octet-stream). */
+  send(body: string | Uint8Array = ''): void {
+    if (this.#phase !== Phase.fresh) return
+    this.#phase = Phase.ended
+    const noBody = this.statusCode === 204 || this.statusCode === 304
+    const length = noBody ? -1 : typeof body === 'string' ? Buffer.byteLength(body) : body.length
+    const head = this.#head(length, typeof body === 'string' ? TEXT : BYTES, false)
+    if (noBody || this.request.method === 'HEAD' || length === 0) this.#emit(head)
+    else if (typeof body === 'string') this.#emit(head + body)
+    else {
+      this.#emit(head)
+      this.#emit(body)
+    }
+    this.#owner.responseEnded(this)
+  }
+
+  /** Sends `value` as JSON. */
+  json(value: unknown): void {
+    if (this.#phase !== Phase.fresh) return
+    if (!this.#names?.includes('content-type')) this.setHeader('Content-Type', JSON_TYPE)
+    this.send(JSON.stringify(value))
+  }
+
+  /**
+   * Streams a piece of the body; the head goes first. Chunked on HTTP/1.1 unless Content-Length was set.
+   * @returns false when the connection is backed up: `await response.drain()` before writing more
+   */
+  write(chunk: string | Uint8Array): boolean {
+    if (this.#phase === Phase.ended) return false
+    if (this.#phase === Phase.fresh) this.#startStream()
+    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
+    if (length === 0 || this.request.method === 'HEAD') return !this.#backedUp()
+    if (this.#chunked) this.#emit(`${length.toString(16)}\r\n`)
+    this.#emit(chunk)
+    if (this.#chunked) this.#emit('\r\n')
+    return !this.#backedUp()
+  }
+
+  /** Ends the reply, after an optional last piece. Without a prior `write()`, this is `send()`. */
+  end(chunk?: string | Uint8Array): void {
+    if (this.#phase === Phase.fresh) return this.send(chunk)
+    if (this.#phase === Phase.ended) return
+    if (chunk !== undefined) this.write(chunk)
+    this.#phase = Phase.ended
+    if (this.#chunked && this.request.method !== 'HEAD') this.#emit('0\r\n\r\n')
+    this.#owner.responseEnded(this)
+  }
+
+  /** Resolves when writing may go on (at once when not backed up, or when the connection has closed). */
+  drain(): Promise<void> {
+    return this.#owner.waitForDrain(this)
+  }
+
+  /** Internal: replaces a reply the handler has not started with an error reply, and closes after it. */
+  sendError(error: HttpError): void {
+    if (this.#phase !== Phase.fresh) return
+    this.#names = this.#lines = null
+    this.#contentLength = -1
+    this.#userClose = true
+    this.statusCode = error.status
+    this.send(`${reasonPhrase(error.status)}: ${error.message}\n`)
+  }
+
+  /** Internal: the reply is now the oldest on its connection; returns what it had buffered. */
+  activate(): (string | Uint8Array)[] | null {
+    const parts = this.#parts
+    this.#parts = null
+    this.#partsBytes = 0
+    return parts
+  }
+
+  #startStream(): void {
+    this.#phase = Phase.streaming
+    const length = this.#contentLength
+    // HTTP/1.0 has no chunked coding: without a length, the body ends when the connection closes.
+    if (length < 0) {
+      if (this.request.versionMinor === 1) this.#chunked = true
+      else this.#userClose = true
+    }
+    this.#emit(this.#head(length, undefined, this.#chunked))
+  }
+
+  #head(length: number, contentType: string | undefined, chunked: boolean): string {
+    const owner = this.#owner
+    const request = this.request
+    this.#keepAlive =
+      request.keepAlive && !this.#userClose && !owner.closing &&
+      // A client that expects 100-continue and was not asked for its body may or may not send it (RFC 9110 §10.1.1).
+      !(request.expectContinue && !request.continueAsked && !request.bodyComplete)
+    let head = statusLine(this.statusCode)
+    const names = this.#names
+    if (names === null) head += serverAndDateLines(owner.now)
+    else {
+      head += serverAndDateLines(owner.now)
+      head += this.#lines!.join('')
+    }
+    if (contentType !== undefined && (names === null || !names.includes('content-type')) && length > 0) {
+      head += `Content-Type: ${contentType}\r\n`
+    }
+    if (length >= 0) head += `Content-Length: ${length}\r\n`
+    else if (chunked) head += 'Transfer-Encoding: chunked\r\n'
+    if (!this.#keepAlive) head += 'Connection: close\r\n'
+    else if (request.versionMinor === 0) head += 'Connection: keep-alive\r\n'
+    return head + '\r\n'
+  }
+
+  #emit(bytes: string | Uint8Array): void {
+    if (this.#owner.isActive(this)) {
+      this.#owner.write(bytes)
+      return
+    }
+    ;(this.#parts ??= []).push(bytes)
+    this.#partsBytes += bytes.length
+  }
+
+  #backedUp(): boolean {
+    return this.#owner.isActive(this) ? this.#owner.writeBlocked : this.#partsBytes > PARTS_BYTES_HIGH
+  }
+}

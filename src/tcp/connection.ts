@@ -1,0 +1,229 @@
+/*
+ * One TCP connection: batched writes, backpressure, and the bridge from socket events to a shared handlers
+ * object.
+ *
+ * Every socket of a server gets the same six listener functions (module-level, using `this`), which find the
+ * Connection through a symbol on the socket and call the server's one handlers object. No closure is made per
+ * socket, and per-connection state lives in `connection.data`.
+ *
+ * Writes are batched: while a read is being handled, `write()` only queues; when the handler returns, the
+ * queue leaves in one `socket.write()`. Writes made outside a read (an async reply) are queued too and leave
+ * together on the next tick. Pending strings are joined (V8 ropes: no copy until the socket encodes them);
+ * a mix of strings and bytes is concatenated once.
+ *
+ * Backpressure: the socket's writable high-water mark is `writeBufferBytesHigh`. When a write passes it,
+ * `write()` returns false and reading pauses, so a peer that sends without reading cannot make us buffer
+ * replies without bound; on `drain`, reading resumes and `handlers.drain` runs. Worst case held per
+ * connection: the high-water mark plus one batch plus the socket's readable buffer.
+ */
+import type { Socket } from 'node:net'
+
+/**
+ * What a server or client does with its connections. One object serves every connection; keep
+ * per-connection state in `connection.data`.
+ * @example
+ * const handlers: Handlers = { data(connection, bytes) { connection.write(bytes) } }
+ */
+export interface Handlers<Data = unknown> {
+  /** A connection is established (accepted, or connected). */
+  open?(connection: Connection<Data>): void
+  /** Bytes arrived. Everything written during this call leaves in one write when it returns. */
+  data(connection: Connection<Data>, bytes: Buffer): void
+  /** The write buffer fell below the high-water mark after `write()` had returned false. */
+  drain?(connection: Connection<Data>): void
+  /** The peer half-closed (sent FIN). Without this handler the connection is ended in turn. */
+  end?(connection: Connection<Data>): void
+  /** The connection is gone; `error` is set when it ended by an error. Runs exactly once. */
+  close?(connection: Connection<Data>, error?: Error): void
+  /** A socket error; `close` follows. */
+  error?(connection: Connection<Data>, error: Error): void
+  /** No activity for the connection's idle timeout. Without this handler the connection is destroyed. */
+  timeout?(connection: Connection<Data>): void
+}
+
+const kConnection = Symbol('wirespeed.connection')
+type SocketWithConnection = Socket & { [kConnection]: Connection<any> }
+
+/** A TCP connection seen through its handlers. */
+export class Connection<Data = unknown> {
+  /** Per-connection state, owned by the handlers. */
+  data: Data
+  readonly #socket: Socket
+  readonly #handlers: Handlers<Data>
+  readonly #writeBufferBytesHigh: number
+  #pending: (string | Uint8Array)[] = []
+  #pendingBytes = 0
+  #pendingHasBytes = false
+  #inRead = false
+  #flushScheduled = false
+  #readPaused = false
+  #writeBlocked = false
+  #closed = false
+  #error: Error | undefined
+
+  constructor(socket: Socket, handlers: Handlers<Data>, writeBufferBytesHigh: number) {
+    this.#socket = socket
+    this.#handlers = handlers
+    this.#writeBufferBytesHigh = writeBufferBytesHigh
+    this.data = undefined as Data
+    ;(socket as SocketWithConnection)[kConnection] = this
+    socket.on('data', onSocketData)
+    socket.on('drain', onSocketDrain)
+    socket.on('end', onSocketEnd)
+    socket.on('error', onSocketError)
+    socket.on('close', onSocketClose)
+    socket.on('timeout', onSocketTimeout)
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress
+  }
+  get remotePort(): number | undefined {
+    return this.#socket.remotePort
+  }
+  get localPort(): number | undefined {
+    return this.#socket.localPort
+  }
+  /** True once the connection is closed or destroyed. */
+  get closed(): boolean {
+    return this.#closed || this.#socket.destroyed
+  }
+  /** Bytes accepted by `write()` that the kernel has not taken yet. */
+  get bufferedBytes(): number {
+    return this.#pendingBytes + this.#socket.writableLength
+  }
+  /** True while `write()` would report backpressure. */
+  get writeBlocked(): boolean {
+    return this.#writeBlocked
+  }
+
+  /**
+   * Queues bytes (strings are sent as UTF-8). They leave with the rest of this read's writes, or on the next
+   * tick when written outside a read.
+   * @returns false when the write buffer is over the high-water mark: wait for `drain` before writing more
+   */
+  write(bytes: string | Uint8Array): boolean {
+    if (this.closed) return false
+    this.#pending.push(bytes)
+    this.#pendingBytes += bytes.length
+    if (typeof bytes !== 'string') this.#pendingHasBytes = true
+    if (!this.#inRead && !this.#flushScheduled) {
+      this.#flushScheduled = true
+      process.nextTick(flushConnection, this)
+    }
+    return !this.#writeBlocked && this.bufferedBytes < this.#writeBufferBytesHigh
+  }
+
+  /** Sends everything queued now, in one socket write. */
+  flush(): void {
+    this.#flushScheduled = false
+    const pending = this.#pending
+    if (pending.length === 0 || this.closed) return
+    let out: string | Uint8Array
+    if (pending.length === 1) out = pending[0]!
+    else if (!this.#pendingHasBytes) out = pending.join('')
+    else out = Buffer.concat(pending.map(toBytes))
+    pending.length = 0
+    this.#pendingBytes = 0
+    this.#pendingHasBytes = false
+    if (!this.#socket.write(out) && !this.#writeBlocked) {
+      this.#writeBlocked = true
+      this.#socket.pause()
+    }
+  }
+
+  /** Stops reading from the socket until `resume()` (backpressure from the reader's side). */
+  pause(): void {
+    this.#readPaused = true
+    this.#socket.pause()
+  }
+  /** Resumes reading, unless writes are still over the high-water mark. */
+  resume(): void {
+    this.#readPaused = false
+    if (!this.#writeBlocked) this.#socket.resume()
+  }
+  /** True while reading is paused, by `pause()` or by backpressure. */
+  get readPaused(): boolean {
+    return this.#readPaused || this.#writeBlocked
+  }
+
+  /** Closes after the idle time with no activity (0 turns it off); `handlers.timeout` decides what to do. */
+  setTimeout(idleTimeoutMs: number): void {
+    this.#socket.setTimeout(idleTimeoutMs)
+  }
+
+  /** Flushes, then half-closes: sends FIN and lets the peer finish (the socket closes when it does). */
+  end(bytes?: string | Uint8Array): void {
+    if (bytes !== undefined) this.write(bytes)
+    this.flush()
+    this.#socket.end()
+  }
+
+  /** Closes at once, dropping anything unsent. */
+  destroy(error?: Error): void {
+    this.#pending.length = 0
+    this.#pendingBytes = 0
+    this.#socket.destroy(error)
+  }
+
+  /** Internal: runs the data handler with writes batched. */
+  handleData(bytes: Buffer): void {
+    this.#inRead = true
+    try {
+      this.#handlers.data(this, bytes)
+    } finally {
+      this.#inRead = false
+      this.flush()
+    }
+  }
+  handleDrain(): void {
+    this.#writeBlocked = false
+    if (!this.#readPaused) this.#socket.resume()
+    this.#handlers.drain?.(this)
+  }
+  handleEnd(): void {
+    if (this.#handlers.end) this.#handlers.end(this)
+    else this.end()
+  }
+  handleError(error: Error): void {
+    this.#error = error
+    this.#handlers.error?.(this, error)
+  }
+  handleClose(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#pending.length = 0
+    this.#handlers.close?.(this, this.#error)
+  }
+  handleTimeout(): void {
+    if (this.#handlers.timeout) this.#handlers.timeout(this)
+    else this.destroy()
+  }
+}
+
+function toBytes(part: string | Uint8Array): Uint8Array {
+  return typeof part === 'string' ? Buffer.from(part) : part
+}
+function flushConnection(connection: Connection<unknown>): void {
+  connection.flush()
+}
+
+// The listeners every socket shares: `this` is the socket.
+function onSocketData(this: SocketWithConnection, bytes: Buffer): void {
+  this[kConnection].handleData(bytes)
+}
+function onSocketDrain(this: SocketWithConnection): void {
+  this[kConnection].handleDrain()
+}
+function onSocketEnd(this: SocketWithConnection): void {
+  this[kConnection].handleEnd()
+}
+function onSocketError(this: SocketWithConnection, error: Error): void {
+  this[kConnection].handleError(error)
+}
+function onSocketClose(this: SocketWithConnection): void {
+  this[kConnection].handleClose()
+}
+function onSocketTimeout(this: SocketWithConnection): void {
+  this[kConnection].handleTimeout()
+}

@@ -1,0 +1,2 @@
+export { Connection, type Handlers } from './connection.ts'
+export { connect, listen, resolveHost, type ConnectOptions, type ListenOptions, type Listener } from './listen.ts'

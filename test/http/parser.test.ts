@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import { resolveLimits } from '../../src/limits.ts'
+import { assertNoOpenHandles } from '../helpers/raw-client.ts'
+import { rejections } from './cases.ts'
+import { feed, settle, splits, type FeedResult } from './parse-harness.ts'
+
+after(assertNoOpenHandles)
+
+async function feedEverySplit(text: string, limits = resolveLimits()): Promise<FeedResult> {
+  const bytes = Buffer.from(text, 'latin1')
+  let first: FeedResult | undefined
+  for (const pieces of splits(bytes)) {
+    const result = feed(pieces, limits)
+    await settle()
+    if (first === undefined) first = result
+    else assert.deepEqual(result, first, `Split into ${pieces.map((piece) => piece.length).join('+')} bytes differs`)
+  }
+  return first!
+}
+
+describe('RequestParser at every byte split', () => {
+  test('parses a simple GET', async () => {
+    const result = await feedEverySplit('GET /a/b?c=d HTTP/1.1\r\nHost: example.com\r\nAccept: text/html\r\n\r\n')
+    assert.deepEqual(result.requests, [
+      { method: 'GET', url: '/a/b?c=d', version: 'HTTP/1.1', headers: [['Host', 'example.com'], ['Accept', 'text/html']], body: '' },
+    ])
+    assert.equal(result.incomplete, false)
+  })
+
+  test('trims optional whitespace around field values and keeps inner spaces', async () => {
+    const result = await feedEverySplit('GET / HTTP/1.1\r\nHost:example.com\r\nX-A: \t a  b \t\r\nX-Empty:\r\n\r\n')
+    assert.deepEqual(result.requests[0]!.headers, [['Host', 'example.com'], ['X-A', 'a  b'], ['X-Empty', '']])
+  })
+
+  test('accepts obs-text in field values', async () => {
+    const result = await feedEverySplit('GET / HTTP/1.1\r\nHost: a\r\nX-A: caf\xe9\r\n\r\n')
+    assert.equal(result.requests[0]!.headers[1]![1], 'caf\xe9')
+  })
+
+  test('ignores empty lines before the request line (RFC 9112 §2.2)', async () => {
+    const result = await feedEverySplit('\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert.equal(result.requests.length, 1)
+  })
+
+  test('parses HTTP/1.0 without Host, and treats HTTP/1.2 as 1.1', async () => {
+    assert.equal((await feedEverySplit('GET / HTTP/1.0\r\n\r\n')).requests[0]!.version, 'HTTP/1.0')
+    assert.equal((await feedEverySplit('GET / HTTP/1.2\r\nHost: a\r\n\r\n')).requests[0]!.version, 'HTTP/1.1')
+  })
+
+  test('accepts absolute-form, asterisk-form for OPTIONS, an empty Host and an IPv6 Host with port', async () => {
+    for (const request of [
+      'GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n',
+      'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost:\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n',
+    ]) {
+      const result = await feedEverySplit(request)
+      assert.equal(result.error, undefined, request)
+      assert.equal(result.requests.length, 1, request)
+    }
+  })
+
+  test('reads a Content-Length body, then the next pipelined request', async () => {
+    const result = await feedEverySplit('POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert.deepEqual(result.requests.map((request) => [request.url, request.body]), [['/a', 'hello'], ['/b', '']])
+  })
+
+  test('accepts identical repeated Content-Length values (RFC 9110 §8.6)', async () => {
+    const result = await feedEverySplit('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc')
+    assert.equal(result.requests[0]!.body, 'abc')
+  })
+
+  test('decodes chunked bodies with extensions and trailers', async () => {
+    const result = await feedEverySplit(
+      'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '5;name=value;q="a \\"b\\""\r\nhello\r\n6 ; x\r\n world\r\nA\r\n0123456789\r\n0\r\nX-Trailer: yes\r\n\r\n' +
+        'GET /next HTTP/1.1\r\nHost: a\r\n\r\n',
+    )
+    assert.equal(result.error, undefined)
+    assert.deepEqual(result.requests.map((request) => [request.url, request.body]), [['/', 'hello world0123456789'], ['/next', '']])
+  })
+
+  test('accepts upper- and mixed-case chunked and hex digits', async () => {
+    const result = await feedEverySplit('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ChUnKeD\r\n\r\na\r\n0123456789\r\nB\r\n0123456789a\r\n0\r\n\r\n')
+    assert.equal(result.requests[0]!.body, '01234567890123456789a')
+  })
+
+  test('waits for more bytes on an unfinished request', async () => {
+    const result = feed([Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n')])
+    assert.equal(result.requests.length, 0)
+    assert.equal(result.incomplete, true)
+  })
+
+  for (const { name, request, status } of rejections) {
+    test(`rejects ${name} with ${status}`, async () => {
+      const result = await feedEverySplit(request)
+      assert.equal(result.error?.status, status, `got ${JSON.stringify(result)}`)
+    })
+  }
+})
+
+describe('RequestParser limits, at N and N+1', () => {
+  const small = resolveLimits({ requestLineBytesMax: 64, headerBytesMax: 256, headerCountMax: 4, bodyBytesMax: 10 })
+
+  test('rejects a request line over requestLineBytesMax with 414', async () => {
+    // "GET " + target + " HTTP/1.1" is 13 bytes besides the target.
+    const fits = `GET /${'a'.repeat(64 - 14)} HTTP/1.1`
+    assert.equal(fits.length, 64)
+    assert.equal((await feedEverySplit(`${fits}\r\nHost: a\r\n\r\n`, small)).error, undefined)
+    const over = `GET /${'a'.repeat(64 - 13)} HTTP/1.1`
+    assert.equal((await feedEverySplit(`${over}\r\nHost: a\r\n\r\n`, small)).error?.status, 414)
+  })
+
+  test('rejects an unfinished request line as soon as it passes the limit', () => {
+    const result = feed([Buffer.from(`GET /${'a'.repeat(70)}`)], small)
+    assert.equal(result.error?.status, 414)
+  })
+
+  test('rejects header fields over headerBytesMax with 431', async () => {
+    // Header section = field lines with their CRLFs; "Host: a\r\n" is 9 bytes.
+    const pad = (total: number) => `X: ${'b'.repeat(total - 9 - 5)}\r\n`
+    assert.equal(pad(256).length + 9, 256)
+    assert.equal((await feedEverySplit(`GET / HTTP/1.1\r\nHost: a\r\n${pad(256)}\r\n`, small)).error, undefined)
+    assert.equal((await feedEverySplit(`GET / HTTP/1.1\r\nHost: a\r\n${pad(257)}\r\n`, small)).error?.status, 431)
+  })
+
+  test('rejects an unfinished header section as soon as it passes the limit', () => {
+    const result = feed([Buffer.from(`GET / HTTP/1.1\r\nX: ${'b'.repeat(300)}`)], small)
+    assert.equal(result.error?.status, 431)
+  })
+
+  test('rejects more than headerCountMax fields with 431', async () => {
+    const fields = (count: number) => 'Host: a\r\n' + 'X: y\r\n'.repeat(count - 1)
+    assert.equal((await feedEverySplit(`GET / HTTP/1.1\r\n${fields(4)}\r\n`, small)).error, undefined)
+    assert.equal((await feedEverySplit(`GET / HTTP/1.1\r\n${fields(5)}\r\n`, small)).error?.status, 431)
+  })
+
+  test('rejects a chunked body over bodyBytesMax with 413', async () => {
+    const chunked = (size: number) => `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\naaaaa\r\n${size.toString(16)}\r\n${'b'.repeat(size)}\r\n0\r\n\r\n`
+    assert.equal((await feedEverySplit(chunked(5))).error, undefined)
+    assert.equal(feed([Buffer.from(chunked(5))], small).error, undefined)
+    assert.equal(feed([Buffer.from(chunked(6))], small).error?.status, 413)
+  })
+
+  test('rejects too many trailer fields with 431', () => {
+    const trailers = (count: number) => `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n${'T: v\r\n'.repeat(count)}\r\n`
+    assert.equal(feed([Buffer.from(trailers(4))], small).error, undefined)
+    assert.equal(feed([Buffer.from(trailers(5))], small).error?.status, 431)
+  })
+
+  test('rejects a Content-Length with more digits than any limit as too large', () => {
+    const result = feed([Buffer.from('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n')])
+    assert.equal(result.error?.status, 413)
+  })
+})
