@@ -42,6 +42,10 @@ export interface ServerContext {
 const Deadline = { none: 0, idle: 1, headers: 2, body: 3, linger: 4 } as const
 type Deadline = (typeof Deadline)[keyof typeof Deadline]
 
+function resumeParsingOf(state: ConnectionState): void {
+  state.resumeParsing()
+}
+
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
 const MIN_OWNED_BYTES = 4096
 
@@ -72,6 +76,8 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   /** Parsing waits for replies to leave (pipelineDepthMax reached). */
   #parsePaused = false
   #peerEnded = false
+  /** Inside #process: a reply ending now must not start a nested pass over the same bytes. */
+  #processing = false
   #ended = false
 
   constructor(connection: Connection<ConnectionState>, context: ServerContext) {
@@ -84,9 +90,8 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     this.#setDeadline(Deadline.idle, this.#limits.idleTimeoutMs)
   }
 
-  /** True once this connection will take no further request. */
-  get closing(): boolean {
-    return this.#stopParsing
+  closesAfter(response: Response): boolean {
+    return this.#stopParsing && this.#queue[this.#queue.length - 1] === response
   }
   get writeBlocked(): boolean {
     return this.#connection.writeBlocked
@@ -106,6 +111,8 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   onDrain(): void {
     this.#blockedSince = 0
     this.#wakeDrainWaiters()
+    this.resumeParsing()
+    if (this.#queue.length === 0 && !this.#parsePaused && !this.#ended && this.#owned === null) this.#afterLastReply()
   }
 
   onEnd(): void {
@@ -190,6 +197,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   /** Parses and dispatches what `buffer` holds. @returns the offset of the first byte not consumed */
   #process(buffer: Buffer): number {
     let position = 0
+    this.#processing = true
     try {
       while (position < buffer.length) {
         if (this.#bodyRequest !== null) {
@@ -199,9 +207,12 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
           continue
         }
         if (this.#stopParsing) return buffer.length
-        if (this.#queue.length >= this.#limits.pipelineDepthMax) {
+        // Throttle: too many replies owed, or replies not leaving (a peer that sends without reading).
+        if (this.#queue.length >= this.#limits.pipelineDepthMax || this.#connection.bufferedBytes >= this.#limits.writeBufferBytesHigh) {
           this.#parsePaused = true
           this.#connection.pause()
+          // The batch leaves when this read's handling ends; if the kernel takes it all, no drain follows.
+          setImmediate(resumeParsingOf, this)
           break
         }
         const length = this.#parser.parse(buffer, position)
@@ -211,8 +222,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
           }
           break
         }
-        this.#dispatch(buffer, position)
-        position += length
+        position = this.#dispatch(buffer, position, length)
       }
     } catch (error) {
       if (error instanceof HttpError) this.#fail(error)
@@ -221,11 +231,18 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
         this.#fail(new HttpError(500, 'INTERNAL', 'Internal error while reading the request'))
       }
       return buffer.length
+    } finally {
+      this.#processing = false
     }
     return position
   }
 
-  #dispatch(buffer: Buffer, base: number): void {
+  /**
+   * Makes the request and its reply, reads as much of its body as this read holds, then calls the handler:
+   * a body that is already here and malformed is refused before any handler sees it.
+   * @returns the offset after what was consumed
+   */
+  #dispatch(buffer: Buffer, base: number, headLength: number): number {
     const parser = this.#parser
     if (parser.contentLength > this.#limits.bodyBytesMax) {
       throw new HttpError(413, 'BODY_TOO_LARGE', `Body exceeds bodyBytesMax (${this.#limits.bodyBytesMax} bytes)`)
@@ -233,19 +250,22 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     const request = new Request(buffer, base, parser, this)
     const response = new Response(request, this)
     this.#queue.push(response)
+    let position = base + headLength
+    this.#deadlineKind = Deadline.none
     if (request.hasBody) {
       this.#bodyRequest = request
       this.#bodyResponse = response
       if (parser.chunked) this.#decoder.startChunked()
       else this.#decoder.startLength(parser.contentLength)
       this.#setDeadline(Deadline.body, this.#limits.bodyTimeoutMs)
-    } else {
-      this.#deadlineKind = Deadline.none
+      position = this.#decoder.decode(buffer, position, request)
+      if (this.#decoder.done) this.#finishBody()
     }
     // RFC 9112 §9.6: nothing after a request that closes the connection is read.
     if (!request.keepAlive) this.#stopParsing = true
     parser.reset()
     this.#callHandler(request, response)
+    return position
   }
 
   #callHandler(request: Request, response: Response): void {
@@ -259,9 +279,11 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     }
   }
 
+  /** An HttpError (the body's own refusal, or one the handler throws on purpose) is answered with its status; anything else is logged and answered 500. */
   #handlerFailed(response: Response, error: unknown): void {
-    this.#context.onError(error, response.request)
-    if (!response.headersSent) response.sendError(new HttpError(500, 'HANDLER_FAILED', 'The handler failed'))
+    const known = error instanceof HttpError
+    if (!known) this.#context.onError(error, response.request)
+    if (!response.headersSent) response.sendError(known ? error : new HttpError(500, 'HANDLER_FAILED', 'The handler failed'))
     else if (!response.finished) this.#connection.destroy()
   }
 
@@ -316,17 +338,20 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
       }
     }
     this.#wakeDrainWaiters()
-    if (queue.length > 0) return
-    if (this.#parsePaused) {
-      this.#parsePaused = false
-      connection.resume()
-      if (this.#owned !== null) {
-        const buffer = this.#owned.subarray(0, this.#ownedLength)
-        this.#keep(buffer, this.#process(buffer))
-      }
-      if (queue.length > 0) return
+    this.resumeParsing()
+    if (queue.length === 0 && !this.#parsePaused) this.#afterLastReply()
+  }
+
+  /** Internal: parses what was held back once replies have left (queue under pipelineDepthMax, writes under the mark). */
+  resumeParsing(): void {
+    if (!this.#parsePaused || this.#processing || this.#connection.closed) return
+    if (this.#queue.length >= this.#limits.pipelineDepthMax || this.#connection.bufferedBytes >= this.#limits.writeBufferBytesHigh) return
+    this.#parsePaused = false
+    this.#connection.resume()
+    if (this.#owned !== null) {
+      const buffer = this.#owned.subarray(0, this.#ownedLength)
+      this.#keep(buffer, this.#process(buffer))
     }
-    this.#afterLastReply()
   }
 
   #afterLastReply(): void {

@@ -19,8 +19,8 @@ import { reasonPhrase, serverAndDateLines, statusLine } from './status.ts'
 export interface ResponseOwner {
   /** Milliseconds, refreshed on every read. */
   readonly now: number
-  /** True when the connection will close after the replies already queued (shutdown, an error). */
-  readonly closing: boolean
+  /** True when `response` is the last reply the connection will send (shutdown, an error, the peer's FIN). */
+  closesAfter(response: Response): boolean
   isActive(response: Response): boolean
   write(bytes: string | Uint8Array): boolean
   /** True while the connection's write buffer is over its high-water mark. */
@@ -216,7 +216,7 @@ export class Response {
     const owner = this.#owner
     const request = this.request
     this.#keepAlive =
-      request.keepAlive && !this.#userClose && !owner.closing &&
+      request.keepAlive && !this.#userClose && !owner.closesAfter(this) &&
       // A client that expects 100-continue and was not asked for its body may or may not send it (RFC 9110 §10.1.1).
       !(request.expectContinue && !request.continueAsked && !request.bodyComplete)
     let head = statusLine(this.statusCode)

@@ -58,6 +58,8 @@ export class Connection<Data = unknown> {
   #flushScheduled = false
   #readPaused = false
   #writeBlocked = false
+  /** write() returned false: the handlers are owed a drain. */
+  #drainOwed = false
   #closed = false
   #error: Error | undefined
 
@@ -111,7 +113,9 @@ export class Connection<Data = unknown> {
       this.#flushScheduled = true
       process.nextTick(flushConnection, this)
     }
-    return !this.#writeBlocked && this.bufferedBytes < this.#writeBufferBytesHigh
+    if (!this.#writeBlocked && this.bufferedBytes < this.#writeBufferBytesHigh) return true
+    this.#drainOwed = true
+    return false
   }
 
   /** Sends everything queued now, in one socket write. */
@@ -126,9 +130,14 @@ export class Connection<Data = unknown> {
     pending.length = 0
     this.#pendingBytes = 0
     this.#pendingHasBytes = false
-    if (!this.#socket.write(out) && !this.#writeBlocked) {
-      this.#writeBlocked = true
-      this.#socket.pause()
+    if (!this.#socket.write(out)) {
+      if (!this.#writeBlocked) {
+        this.#writeBlocked = true
+        this.#socket.pause()
+      }
+    } else if (this.#drainOwed) {
+      // The kernel took the whole batch at once, so the socket emits no drain: emit ours.
+      setImmediate(emitDrain, this)
     }
   }
 
@@ -177,6 +186,8 @@ export class Connection<Data = unknown> {
     }
   }
   handleDrain(): void {
+    if (this.closed) return
+    this.#drainOwed = false
     this.#writeBlocked = false
     if (!this.#readPaused) this.#socket.resume()
     this.#handlers.drain?.(this)
@@ -206,6 +217,9 @@ function toBytes(part: string | Uint8Array): Uint8Array {
 }
 function flushConnection(connection: Connection<unknown>): void {
   connection.flush()
+}
+function emitDrain(connection: Connection<unknown>): void {
+  connection.handleDrain()
 }
 
 // The listeners every socket shares: `this` is the socket.

@@ -24,8 +24,14 @@ export class RawClient {
 
   private constructor(socket: Socket) {
     this.socket = socket
-    socket.on('data', (bytes) => {
+    socket.on('data', (bytes: Buffer) => {
       this.received = Buffer.concat([this.received, bytes])
+      this.#wake()
+    })
+    // The server's FIN: answer with ours, as a client does, and count the connection as closed.
+    socket.on('end', () => {
+      socket.end()
+      this.closed = true
       this.#wake()
     })
     socket.on('close', () => {
@@ -177,8 +183,13 @@ export async function exchange(port: number, request: string | Uint8Array, count
   return { replies, client }
 }
 
-/** Fails the test when sockets, servers or timers are still open: every test file calls it last. */
-export function assertNoOpenHandles(): void {
-  const open = process.getActiveResourcesInfo().filter((name) => name !== 'TTYWrap' && name !== 'PipeWrap' && name !== 'FSReqCallback')
-  assert.deepEqual(open, [], `Handles left open: ${open.join(', ')}`)
+/**
+ * Fails the test when sockets, servers or timers are still open: every test file runs it last. Sockets
+ * that are already closing get up to a second to finish.
+ */
+export async function assertNoOpenHandles(): Promise<void> {
+  const open = () => process.getActiveResourcesInfo().filter((name) => name !== 'TTYWrap' && name !== 'PipeWrap' && name !== 'FSReqCallback')
+  for (let i = 0; i < 100 && open().length > 0; i++) await new Promise((resolve) => setImmediate(resolve, 10))
+  for (let i = 0; i < 20 && open().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.deepEqual(open(), [], `Handles left open: ${open().join(', ')}`)
 }
