@@ -1,0 +1,81 @@
+/*
+ * A small HTTP/1.1 load generator, used where wrk is not installed (and by the quick mode in the tests).
+ * N keep-alive connections, each keeping `pipeline` GET requests in flight; it counts complete replies by
+ * their Content-Length and prints one JSON line: { requests, seconds, errors }.
+ * It is written with wirespeed's own TCP client, which gets exercised on the way.
+ *   node bench/load/loadgen.ts --port 5001 [--connections 60] [--pipeline 1] [--seconds 5]
+ */
+import { parseArgs } from 'node:util'
+import { connect, type Connection } from '../../src/index.ts'
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    connections: { type: 'string', default: '60' },
+    pipeline: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '5' },
+  },
+})
+const port = Number(values.port)
+const connections = Number(values.connections)
+const pipeline = Number(values.pipeline)
+const seconds = Number(values.seconds)
+const batch = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(pipeline)
+
+interface State {
+  held: Buffer
+  owed: number
+}
+let requests = 0
+let errors = 0
+let running = true
+
+function countReplies(state: State, bytes: Buffer): number {
+  let buffer = state.held.length ? Buffer.concat([state.held, bytes]) : bytes
+  let position = 0
+  let count = 0
+  for (;;) {
+    const headEnd = buffer.indexOf('\r\n\r\n', position)
+    if (headEnd < 0) break
+    const head = buffer.toString('latin1', position, headEnd).toLowerCase()
+    const at = head.indexOf('content-length:')
+    const length = at < 0 ? 0 : parseInt(head.slice(at + 15), 10)
+    if (!head.startsWith('http/1.1 200')) errors++
+    if (buffer.length < headEnd + 4 + length) break
+    position = headEnd + 4 + length
+    count++
+  }
+  state.held = Buffer.from(buffer.subarray(position))
+  return count
+}
+
+const handlers = {
+  data(connection: Connection<State>, bytes: Buffer) {
+    const state = connection.data
+    const count = countReplies(state, bytes)
+    requests += count
+    state.owed -= count
+    if (state.owed === 0 && running) {
+      state.owed = pipeline
+      connection.write(batch)
+    }
+  },
+  error() {
+    errors++
+  },
+}
+
+const open: Connection<State>[] = []
+for (let i = 0; i < connections; i++) {
+  const connection = await connect<State>({ port, handlers })
+  connection.data = { held: Buffer.alloc(0), owed: pipeline }
+  open.push(connection)
+}
+const started = performance.now()
+for (const connection of open) connection.write(batch)
+await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
+running = false
+const elapsed = (performance.now() - started) / 1000
+const counted = requests
+for (const connection of open) connection.destroy()
+process.stdout.write(`${JSON.stringify({ requests: counted, seconds: elapsed, errors })}\n`)

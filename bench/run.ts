@@ -1,0 +1,57 @@
+/*
+ * The benchmark runner: `npm run bench -- <suite> [--quick] [--rounds N] [--seconds S] [--out FILE]`.
+ * Suites: http. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
+ * the harness cannot rot) does one short round and prints the table without writing it, unless --out says.
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { runHttpBench } from './load/http.ts'
+
+const suites = { http: runHttpBench } as const
+
+export async function main(args: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        quick: { type: 'boolean', default: false },
+        rounds: { type: 'string' },
+        seconds: { type: 'string' },
+        out: { type: 'string' },
+      },
+    })
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  const names = positionals.length ? positionals : Object.keys(suites)
+  for (const name of names) {
+    if (!(name in suites)) {
+      process.stderr.write(`bench: unknown suite ${JSON.stringify(name)}: expected one of ${Object.keys(suites).join(', ')}\n`)
+      return 2
+    }
+  }
+  const quick = values.quick
+  const rounds = Number(values.rounds ?? (quick ? 1 : 3))
+  const seconds = Number(values.seconds ?? (quick ? 1 : 5))
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20 || !(seconds > 0 && seconds <= 60)) {
+    process.stderr.write('bench: expected --rounds from 1 to 20 and --seconds above 0, at most 60\n')
+    return 2
+  }
+  for (const name of names) {
+    const table = await suites[name as keyof typeof suites]({ quick, rounds, seconds, log: (line) => process.stderr.write(`${line}\n`) })
+    process.stdout.write(table)
+    const out = values.out ?? (quick ? undefined : fileURLToPath(new URL(`./results/${name}.md`, import.meta.url)))
+    if (out) {
+      writeFileSync(out, table)
+      process.stderr.write(`bench: wrote ${out}\n`)
+    }
+  }
+  return 0
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,49 @@
+/*
+ * The `wirespeed` command line: one file per subcommand under src/cli/, dispatched from here.
+ * Exit codes: 0 success, 1 failure while running, 2 a usage error (bad flag, missing folder, port in use).
+ */
+import { readFileSync } from 'node:fs'
+
+interface Command {
+  summary: string
+  /** Loaded on use, so `wirespeed --help` starts fast and one command's imports do not slow another. */
+  run?: () => Promise<{ run(args: string[]): Promise<number> }>
+}
+
+const commands: Record<string, Command> = {
+  serve: { summary: 'serve a folder over HTTP: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] (planned)' },
+  bench: { summary: 'run the benchmarks: wirespeed bench [http] [--quick]', run: () => import('./bench.ts') },
+  shm: { summary: 'shared-memory channel demo: wirespeed shm server|client --name NAME (planned)' },
+  tcp: { summary: 'TCP echo server and roundtrip client: wirespeed tcp server|client --port N (planned)' },
+  watch: { summary: 'print changes to files and folders: wirespeed watch <path> (planned)' },
+  lookup: { summary: 'resolve a host name: wirespeed lookup <host> [--reverse] (planned)' },
+}
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length))
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`)
+  return `Usage: wirespeed <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nwirespeed <command> --help shows a command's options.\n`
+}
+
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage())
+    return name === undefined ? 2 : 0
+  }
+  if (name === '--version' || name === '-v') {
+    const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    process.stdout.write(`${packageJson.version}\n`)
+    return 0
+  }
+  const command = commands[name]
+  if (command === undefined) {
+    process.stderr.write(`wirespeed: unknown command ${JSON.stringify(name)}: expected one of ${Object.keys(commands).join(', ')}\n`)
+    return 2
+  }
+  if (command.run === undefined) {
+    process.stderr.write(`wirespeed ${name}: not built yet (planned)\n`)
+    return 2
+  }
+  return (await command.run()).run(rest)
+}
