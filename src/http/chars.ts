@@ -51,3 +51,12 @@ export function equalsLower(bytes: Uint8Array, start: number, end: number, lower
   }
   return true
 }
+
+/**
+ * The offset of the first LF in [from, end), or -1. A plain loop: header lines are short, and for them this
+ * is several times cheaper than a call into Buffer.indexOf (measured: 6% of a pipelined hello run).
+ */
+export function indexOfLf(bytes: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (bytes[i] === LF) return i
+  return -1
+}

@@ -8,7 +8,7 @@
  *
  *   buffer: ... | GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n | next request ...
  *               ^base     ^target            ^name ^value
- *   fields (Int32Array, relative to base): [nameStart, nameEnd, valueStart, valueEnd] per field
+ *   fields (numbers, relative to base): [nameStart, nameEnd, valueStart, valueEnd] per field
  *
  * The body arrives after the handler starts: `body()`, `text()` and `json()` resolve once the whole body is
  * in (bounded by bodyBytesMax). Asking for it is what sends `100 Continue` to a client that expects one.
@@ -48,7 +48,7 @@ export class Request implements BodySink {
   readonly #base: number
   readonly #targetStart: number
   readonly #targetEnd: number
-  readonly #fields: Int32Array
+  readonly #fields: number[]
   #url: string | undefined
   #queryStart = -2
   #owner: RequestOwner
@@ -77,7 +77,12 @@ export class Request implements BodySink {
 
   /** The request target as sent ("/path?query"), decoded as Latin-1 (the parser admits ASCII only). */
   get url(): string {
-    return (this.#url ??= this.#buffer.toString('latin1', this.#base + this.#targetStart, this.#base + this.#targetEnd))
+    if (this.#url !== undefined) return this.#url
+    const start = this.#base + this.#targetStart
+    const end = this.#base + this.#targetEnd
+    // "/" is the most requested target of all: no string is made for it.
+    this.#url = end - start === 1 && this.#buffer[start] === 0x2f ? '/' : this.#buffer.toString('latin1', start, end)
+    return this.#url
   }
 
   /** The target up to "?" (still percent-encoded). */

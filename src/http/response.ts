@@ -38,6 +38,19 @@ const HEADER_VALUE_BAD = /[\0\r\n]/
 /** A reply waiting behind earlier ones reports backpressure past this many buffered bytes. */
 const PARTS_BYTES_HIGH = 64 * 1024
 
+/**
+ * The connection encodes strings as Latin-1 (one byte per character, the cheapest encoding), which is right
+ * for ASCII only: any other string becomes its UTF-8 bytes here. (byteLength equals length only for ASCII.)
+ */
+function asciiOrBytes(body: string | Uint8Array): string | Uint8Array {
+  if (typeof body !== 'string' || body === lastAscii) return body
+  if (Buffer.byteLength(body) !== body.length) return Buffer.from(body, 'utf8')
+  // Handlers tend to send the same string again: remember the last one found to be ASCII.
+  lastAscii = body
+  return body
+}
+let lastAscii = ''
+
 const Phase = { fresh: 0, streaming: 1, ended: 2 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
 
@@ -135,8 +148,10 @@ export class Response {
     if (this.#phase !== Phase.fresh) return
     this.#phase = Phase.ended
     const noBody = this.statusCode === 204 || this.statusCode === 304
-    const length = noBody ? -1 : typeof body === 'string' ? Buffer.byteLength(body) : body.length
-    const head = this.#head(length, typeof body === 'string' ? TEXT : BYTES, false)
+    const contentType = typeof body === 'string' ? TEXT : BYTES
+    body = asciiOrBytes(body)
+    const length = noBody ? -1 : body.length
+    const head = this.#head(length, contentType, false)
     if (noBody || this.request.method === 'HEAD' || length === 0) this.#emit(head)
     else if (typeof body === 'string') this.#emit(head + body)
     else {
@@ -160,7 +175,8 @@ export class Response {
   write(chunk: string | Uint8Array): boolean {
     if (this.#phase === Phase.ended) return false
     if (this.#phase === Phase.fresh) this.#startStream()
-    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
+    chunk = asciiOrBytes(chunk)
+    const length = chunk.length
     if (length === 0 || this.request.method === 'HEAD') return !this.#backedUp()
     if (this.#chunked) this.#emit(`${length.toString(16)}\r\n`)
     this.#emit(chunk)

@@ -87,6 +87,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
     port: options.port ?? 5001,
     reusePort: options.reusePort,
     writeBufferBytesHigh: limits.writeBufferBytesHigh,
+    // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
+    stringEncoding: 'latin1',
     handlers,
   })
   const connections = listener.connections

@@ -8,7 +8,7 @@
 import { lookup } from 'node:dns/promises'
 import { connect as netConnect, createServer, isIP, type Server, type Socket } from 'node:net'
 import { checkInteger, defaultLimits, limitSpecs } from '../limits.ts'
-import { Connection, type Handlers } from './connection.ts'
+import { Connection, type Handlers, type StringEncoding } from './connection.ts'
 
 export interface ListenOptions<Data = unknown> {
   /** Address or host name to listen on. Default 127.0.0.1 (loopback only: opt in to 0.0.0.0 or ::). */
@@ -23,6 +23,8 @@ export interface ListenOptions<Data = unknown> {
   idleTimeoutMs?: number
   /** Write-buffer bytes per connection before backpressure. */
   writeBufferBytesHigh?: number
+  /** How strings passed to `connection.write()` are encoded. Default 'utf8'. */
+  stringEncoding?: StringEncoding
   handlers: Handlers<Data>
 }
 
@@ -55,7 +57,7 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: writeBufferBytesHigh })
 
   server.on('connection', (socket: Socket) => {
-    const connection = new Connection(socket, handlers, writeBufferBytesHigh)
+    const connection = new Connection(socket, handlers, writeBufferBytesHigh, options.stringEncoding)
     connections.add(connection)
     socket.once('close', () => connections.delete(connection))
     if (idleTimeoutMs > 0) connection.setTimeout(idleTimeoutMs)
