@@ -13,7 +13,7 @@
  */
 import { HttpError } from '../errors.ts'
 import type { Request } from './request.ts'
-import { reasonPhrase, serverAndDateLines, statusLine } from './status.ts'
+import { headStart, reasonPhrase } from './status.ts'
 
 /** What a response needs from its connection. */
 export interface ResponseOwner {
@@ -29,9 +29,20 @@ export interface ResponseOwner {
   waitForDrain(response: Response): Promise<void>
 }
 
-const TEXT = 'text/plain; charset=utf-8'
+const TEXT_TYPE_LINE = 'Content-Type: text/plain; charset=utf-8\r\n'
 const JSON_TYPE = 'application/json; charset=utf-8'
-const BYTES = 'application/octet-stream'
+const BYTES_TYPE_LINE = 'Content-Type: application/octet-stream\r\n'
+
+let lastLength = -1
+let lastLengthLine = ''
+/** "Content-Length: n\r\n", remembered for the last n (a server tends to send the same size again). */
+function contentLengthLine(length: number): string {
+  if (length !== lastLength) {
+    lastLength = length
+    lastLengthLine = `Content-Length: ${length}\r\n`
+  }
+  return lastLengthLine
+}
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const HEADER_VALUE_BAD = /[\0\r\n]/
 
@@ -148,7 +159,7 @@ export class Response {
     if (this.#phase !== Phase.fresh) return
     this.#phase = Phase.ended
     const noBody = this.statusCode === 204 || this.statusCode === 304
-    const contentType = typeof body === 'string' ? TEXT : BYTES
+    const contentType = typeof body === 'string' ? TEXT_TYPE_LINE : BYTES_TYPE_LINE
     body = asciiOrBytes(body)
     const length = noBody ? -1 : body.length
     const head = this.#head(length, contentType, false)
@@ -235,21 +246,18 @@ export class Response {
       request.keepAlive && !this.#userClose && !owner.closesAfter(this) &&
       // A client that expects 100-continue and was not asked for its body may or may not send it (RFC 9110 §10.1.1).
       !(request.expectContinue && !request.continueAsked && !request.bodyComplete)
-    let head = statusLine(this.statusCode)
     const names = this.#names
-    if (names === null) head += serverAndDateLines(owner.now)
-    else {
-      head += serverAndDateLines(owner.now)
-      head += this.#lines!.join('')
+    let head = headStart(this.statusCode, owner.now)
+    if (names !== null) head += this.#lines!.join('')
+    if (contentType !== undefined && length > 0 && (names === null || !names.includes('content-type'))) {
+      head += contentType
     }
-    if (contentType !== undefined && (names === null || !names.includes('content-type')) && length > 0) {
-      head += `Content-Type: ${contentType}\r\n`
-    }
-    if (length >= 0) head += `Content-Length: ${length}\r\n`
+    if (length >= 0) head += contentLengthLine(length)
     else if (chunked) head += 'Transfer-Encoding: chunked\r\n'
-    if (!this.#keepAlive) head += 'Connection: close\r\n'
-    else if (request.versionMinor === 0) head += 'Connection: keep-alive\r\n'
-    return head + '\r\n'
+    if (!this.#keepAlive) head += 'Connection: close\r\n\r\n'
+    else if (request.versionMinor === 0) head += 'Connection: keep-alive\r\n\r\n'
+    else head += '\r\n'
+    return head
   }
 
   #emit(bytes: string | Uint8Array): void {

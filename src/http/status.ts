@@ -3,6 +3,7 @@
  *
  * A status line is looked up, not formatted. The Date line (RFC 9110 §6.6.1) changes once a second, so it
  * is formatted at most once a second, on the first reply after the second turns; no timer is kept running.
+ * For 200, the status line, Server and Date are one string.
  */
 
 const REASONS: Record<number, string> = {
@@ -33,15 +34,24 @@ export function reasonPhrase(status: number): string {
   return REASONS[status] ?? ''
 }
 
-let dateSecond = -1
+let dateFromMs = 0
+let dateUntilMs = 0
 let dateLines = ''
+let ok = ''
 
 /** "Server: wirespeed\r\nDate: <IMF-fixdate>\r\n" for the second `nowMs` falls in. */
-export function serverAndDateLines(nowMs: number): string {
-  const second = Math.floor(nowMs / 1000)
-  if (second !== dateSecond) {
-    dateSecond = second
-    dateLines = `Server: wirespeed\r\nDate: ${new Date(second * 1000).toUTCString()}\r\n`
+function serverAndDateLines(nowMs: number): string {
+  if (nowMs >= dateUntilMs || nowMs < dateFromMs) {
+    dateFromMs = nowMs - (nowMs % 1000)
+    dateUntilMs = dateFromMs + 1000
+    dateLines = `Server: wirespeed\r\nDate: ${new Date(dateFromMs).toUTCString()}\r\n`
+    ok = statusLine(200) + dateLines
   }
   return dateLines
+}
+
+/** The status line, Server and Date: for 200, one string made once a second. */
+export function headStart(status: number, nowMs: number): string {
+  const lines = serverAndDateLines(nowMs)
+  return status === 200 ? ok : statusLine(status) + lines
 }
