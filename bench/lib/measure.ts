@@ -2,7 +2,7 @@
  * What every whole-server benchmark needs: start a contender pinned to a core, wait for its port, check its
  * answer, read its CPU time from /proc, run a load generator pinned to the other core, and take medians.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -127,12 +127,8 @@ function safeRead(path: string): string {
   }
 }
 
+/** A tool's version, read from what `argv` prints on either stream (nginx -v writes to stderr). */
 export function toolVersion(argv: string[], pattern: RegExp): string | undefined {
-  try {
-    const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-    return pattern.exec(out)?.[1]
-  } catch (error) {
-    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string }
-    return pattern.exec(`${stdout}${stderr}`)?.[1]
-  }
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 5000 })
+  return pattern.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`)?.[1]
 }

@@ -184,7 +184,7 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
     '',
     `Command: \`npm run bench -- http${options.quick ? ' --quick' : ''}\` (${options.rounds} round${options.rounds > 1 ? 's' : ''} of ${options.seconds} s per load, contenders interleaved; medians)`,
     '',
-    ...machineLines({ nginx: nginx ? toolVersion([nginx, '-v'], /nginx\/([\d.]+)/) : undefined, wrk: wrk ? toolVersion([wrk, '-v'], /wrk ([\d.]+)/) : 'not installed (loadgen.ts used)' }),
+    ...machineLines({ nginx: nginx ? toolVersion([nginx, '-v'], /nginx\/([\d.]+)/) : undefined, wrk: wrk ? toolVersion([wrk, '-v'], /wrk (?:debian\/)?([\d.]+)/) : 'not installed (loadgen.ts used)' }),
     '- Load: 60 keep-alive connections; then 60 connections each writing 16 pipelined requests at a time',
     '- Server CPU per request = (utime + stime of the server process during the run) ÷ replies counted',
     '',
