@@ -96,6 +96,9 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   get writeBlocked(): boolean {
     return this.#connection.writeBlocked
   }
+  get connectionClosed(): boolean {
+    return this.#connection.closed
+  }
   /** Replies owed on this connection. */
   get pending(): number {
     return this.#queue.length

@@ -23,6 +23,7 @@ export interface ResponseOwner {
   closesAfter(response: Response): boolean
   isActive(response: Response): boolean
   write(bytes: string | Uint8Array): boolean
+  readonly connectionClosed: boolean
   /** True while the connection's write buffer is over its high-water mark. */
   readonly writeBlocked: boolean
   responseEnded(response: Response): void
@@ -97,6 +98,10 @@ export class Response {
   /** True once the reply has ended. */
   get finished(): boolean {
     return this.#phase === Phase.ended
+  }
+  /** True once the connection is gone: a streaming handler should stop writing. */
+  get closed(): boolean {
+    return this.#owner.connectionClosed
   }
   /** True when the connection will be closed after this reply. */
   get closesConnection(): boolean {

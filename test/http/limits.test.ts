@@ -178,6 +178,31 @@ describe('backpressure', () => {
     })
   })
 
+  test('sendTimeoutMs: a peer that stops reading a reply is disconnected', async () => {
+    let closedAt = 0
+    await withServer({
+      limits: { sendTimeoutMs: 100, writeBufferBytesHigh: 16 * 1024 },
+      handler: async (_request, response) => {
+        const piece = Buffer.alloc(64 * 1024)
+        for (let i = 0; i < 1000; i++) {
+          if (!response.write(piece)) await response.drain()
+          if (response.closed) break
+        }
+        closedAt = Date.now()
+        response.end()
+      },
+    }, async (server) => {
+      const client = await RawClient.open(server.port)
+      client.socket.pause()
+      client.send(GET)
+      for (let i = 0; i < 100 && closedAt === 0; i++) await sleep(50)
+      assert.ok(closedAt > 0, 'the stalled reply was never cut off')
+      for (let i = 0; i < 100 && server.connections > 0; i++) await sleep(10)
+      assert.equal(server.connections, 0)
+      client.close()
+    })
+  })
+
   test('a streamed reply waits for drain and arrives whole at a slow reader', async () => {
     const piece = Buffer.alloc(64 * 1024, 97)
     const pieces = 80

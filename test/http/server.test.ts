@@ -123,6 +123,28 @@ describe('HTTP server basics', () => {
     })
   })
 
+  test('skips a body the handler never reads and answers the next request on the connection', async () => {
+    await withServer({ handler: (request, response) => response.send(request.url) }, async (server) => {
+      const client = await RawClient.open(server.port)
+      client.send('POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n')
+      await client.replies(1)
+      client.send('hello')
+      client.send('POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /c HTTP/1.1\r\nHost: a\r\n\r\n')
+      const replies = await client.replies(3)
+      assert.deepEqual(replies.map((reply) => reply.body.toString()), ['/a', '/b', '/c'])
+      client.close()
+    })
+  })
+
+  test('sends non-ASCII strings as UTF-8 with their byte length', async () => {
+    await withServer({ handler: (_request, response) => response.send('héllo ✓ 🚀') }, async (server) => {
+      const { replies, client } = await exchange(server.port, GET)
+      assert.equal(replies[0]!.headers.get('content-length'), String(Buffer.byteLength('héllo ✓ 🚀')))
+      assert.equal(replies[0]!.body.toString('utf8'), 'héllo ✓ 🚀')
+      client.close()
+    })
+  })
+
   test('sends 100 Continue when the handler asks for the body', async () => {
     await withServer({ handler: async (request, response) => response.send(`got ${await request.text()}`) }, async (server) => {
       const client = await RawClient.open(server.port)
