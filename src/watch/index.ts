@@ -1,0 +1,1 @@
+export { watch, type Change, type ChangeType, type WatchOptions } from './watch.ts'
