@@ -1,4 +1,5 @@
 export { HttpError, WirespeedError } from './errors.ts'
 export { defaultLimits, resolveLimits, type Limits } from './limits.ts'
 export { Connection, connect, listen, type ConnectOptions, type Handlers, type ListenOptions, type Listener } from './tcp/index.ts'
-export { Request, Response, serve, type Handler, type ServeOptions, type Server } from './http/index.ts'
+export { Request, Response, serve, StaticFiles, type Handler, type ServeOptions, type Server, type StaticOptions } from './http/index.ts'
+export { watch, type Change, type ChangeType, type WatchOptions } from './watch/index.ts'

@@ -225,6 +225,24 @@ export class Response {
     this.send(`${reasonPhrase(error.status)}: ${error.message}\n`)
   }
 
+  /**
+   * Internal fast path for replies whose header lines are made once and reused (static files): `lines` are
+   * complete field lines, each ending in CRLF. A HEAD request gets the head only; 304 gets no length.
+   */
+  sendPrepared(status: number, lines: string, body: Uint8Array | null, length: number): void {
+    if (this.#phase !== Phase.fresh) return
+    this.#phase = Phase.ended
+    this.statusCode = status
+    const noBody = status === 304 || status === 204
+    const head = this.#head(noBody ? -1 : length, undefined, false, lines)
+    if (noBody || body === null || length === 0 || this.request.method === 'HEAD') this.#emit(head)
+    else {
+      this.#emit(head)
+      this.#emit(body)
+    }
+    this.#owner.responseEnded(this)
+  }
+
   /** Internal: the reply is now the oldest on its connection; returns what it had buffered. */
   activate(): (string | Uint8Array)[] | null {
     const parts = this.#parts
@@ -244,7 +262,7 @@ export class Response {
     this.#emit(this.#head(length, undefined, this.#chunked))
   }
 
-  #head(length: number, contentType: string | undefined, chunked: boolean): string {
+  #head(length: number, contentType: string | undefined, chunked: boolean, prepared = ''): string {
     const owner = this.#owner
     const request = this.request
     this.#keepAlive =
@@ -254,6 +272,7 @@ export class Response {
     const names = this.#names
     let head = headStart(this.statusCode, owner.now)
     if (names !== null) head += this.#lines!.join('')
+    head += prepared
     if (contentType !== undefined && length > 0 && (names === null || !names.includes('content-type'))) {
       head += contentType
     }

@@ -15,6 +15,7 @@ import type { Handlers } from '../tcp/connection.ts'
 import { listen, type Listener } from '../tcp/listen.ts'
 import { ConnectionState, type Handler, type ServerContext } from './connection-state.ts'
 import type { Request } from './request.ts'
+import { StaticFiles, type StaticOptions } from './static.ts'
 
 export interface ServeOptions {
   /** Default 127.0.0.1. */
@@ -23,7 +24,10 @@ export interface ServeOptions {
   port?: number
   /** Share the port with other processes or threads (Linux, BSD). */
   reusePort?: boolean
-  handler: Handler
+  /** Answers requests; with `static`, it gets what the folder does not have (and methods other than GET/HEAD). */
+  handler?: Handler
+  /** Serve a folder: its path, or options (see StaticOptions). */
+  static?: string | StaticOptions
   /** Overrides of the defaults in src/limits.ts, validated here. */
   limits?: Partial<Limits>
   /** Called with a handler's error (or an internal one). Default: console.error. */
@@ -50,11 +54,24 @@ export interface Server {
  * await server.close()
  */
 export async function serve(options: ServeOptions): Promise<Server> {
-  if (typeof options.handler !== 'function') throw new TypeError('Invalid option handler: expected a function')
   const limits = resolveLimits(options.limits)
+  let files: StaticFiles | undefined
+  let handler = options.handler
+  if (handler !== undefined && typeof handler !== 'function') throw new TypeError('Invalid option handler: expected a function')
+  if (options.static !== undefined) {
+    files = new StaticFiles(typeof options.static === 'string' ? { root: options.static } : options.static)
+    await files.ready().catch((error: unknown) => {
+      files!.close()
+      throw error
+    })
+    const fallback = handler
+    const staticFiles = files
+    handler = (request, response) => staticFiles.handle(request, response, fallback)
+  }
+  if (handler === undefined) throw new TypeError('Missing option handler (or static): expected a function that answers requests')
   const context: ServerContext = {
     limits,
-    handler: options.handler,
+    handler,
     onError: options.onError ?? defaultOnError,
   }
   let listener: Listener<ConnectionState> | undefined
@@ -82,15 +99,20 @@ export async function serve(options: ServeOptions): Promise<Server> {
       // ECONNRESET and the like: `close` follows, and the connection's state cleans up there.
     },
   }
-  listener = await listen({
-    host: options.host,
-    port: options.port ?? 5001,
-    reusePort: options.reusePort,
-    writeBufferBytesHigh: limits.writeBufferBytesHigh,
-    // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
-    stringEncoding: 'latin1',
-    handlers,
-  })
+  try {
+    listener = await listen({
+      host: options.host,
+      port: options.port ?? 5001,
+      reusePort: options.reusePort,
+      writeBufferBytesHigh: limits.writeBufferBytesHigh,
+      // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
+      stringEncoding: 'latin1',
+      handlers,
+    })
+  } catch (error) {
+    files?.close()
+    throw error
+  }
   const connections = listener.connections
   const sweepMs = Math.min(
     1000,
@@ -122,6 +144,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
         await closed
         clearTimeout(force)
         clearInterval(sweep)
+        files?.close()
       })()
       return closing
     },

@@ -1,0 +1,430 @@
+/*
+ * Static files: a folder served from memory, with the correctness nginx has.
+ *
+ * A request path is looked up in `#cache` by its raw (still percent-encoded) text, so a hit costs one Map
+ * lookup and one prepared reply: the header lines (Content-Type, ETag, Last-Modified, Cache-Control,
+ * Accept-Ranges, Vary) are made once per file and the body is a Buffer. Files up to `fileBytesMax` are kept
+ * whole; larger ones keep only their metadata and stream from disk in chunks with backpressure, never read
+ * whole. The bytes held are bounded by `cacheBytesMax`, evicting the least recently used (a Map keeps
+ * insertion order; a hit moves its entry to the end).
+ *
+ * A miss resolves the path once, safely: encoded slashes and backslashes, NUL, and "." or ".." segments
+ * are refused (400); dotfiles are hidden unless allowed (404); the file's real path (symlinks resolved)
+ * must lie inside the root's real path (else 404). A folder serves its index.html; "/dir" redirects to
+ * "/dir/". There is no directory listing.
+ *
+ * A watcher on the root drops the entries a change touches (by path or real path, the file or a
+ * precompressed sibling); a `rescan` drops them all. So an edit shows on the first request after the
+ * watcher's debounce window.
+ *
+ * Conditional requests (If-None-Match, then If-Modified-Since: RFC 9110 §13.2.2) answer 304; a single
+ * byte range answers 206 or 416 (RFC 9110 §14); several ranges, or an If-Range that does not match, get the
+ * whole file. Precompressed siblings (x.br, x.gz) are served when Accept-Encoding allows them.
+ */
+import { open, readFile, realpath, stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { join, resolve, sep } from 'node:path'
+import { checkInteger } from '../limits.ts'
+import { watch, type Change } from '../watch/watch.ts'
+import { contentTypeOf } from './content-type.ts'
+import type { Handler } from './connection-state.ts'
+import type { Request } from './request.ts'
+import type { Response } from './response.ts'
+
+export interface StaticOptions {
+  /** The folder to serve. */
+  root: string
+  /** Files up to this size are kept in memory (default 1 MiB); larger ones stream from disk. */
+  fileBytesMax?: number
+  /** Total bytes of file bodies kept in memory (default 64 MiB), least recently used evicted. */
+  cacheBytesMax?: number
+  /** Serve names starting with "." (default false: they are 404). */
+  dotfiles?: boolean
+  /** Cache-Control for every file (default "no-cache": revalidate, answered 304 when unchanged). */
+  cacheControl?: string
+  /** Watch the root and drop changed files from memory (default true). */
+  watch?: boolean
+  /** Debounce window of the watcher in milliseconds (default 20). */
+  debounceMs?: number
+}
+
+interface Variant {
+  file: string
+  size: number
+  body: Buffer | null
+  etag: string
+  lines: string
+}
+
+interface Entry {
+  /** The path looked up and its real path: a change to either drops the entry. */
+  file: string
+  real: string
+  mtimeMs: number
+  lastModified: string
+  identity: Variant
+  br: Variant | null
+  gzip: Variant | null
+  /** Set for "/dir" (a folder without its slash): where to send the client. */
+  redirect: string | null
+  bytes: number
+}
+
+const STREAM_CHUNK_BYTES = 64 * 1024
+const ALLOW = 'Allow: GET, HEAD\r\n'
+
+/** Why a path was refused. */
+class PathRefused extends Error {
+  readonly status: number
+  constructor(status: number, message: string) {
+    super(message)
+    this.status = status
+  }
+}
+
+/**
+ * Serves a folder.
+ * @example
+ * const files = new StaticFiles({ root: './public' })
+ * const server = await serve({ port: 5001, handler: (request, response) => files.handle(request, response) })
+ */
+export class StaticFiles {
+  readonly root: string
+  readonly #fileBytesMax: number
+  readonly #cacheBytesMax: number
+  readonly #dotfiles: boolean
+  readonly #cacheControl: string
+  readonly #cache = new Map<string, Entry>()
+  #cachedBytes = 0
+  #realRoot = ''
+  #stopWatching: (() => void) | null = null
+  #ready: Promise<void>
+
+  constructor(options: StaticOptions) {
+    this.root = resolve(options.root)
+    this.#fileBytesMax = options.fileBytesMax ?? 1 << 20
+    this.#cacheBytesMax = options.cacheBytesMax ?? 64 << 20
+    checkInteger('fileBytesMax', this.#fileBytesMax, { min: 0, max: 1 << 30 })
+    checkInteger('cacheBytesMax', this.#cacheBytesMax, { min: 0, max: 2 ** 40 })
+    this.#dotfiles = options.dotfiles ?? false
+    this.#cacheControl = options.cacheControl ?? 'no-cache'
+    if (/[\r\n\0]/.test(this.#cacheControl)) throw new TypeError('Invalid option cacheControl: CR, LF and NUL are not allowed')
+    this.#ready = this.#start(options)
+  }
+
+  async #start(options: StaticOptions): Promise<void> {
+    let stats: Stats
+    try {
+      this.#realRoot = await realpath(this.root)
+      stats = await stat(this.#realRoot)
+    } catch {
+      throw new Error(`Cannot serve ${this.root}: the folder does not exist`)
+    }
+    if (!stats.isDirectory()) throw new Error(`Cannot serve ${this.root}: it is not a folder`)
+    if (options.watch ?? true) {
+      this.#stopWatching = watch(this.#realRoot, { debounceMs: options.debounceMs ?? 20 }, (changes) => this.invalidate(changes))
+    }
+  }
+
+  /** Resolves once the root is checked and watched; rejects with a clear message when it cannot be served. */
+  ready(): Promise<void> {
+    return this.#ready
+  }
+
+  /** Bytes of file bodies held in memory. */
+  get cachedBytes(): number {
+    return this.#cachedBytes
+  }
+
+  /** Stops the watcher. */
+  close(): void {
+    this.#stopWatching?.()
+    this.#stopWatching = null
+    this.#cache.clear()
+    this.#cachedBytes = 0
+  }
+
+  /** Drops what `changes` touch (everything on a rescan). */
+  invalidate(changes: readonly Change[]): void {
+    for (const change of changes) {
+      if (change.type === 'rescan') {
+        this.#cache.clear()
+        this.#cachedBytes = 0
+        return
+      }
+    }
+    for (const [key, entry] of this.#cache) {
+      for (const change of changes) {
+        if (touches(change.path, entry) || (change.from !== undefined && touches(change.from, entry))) {
+          this.#drop(key, entry)
+          break
+        }
+      }
+    }
+  }
+
+  /**
+   * Answers a GET or HEAD for a file under the root (or 304, 206, 301, 400, 404, 405, 416). With a
+   * `fallback`, a missing file and any other method go to it instead of 404 and 405.
+   * @returns a promise only when the file had to be looked up or streamed
+   */
+  handle(request: Request, response: Response, fallback?: Handler): void | Promise<void> {
+    const method = request.method
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (fallback !== undefined) return fallback(request, response)
+      response.sendPrepared(405, ALLOW, null, 0)
+      return
+    }
+    const key = request.path
+    const entry = this.#cache.get(key)
+    if (entry === undefined) return this.#miss(key, request, response, fallback)
+    // Least recently used last out: move the hit to the end of the Map's order.
+    this.#cache.delete(key)
+    this.#cache.set(key, entry)
+    return this.#reply(entry, request, response)
+  }
+
+  async #miss(key: string, request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
+    await this.#ready
+    let entry: Entry
+    try {
+      entry = await this.#load(key)
+    } catch (error) {
+      if (!(error instanceof PathRefused)) throw error
+      if (error.status === 404 && fallback !== undefined) return fallback(request, response)
+      response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
+      return
+    }
+    this.#remember(key, entry)
+    return this.#reply(entry, request, response)
+  }
+
+  #reply(entry: Entry, request: Request, response: Response): void | Promise<void> {
+    if (entry.redirect !== null) {
+      const query = request.query
+      response.status(301).setHeader('Location', query === '' ? entry.redirect : `${entry.redirect}?${query}`).send('')
+      return
+    }
+    let variant = entry.identity
+    if (entry.br !== null || entry.gzip !== null) {
+      const accepted = request.header('accept-encoding')
+      if (accepted !== undefined && request.header('range') === undefined) {
+        if (entry.br !== null && accepts(accepted, 'br')) variant = entry.br
+        else if (entry.gzip !== null && accepts(accepted, 'gzip')) variant = entry.gzip
+      }
+    }
+    const ifNoneMatch = request.header('if-none-match')
+    if (ifNoneMatch !== undefined ? etagMatches(ifNoneMatch, variant.etag) : notModifiedSince(request.header('if-modified-since'), entry.mtimeMs)) {
+      response.sendPrepared(304, variant.lines, null, 0)
+      return
+    }
+    const range = request.method === 'GET' ? request.header('range') : undefined
+    if (range !== undefined && ifRangeAllows(request.header('if-range'), variant.etag, entry.lastModified)) {
+      const span = parseRange(range, variant.size)
+      if (span === 'unsatisfiable') {
+        response.sendPrepared(416, `Content-Range: bytes */${variant.size}\r\n${variant.lines}`, null, 0)
+        return
+      }
+      if (span !== null) {
+        const [start, end] = span
+        const lines = `Content-Range: bytes ${start}-${end}/${variant.size}\r\n${variant.lines}`
+        if (variant.body !== null) return response.sendPrepared(206, lines, variant.body.subarray(start, end + 1), end - start + 1)
+        return this.#stream(response, 206, lines, variant, start, end)
+      }
+    }
+    if (variant.body !== null) return response.sendPrepared(200, variant.lines, variant.body, variant.size)
+    return this.#stream(response, 200, variant.lines, variant, 0, variant.size - 1)
+  }
+
+  /** Streams bytes [start, end] of a file too large to keep, in chunks, waiting on backpressure. */
+  async #stream(response: Response, status: number, lines: string, variant: Variant, start: number, end: number): Promise<void> {
+    response.status(status)
+    for (const line of lines.split('\r\n')) {
+      const colon = line.indexOf(': ')
+      if (colon > 0) response.setHeader(line.slice(0, colon), line.slice(colon + 2))
+    }
+    response.setHeader('Content-Length', end - start + 1)
+    if (response.request.method === 'HEAD' || end < start) return response.end()
+    const file = await open(variant.file, 'r')
+    try {
+      let position = start
+      while (position <= end && !response.closed) {
+        const chunk = Buffer.allocUnsafe(Math.min(STREAM_CHUNK_BYTES, end - position + 1))
+        const { bytesRead } = await file.read(chunk, 0, chunk.length, position)
+        // The file shrank under us: the promised length cannot be kept, so the connection must close.
+        if (bytesRead === 0) throw new Error(`${variant.file} shrank while it was being sent`)
+        position += bytesRead
+        if (!response.write(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead))) await response.drain()
+      }
+    } finally {
+      await file.close()
+    }
+    response.end()
+  }
+
+  /** Resolves a request path to a cache entry. @throws PathRefused */
+  async #load(key: string): Promise<Entry> {
+    const segments = safeSegments(key, this.#dotfiles)
+    const lookup = join(this.#realRoot, ...segments)
+    let stats = await statOrNull(lookup)
+    if (stats === null) throw new PathRefused(404, key)
+    let file = lookup
+    if (stats.isDirectory()) {
+      if (!key.endsWith('/')) return this.#redirectEntry(lookup, `${key}/`)
+      file = join(lookup, 'index.html')
+      stats = await statOrNull(file)
+      if (stats === null || !stats.isFile()) throw new PathRefused(404, key)
+    } else if (!stats.isFile()) {
+      throw new PathRefused(404, key)
+    }
+    const real = await realpath(file)
+    if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefused(404, key)
+    const lastModified = new Date(stats.mtimeMs).toUTCString()
+    const type = contentTypeOf(file)
+    const identity = await this.#variant(real, stats, type, '', lastModified)
+    const br = await this.#sibling(real, 'br', type, lastModified)
+    const gzip = await this.#sibling(real, 'gz', type, lastModified)
+    if (br !== null || gzip !== null) {
+      identity.lines += 'Vary: Accept-Encoding\r\n'
+    }
+    const bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
+    return { file, real, mtimeMs: stats.mtimeMs, lastModified, identity, br, gzip, redirect: null, bytes }
+  }
+
+  async #sibling(real: string, extension: 'br' | 'gz', type: string, lastModified: string): Promise<Variant | null> {
+    const file = `${real}.${extension}`
+    const stats = await statOrNull(file)
+    if (stats === null || !stats.isFile()) return null
+    const encoding = extension === 'br' ? 'br' : 'gzip'
+    const variant = await this.#variant(file, stats, type, encoding, lastModified)
+    variant.lines += `Content-Encoding: ${encoding}\r\nVary: Accept-Encoding\r\n`
+    return variant
+  }
+
+  async #variant(file: string, stats: Stats, type: string, encoding: string, lastModified: string): Promise<Variant> {
+    const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`
+    const body = stats.size <= this.#fileBytesMax ? await readFile(file) : null
+    const lines =
+      `Content-Type: ${type}\r\nETag: ${etag}\r\nLast-Modified: ${lastModified}\r\nCache-Control: ${this.#cacheControl}\r\n` +
+      'Accept-Ranges: bytes\r\nX-Content-Type-Options: nosniff\r\n'
+    return { file, size: body?.length ?? stats.size, body, etag, lines }
+  }
+
+  #redirectEntry(folder: string, location: string): Entry {
+    const identity: Variant = { file: folder, size: 0, body: null, etag: '', lines: '' }
+    return { file: folder, real: folder, mtimeMs: 0, lastModified: '', identity, br: null, gzip: null, redirect: location, bytes: 0 }
+  }
+
+  #remember(key: string, entry: Entry): void {
+    const old = this.#cache.get(key)
+    if (old !== undefined) this.#drop(key, old)
+    if (entry.bytes > this.#cacheBytesMax) return
+    this.#cache.set(key, entry)
+    this.#cachedBytes += entry.bytes
+    for (const [oldest, evicted] of this.#cache) {
+      if (this.#cachedBytes <= this.#cacheBytesMax) break
+      this.#drop(oldest, evicted)
+    }
+  }
+
+  #drop(key: string, entry: Entry): void {
+    this.#cache.delete(key)
+    this.#cachedBytes -= entry.bytes
+  }
+}
+
+/** True when a change at `path` concerns the entry: the file, its real path, a sibling, or a folder above. */
+function touches(path: string, entry: Entry): boolean {
+  for (const file of [entry.file, entry.real]) {
+    if (file === path || file.startsWith(path + sep) || path.startsWith(`${file}.`)) return true
+  }
+  return false
+}
+
+/**
+ * Decodes a request path once and splits it into safe segments.
+ * @throws PathRefused 400 for encoded slashes or backslashes, NUL, bad escapes, "." and ".."; 404 for a
+ *   dotfile when they are not served
+ */
+export function safeSegments(path: string, dotfiles: boolean): string[] {
+  if (!path.startsWith('/')) throw new PathRefused(400, 'the path must start with /')
+  if (/%(2f|5c|00)/i.test(path)) throw new PathRefused(400, 'encoded slashes, backslashes and NUL are refused')
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    throw new PathRefused(400, 'malformed percent-encoding')
+  }
+  if (decoded.includes('\\') || decoded.includes('\0')) throw new PathRefused(400, 'backslashes and NUL are refused')
+  const segments: string[] = []
+  for (const segment of decoded.split('/')) {
+    if (segment === '') continue
+    if (segment === '.' || segment === '..') throw new PathRefused(400, 'dot segments are refused')
+    if (segment.startsWith('.') && !dotfiles) throw new PathRefused(404, path)
+    segments.push(segment)
+  }
+  return segments
+}
+
+/** Accept-Encoding lists `coding` with a q-value above 0 (RFC 9110 §12.5.3). */
+function accepts(header: string, coding: string): boolean {
+  for (const part of header.split(',')) {
+    const [name, ...parameters] = part.split(';')
+    if (name!.trim().toLowerCase() !== coding) continue
+    const q = parameters.map((p) => p.trim()).find((p) => p.toLowerCase().startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  }
+  return false
+}
+
+/** If-None-Match: "*" or any listed tag, compared weakly (RFC 9110 §13.1.2). */
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true
+  for (const part of header.split(',')) {
+    const tag = part.trim()
+    if ((tag.startsWith('W/') ? tag.slice(2) : tag) === etag) return true
+  }
+  return false
+}
+
+function notModifiedSince(header: string | undefined, mtimeMs: number): boolean {
+  if (header === undefined) return false
+  const since = Date.parse(header)
+  return !Number.isNaN(since) && Math.floor(mtimeMs / 1000) * 1000 <= since
+}
+
+/** If-Range: a range applies only when the tag (strong) or the date still matches (RFC 9110 §13.1.5). */
+function ifRangeAllows(header: string | undefined, etag: string, lastModified: string): boolean {
+  if (header === undefined) return true
+  const value = header.trim()
+  return value.startsWith('"') ? value === etag : value === lastModified
+}
+
+/**
+ * One byte range of a representation of `size` bytes: [start, end] inclusive, 'unsatisfiable', or null
+ * to ignore the header (bad syntax or several ranges: the whole file is sent, as RFC 9110 §14.2 allows).
+ */
+export function parseRange(header: string, size: number): [number, number] | 'unsatisfiable' | null {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
+  if (match === null) return null
+  const [, first, last] = match
+  if (first === '' && last === '') return null
+  if (first === '') {
+    const suffix = Number(last)
+    if (suffix === 0) return 'unsatisfiable'
+    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1]
+  }
+  const start = Number(first)
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1)
+  if (last !== '' && Number(last) < start) return null
+  if (start >= size) return 'unsatisfiable'
+  return [start, end]
+}
+
+async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path)
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { gzipSync } from 'node:zlib'
+import { serve, type Server } from '../../src/index.ts'
+import { parseRange, safeSegments } from '../../src/http/static.ts'
+import { assertNoOpenHandles, exchange, RawClient, type Reply } from '../helpers/raw-client.ts'
+
+// A collector we can call, to measure what is still referenced rather than what is not yet collected.
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+const base = mkdtempSync(join(tmpdir(), 'wirespeed-static-'))
+const root = join(base, 'site')
+const outside = join(base, 'secret.txt')
+const big = Buffer.alloc(24 * 1024 * 1024 + 17, 'abcdefghij')
+let server: Server
+
+before(async () => {
+  mkdirSync(join(root, 'docs'), { recursive: true })
+  writeFileSync(join(root, 'index.html'), '<h1>home</h1>')
+  writeFileSync(join(root, 'docs', 'index.html'), '<h1>docs</h1>')
+  writeFileSync(join(root, 'style.css'), 'body{}')
+  writeFileSync(join(root, 'app.js'), 'console.log(1)'.repeat(100))
+  writeFileSync(join(root, 'app.js.gz'), gzipSync('console.log(1)'.repeat(100)))
+  writeFileSync(join(root, 'app.js.br'), 'pretend-brotli')
+  writeFileSync(join(root, '.env'), 'SECRET=1')
+  writeFileSync(join(root, 'big.bin'), big)
+  writeFileSync(outside, 'outside the root')
+  symlinkSync(outside, join(root, 'escape.txt'))
+  symlinkSync(base, join(root, 'escape-dir'))
+  symlinkSync(join(root, 'style.css'), join(root, 'inside-link.css'))
+  server = await serve({ port: 0, static: { root, fileBytesMax: 1024 * 1024, debounceMs: 10 } })
+})
+
+after(async () => {
+  await server.close()
+  rmSync(base, { recursive: true, force: true })
+  await assertNoOpenHandles()
+})
+
+async function get(path: string, headers = '', method = 'GET'): Promise<Reply> {
+  const { replies, client } = await exchange(server.port, `${method} ${path} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`)
+  client.close()
+  return replies[0]!
+}
+
+describe('static files', () => {
+  test('serves a file with Content-Type, Content-Length, ETag, Last-Modified and Cache-Control', async () => {
+    const reply = await get('/style.css')
+    assert.equal(reply.status, 200)
+    assert.equal(reply.body.toString(), 'body{}')
+    assert.equal(reply.headers.get('content-type'), 'text/css; charset=utf-8')
+    assert.equal(reply.headers.get('content-length'), '6')
+    assert.match(reply.headers.get('etag')!, /^"[0-9a-f]+-[0-9a-f]+"$/)
+    assert.ok(reply.headers.has('last-modified'))
+    assert.equal(reply.headers.get('cache-control'), 'no-cache')
+    assert.equal((await get('/style.css')).body.toString(), 'body{}', 'the second answer comes from memory')
+  })
+
+  test('serves index.html for a folder and redirects /dir to /dir/ keeping the query', async () => {
+    assert.equal((await get('/')).body.toString(), '<h1>home</h1>')
+    assert.equal((await get('/docs/')).body.toString(), '<h1>docs</h1>')
+    const redirect = await get('/docs?x=1')
+    assert.equal(redirect.status, 301)
+    assert.equal(redirect.headers.get('location'), '/docs/?x=1')
+  })
+
+  test('answers 404 for a missing file and 405 with Allow for other methods', async () => {
+    assert.equal((await get('/nope.html')).status, 404)
+    const post = await get('/style.css', 'Content-Length: 0\r\n', 'POST')
+    assert.equal(post.status, 405)
+    assert.equal(post.headers.get('allow'), 'GET, HEAD')
+  })
+
+  test('answers HEAD with the headers only', async () => {
+    const client = await RawClient.open(server.port)
+    client.send('HEAD /style.css HTTP/1.1\r\nHost: a\r\n\r\n')
+    const [reply] = await client.replies(1, 5000, true)
+    assert.equal(reply!.headers.get('content-length'), '6')
+    await sleep(20)
+    assert.equal(client.received.toString().endsWith('\r\n\r\n'), true)
+    client.close()
+  })
+
+  test('answers 304 to If-None-Match and If-Modified-Since', async () => {
+    const first = await get('/style.css')
+    const etag = first.headers.get('etag')!
+    const byTag = await get('/style.css', `If-None-Match: "other", ${etag}\r\n`)
+    assert.equal(byTag.status, 304)
+    assert.equal(byTag.body.length, 0)
+    assert.equal(byTag.headers.get('etag'), etag)
+    assert.equal((await get('/style.css', `If-None-Match: W/${etag}\r\n`)).status, 304)
+    assert.equal((await get('/style.css', 'If-None-Match: "nope"\r\n')).status, 200)
+    assert.equal((await get('/style.css', `If-Modified-Since: ${first.headers.get('last-modified')}\r\n`)).status, 304)
+    assert.equal((await get('/style.css', 'If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n')).status, 200)
+  })
+
+  test('answers a byte range with 206, and 416 when it cannot be satisfied', async () => {
+    const part = await get('/style.css', 'Range: bytes=1-3\r\n')
+    assert.equal(part.status, 206)
+    assert.equal(part.body.toString(), 'ody')
+    assert.equal(part.headers.get('content-range'), 'bytes 1-3/6')
+    assert.equal((await get('/style.css', 'Range: bytes=-2\r\n')).body.toString(), '{}')
+    const none = await get('/style.css', 'Range: bytes=6-\r\n')
+    assert.equal(none.status, 416)
+    assert.equal(none.headers.get('content-range'), 'bytes */6')
+    assert.equal((await get('/style.css', 'Range: bytes=0-1,3-4\r\n')).status, 200, 'several ranges: the whole file')
+    assert.equal((await get('/style.css', 'Range: bytes=1-2\r\nIf-Range: "stale"\r\n')).status, 200)
+  })
+
+  test('serves precompressed siblings when Accept-Encoding allows, with Vary', async () => {
+    const br = await get('/app.js', 'Accept-Encoding: gzip, br\r\n')
+    assert.equal(br.headers.get('content-encoding'), 'br')
+    assert.equal(br.body.toString(), 'pretend-brotli')
+    assert.equal(br.headers.get('vary'), 'Accept-Encoding')
+    const gz = await get('/app.js', 'Accept-Encoding: gzip, br;q=0\r\n')
+    assert.equal(gz.headers.get('content-encoding'), 'gzip')
+    const plain = await get('/app.js')
+    assert.equal(plain.headers.has('content-encoding'), false)
+    assert.equal(plain.headers.get('vary'), 'Accept-Encoding')
+    assert.equal(plain.body.toString(), 'console.log(1)'.repeat(100))
+  })
+
+  test('refuses path traversal in every encoding', async () => {
+    for (const path of ['/../secret.txt', '/%2e%2e/secret.txt', '/%2E%2E/secret.txt', '/docs/%2e%2e/%2e%2e/secret.txt', '/.%2e/secret.txt', '/docs/../../secret.txt', '/%2e%2e%2fsecret.txt', '/..%5csecret.txt', '/..\\secret.txt', '/a%00.html', '/%', '/%zz']) {
+      const reply = await get(path)
+      assert.equal(reply.status, 400, `${path} answered ${reply.status}`)
+      assert.equal(reply.body.includes('outside the root'), false)
+    }
+  })
+
+  test('never follows a symlink out of the root, but serves one inside it', async () => {
+    assert.equal((await get('/escape.txt')).status, 404)
+    assert.equal((await get('/escape-dir/secret.txt')).status, 404)
+    assert.equal((await get('/inside-link.css')).body.toString(), 'body{}')
+  })
+
+  test('hides dotfiles', async () => {
+    assert.equal((await get('/.env')).status, 404)
+    assert.equal((await get('/%2eenv')).status, 404)
+  })
+
+  test('sees an edited, a created and a deleted file through the watcher', async () => {
+    const file = join(root, 'live.txt')
+    writeFileSync(file, 'first')
+    assert.equal((await get('/live.txt')).body.toString(), 'first')
+    writeFileSync(file, 'second version')
+    await eventually(async () => (await get('/live.txt')).body.toString() === 'second version', 'the edit')
+    unlinkSync(file)
+    await eventually(async () => (await get('/live.txt')).status === 404, 'the delete')
+    writeFileSync(join(root, 'docs', 'new.txt'), 'new')
+    await eventually(async () => (await get('/docs/new.txt')).body.toString() === 'new', 'the create')
+  })
+
+  test('streams a big file to a slow reader without reading it whole', async () => {
+    const client = await RawClient.open(server.port)
+    client.socket.pause()
+    gc()
+    const before = process.memoryUsage().arrayBuffers
+    client.send('GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n')
+    await sleep(300)
+    gc()
+    const held = process.memoryUsage().arrayBuffers - before
+    // Loopback socket buffers take a few MB; the server itself keeps about one chunk and the write buffer.
+    assert.ok(held < 4 * 1024 * 1024, `the server holds ${held} bytes of a ${big.length}-byte file for a reader that does not read`)
+    client.socket.resume()
+    const [reply] = await client.replies(1, 20_000)
+    assert.equal(reply!.body.length, big.length)
+    assert.ok(reply!.body.equals(big))
+    const part = await get('/big.bin', 'Range: bytes=1000-1009\r\n')
+    assert.equal(part.status, 206)
+    assert.equal(part.body.toString(), big.subarray(1000, 1010).toString())
+    client.close()
+  })
+})
+
+describe('static helpers', () => {
+  test('safeSegments() decodes once and refuses what could escape', () => {
+    assert.deepEqual(safeSegments('/a/b%20c//d/', false), ['a', 'b c', 'd'])
+    assert.throws(() => safeSegments('/a/%2e%2e/b', false), { status: 400 })
+    assert.throws(() => safeSegments('/a%2fb', false), { status: 400 })
+    assert.throws(() => safeSegments('/.git/config', false), { status: 404 })
+    assert.deepEqual(safeSegments('/.well-known/x', true), ['.well-known', 'x'])
+  })
+
+  test('parseRange() reads one byte range', () => {
+    assert.deepEqual(parseRange('bytes=0-0', 10), [0, 0])
+    assert.deepEqual(parseRange('bytes=5-', 10), [5, 9])
+    assert.deepEqual(parseRange('bytes=-3', 10), [7, 9])
+    assert.deepEqual(parseRange('bytes=8-100', 10), [8, 9])
+    assert.equal(parseRange('bytes=10-', 10), 'unsatisfiable')
+    assert.equal(parseRange('bytes=-0', 10), 'unsatisfiable')
+    assert.equal(parseRange('bytes=5-2', 10), null)
+    assert.equal(parseRange('items=0-1', 10), null)
+    assert.equal(parseRange('bytes=0-1, 3-4', 10), null)
+  })
+})
+
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return
+    await sleep(20)
+  }
+  assert.fail(`Never saw ${what}`)
+}
