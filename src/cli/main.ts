@@ -11,11 +11,11 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  serve: { summary: 'serve a folder over HTTP: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] (planned)' },
+  serve: { summary: 'serve a folder over HTTP: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1]', run: () => import('./serve.ts') },
   bench: { summary: 'run the benchmarks: wirespeed bench [http] [--quick]', run: () => import('./bench.ts') },
   shm: { summary: 'shared-memory channel demo: wirespeed shm server|client --name NAME (planned)' },
   tcp: { summary: 'TCP echo server and roundtrip client: wirespeed tcp server|client --port N (planned)' },
-  watch: { summary: 'print changes to files and folders: wirespeed watch <path> (planned)' },
+  watch: { summary: 'print changes to files and folders: wirespeed watch <path> [--debounce 20]', run: () => import('./watch.ts') },
   lookup: { summary: 'resolve a host name: wirespeed lookup <host> [--reverse] (planned)' },
 }
 

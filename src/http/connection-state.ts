@@ -36,6 +36,8 @@ export type Handler = (request: Request, response: Response) => void | Promise<v
 export interface ServerContext {
   readonly limits: Limits
   readonly handler: Handler
+  /** Counted for the live status line: plain increments, nothing else on the request path. */
+  readonly counters: { requests: number; bytesOut: number }
   onError(error: unknown, request: Request | undefined): void
 }
 
@@ -184,6 +186,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     return this.#queue[0] === response
   }
   write(bytes: string | Uint8Array): boolean {
+    this.#context.counters.bytesOut += bytes.length
     return this.#connection.write(bytes)
   }
   responseEnded(response: Response): void {
@@ -253,6 +256,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     const request = new Request(buffer, base, parser, this)
     const response = new Response(request, this)
     this.#queue.push(response)
+    this.#context.counters.requests++
     let position = base + headLength
     this.#deadlineKind = Deadline.none
     if (request.hasBody) {

@@ -43,6 +43,8 @@ export interface Server {
   readonly limits: Limits
   /** Open connections. */
   readonly connections: number
+  /** Requests received and bytes of replies queued since the start (for status lines). */
+  stats(): { requests: number; bytesOut: number; connections: number }
   /** Graceful: stop accepting, finish replies in flight (up to shutdownTimeoutMs), then resolve. */
   close(): Promise<void>
 }
@@ -69,9 +71,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
     handler = (request, response) => staticFiles.handle(request, response, fallback)
   }
   if (handler === undefined) throw new TypeError('Missing option handler (or static): expected a function that answers requests')
+  const counters = { requests: 0, bytesOut: 0 }
   const context: ServerContext = {
     limits,
     handler,
+    counters,
     onError: options.onError ?? defaultOnError,
   }
   let listener: Listener<ConnectionState> | undefined
@@ -133,6 +137,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
     limits,
     get connections() {
       return connections.size
+    },
+    stats() {
+      return { requests: counters.requests, bytesOut: counters.bytesOut, connections: connections.size }
     },
     close() {
       closing ??= (async () => {

@@ -1,0 +1,66 @@
+/*
+ * `wirespeed serve [dir] [--port 5001] [--host 127.0.0.1]`: serves a folder (the bundled public/ by default).
+ * On a terminal, a one-line live status is redrawn every second (requests/s, open connections, bytes/s), as
+ * the old AppServer did; off a terminal it prints only the URL. SIGINT/SIGTERM close it gracefully.
+ * Usage errors (a missing folder, a bad port, a port in use) print one line and exit with 2.
+ */
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { serve } from '../http/server.ts'
+import { integerFlag, parseFlags, UsageError } from './args.ts'
+import { formatBytes, formatCount } from './format.ts'
+
+const HELP = `Usage: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1]
+
+Serves a folder over HTTP (default: the bundled public/ page).
+  --port N     port to listen on (default 5001; 0 picks a free one)
+  --host H     address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+`
+
+export async function run(args: string[]): Promise<number> {
+  let server
+  try {
+    const { values, positionals } = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' } })
+    if (values.help) {
+      process.stdout.write(HELP)
+      return 0
+    }
+    if (positionals.length > 1) throw new UsageError(`Expected one folder, got ${positionals.length}: ${positionals.join(' ')}`)
+    const root = positionals[0] === undefined ? fileURLToPath(new URL('../../public/', import.meta.url)) : resolve(positionals[0])
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`Folder ${root} does not exist: pass a folder to serve`)
+    const port = integerFlag('port', values.port, 5001, 0, 65535)
+    server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root } }).catch((error: Error) => {
+      throw new UsageError(error.message)
+    })
+    process.stdout.write(`wirespeed serving ${root} at ${server.url}/\n`)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`wirespeed serve: ${error.message}\n`)
+    return 2
+  }
+
+  const live = process.stdout.isTTY ? startStatusLine(server) : undefined
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+  if (live) clearInterval(live)
+  if (process.stdout.isTTY) process.stdout.write('\n')
+  await server.close()
+  return 0
+}
+
+function startStatusLine(server: { stats(): { requests: number; bytesOut: number; connections: number } }): NodeJS.Timeout {
+  let last = server.stats()
+  let lastAt = performance.now()
+  return setInterval(() => {
+    const now = server.stats()
+    const at = performance.now()
+    const seconds = (at - lastAt) / 1000
+    const line = `${formatCount((now.requests - last.requests) / seconds)} req/s  ${formatCount(now.connections)} connections  ${formatBytes((now.bytesOut - last.bytesOut) / seconds)}/s  ${formatCount(now.requests)} requests in all`
+    process.stdout.write(`\r\x1b[2K${line}`)
+    last = now
+    lastAt = at
+  }, 1000)
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { getOnce } from '../bench/lib/measure.ts'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+const site = mkdtempSync(join(tmpdir(), 'wirespeed-cli-'))
+writeFileSync(join(site, 'index.html'), 'cli site')
+after(() => rmSync(site, { recursive: true, force: true }))
+
+function wirespeed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/wirespeed.js', ...args], { cwd: root, timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+}
+
+test('wirespeed serve serves a folder, prints its URL, and exits 0 on SIGTERM', async () => {
+  const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', site, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  for (let i = 0; i < 200 && !/http:\/\/127\.0\.0\.1:\d+\//.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1])
+  assert.ok(port > 0, `no URL printed: ${out}`)
+  const answer = await getOnce(port)
+  assert.equal(answer.status, 200)
+  assert.equal(answer.body, 'cli site')
+  child.kill('SIGTERM')
+  assert.equal(await exited, 0)
+})
+
+test('wirespeed serve serves the bundled page without a folder', async () => {
+  const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  for (let i = 0; i < 200 && !/:\d+\/\n/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1])
+  const answer = await getOnce(port)
+  assert.equal(answer.status, 200)
+  assert.match(answer.body, /<h1>wirespeed<\/h1>/)
+  child.kill('SIGINT')
+  assert.equal(await exited, 0)
+})
+
+test('wirespeed serve says what to do about a missing folder, a bad port and a port in use, and exits 2', async () => {
+  const missing = await wirespeed(['serve', join(site, 'nope')])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /^wirespeed serve: Folder .*nope does not exist: pass a folder to serve\n$/)
+  const badPort = await wirespeed(['serve', site, '--port', '70000'])
+  assert.equal(badPort.code, 2)
+  assert.match(badPort.stderr, /Invalid --port "70000": expected an integer from 0 to 65535/)
+  const holder = createServer()
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  const { port } = holder.address() as { port: number }
+  const inUse = await wirespeed(['serve', site, '--port', String(port)])
+  holder.close()
+  assert.equal(inUse.code, 2)
+  assert.match(inUse.stderr, /the port is in use; pick another with --port/)
+})
+
+test('wirespeed watch reports a missing path with exit code 2', async () => {
+  const result = await wirespeed(['watch', join(site, 'nope')])
+  assert.equal(result.code, 2)
+  assert.match(result.stderr, /Cannot watch .*nope: it does not exist/)
+})
