@@ -3,7 +3,7 @@
  * N keep-alive connections, each keeping `pipeline` GET requests in flight; it counts complete replies by
  * their Content-Length and prints one JSON line: { requests, seconds, errors }.
  * It is written with wirespeed's own TCP client, which gets exercised on the way.
- *   node bench/load/loadgen.ts --port 5001 [--connections 60] [--pipeline 1] [--seconds 5]
+ *   node bench/load/loadgen.ts --port 5001 [--path /] [--connections 60] [--pipeline 1] [--seconds 5]
  */
 import { parseArgs } from 'node:util'
 import { connect, type Connection } from '../../src/index.ts'
@@ -11,6 +11,7 @@ import { connect, type Connection } from '../../src/index.ts'
 const { values } = parseArgs({
   options: {
     port: { type: 'string' },
+    path: { type: 'string', default: '/' },
     connections: { type: 'string', default: '60' },
     pipeline: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '5' },
@@ -20,7 +21,7 @@ const port = Number(values.port)
 const connections = Number(values.connections)
 const pipeline = Number(values.pipeline)
 const seconds = Number(values.seconds)
-const batch = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(pipeline)
+const batch = `GET ${values.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(pipeline)
 
 interface State {
   held: Buffer

@@ -227,15 +227,17 @@ export class Response {
 
   /**
    * Internal fast path for replies whose header lines are made once and reused (static files): `lines` are
-   * complete field lines, each ending in CRLF. A HEAD request gets the head only; 304 gets no length.
+   * complete field lines, each ending in CRLF; a string body is sent as Latin-1 (byte for byte). A HEAD
+   * request gets the head only; 304 gets no length.
    */
-  sendPrepared(status: number, lines: string, body: Uint8Array | null, length: number): void {
+  sendPrepared(status: number, lines: string, body: Uint8Array | string | null, length: number): void {
     if (this.#phase !== Phase.fresh) return
     this.#phase = Phase.ended
     this.statusCode = status
     const noBody = status === 304 || status === 204
     const head = this.#head(noBody ? -1 : length, undefined, false, lines)
     if (noBody || body === null || length === 0 || this.request.method === 'HEAD') this.#emit(head)
+    else if (typeof body === 'string') this.#emit(head + body)
     else {
       this.#emit(head)
       this.#emit(body)

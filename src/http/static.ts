@@ -5,8 +5,9 @@
  * lookup and one prepared reply: the header lines (Content-Type, ETag, Last-Modified, Cache-Control,
  * Accept-Ranges, Vary) are made once per file and the body is a Buffer. Files up to `fileBytesMax` are kept
  * whole; larger ones keep only their metadata and stream from disk in chunks with backpressure, never read
- * whole. The bytes held are bounded by `cacheBytesMax`, evicting the least recently used (a Map keeps
- * insertion order; a hit moves its entry to the end).
+ * whole. The bytes held are bounded by `cacheBytesMax`, evicting about the least recently used: a hit sets
+ * the entry's `used` bit; eviction walks the Map from its oldest entry, gives a used entry a second chance
+ * (clears the bit, moves it to the end) and drops the first unused one (the CLOCK algorithm).
  *
  * A miss resolves the path once, safely: encoded slashes and backslashes, NUL, and "." or ".." segments
  * are refused (400); dotfiles are hidden unless allowed (404); the file's real path (symlinks resolved)
@@ -51,7 +52,8 @@ export interface StaticOptions {
 interface Variant {
   file: string
   size: number
-  body: Buffer | null
+  /** The bytes in memory: as a Latin-1 string for small files, so the reply joins the connection's string batch. */
+  body: Buffer | string | null
   etag: string
   lines: string
 }
@@ -68,7 +70,12 @@ interface Entry {
   /** Set for "/dir" (a folder without its slash): where to send the client. */
   redirect: string | null
   bytes: number
+  /** Used since the eviction hand last passed (CLOCK, an LRU approximation that costs a hit one store). */
+  used: boolean
 }
+
+/** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
+const TEXT_BYTES_MAX = 16 * 1024
 
 const STREAM_CHUNK_BYTES = 64 * 1024
 const ALLOW = 'Allow: GET, HEAD\r\n'
@@ -178,9 +185,7 @@ export class StaticFiles {
     const key = request.path
     const entry = this.#cache.get(key)
     if (entry === undefined) return this.#miss(key, request, response, fallback)
-    // Least recently used last out: move the hit to the end of the Map's order.
-    this.#cache.delete(key)
-    this.#cache.set(key, entry)
+    entry.used = true
     return this.#reply(entry, request, response)
   }
 
@@ -228,7 +233,8 @@ export class StaticFiles {
       if (span !== null) {
         const [start, end] = span
         const lines = `Content-Range: bytes ${start}-${end}/${variant.size}\r\n${variant.lines}`
-        if (variant.body !== null) return response.sendPrepared(206, lines, variant.body.subarray(start, end + 1), end - start + 1)
+        const body = variant.body
+        if (body !== null) return response.sendPrepared(206, lines, typeof body === 'string' ? body.slice(start, end + 1) : body.subarray(start, end + 1), end - start + 1)
         return this.#stream(response, 206, lines, variant, start, end)
       }
     }
@@ -288,7 +294,7 @@ export class StaticFiles {
       identity.lines += 'Vary: Accept-Encoding\r\n'
     }
     const bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
-    return { file, real, mtimeMs: stats.mtimeMs, lastModified, identity, br, gzip, redirect: null, bytes }
+    return { file, real, mtimeMs: stats.mtimeMs, lastModified, identity, br, gzip, redirect: null, bytes, used: false }
   }
 
   async #sibling(real: string, extension: 'br' | 'gz', type: string, lastModified: string): Promise<Variant | null> {
@@ -303,7 +309,8 @@ export class StaticFiles {
 
   async #variant(file: string, stats: Stats, type: string, encoding: string, lastModified: string): Promise<Variant> {
     const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`
-    const body = stats.size <= this.#fileBytesMax ? await readFile(file) : null
+    const bytes = stats.size <= this.#fileBytesMax ? await readFile(file) : null
+    const body = bytes !== null && bytes.length <= TEXT_BYTES_MAX ? bytes.toString('latin1') : bytes
     const lines =
       `Content-Type: ${type}\r\nETag: ${etag}\r\nLast-Modified: ${lastModified}\r\nCache-Control: ${this.#cacheControl}\r\n` +
       'Accept-Ranges: bytes\r\nX-Content-Type-Options: nosniff\r\n'
@@ -312,7 +319,7 @@ export class StaticFiles {
 
   #redirectEntry(folder: string, location: string): Entry {
     const identity: Variant = { file: folder, size: 0, body: null, etag: '', lines: '' }
-    return { file: folder, real: folder, mtimeMs: 0, lastModified: '', identity, br: null, gzip: null, redirect: location, bytes: 0 }
+    return { file: folder, real: folder, mtimeMs: 0, lastModified: '', identity, br: null, gzip: null, redirect: location, bytes: 0, used: false }
   }
 
   #remember(key: string, entry: Entry): void {
@@ -321,9 +328,16 @@ export class StaticFiles {
     if (entry.bytes > this.#cacheBytesMax) return
     this.#cache.set(key, entry)
     this.#cachedBytes += entry.bytes
-    for (const [oldest, evicted] of this.#cache) {
-      if (this.#cachedBytes <= this.#cacheBytesMax) break
-      this.#drop(oldest, evicted)
+    // CLOCK: each entry gets at most one second chance, so this ends within two passes.
+    while (this.#cachedBytes > this.#cacheBytesMax) {
+      const [oldest, candidate] = this.#cache.entries().next().value!
+      this.#cache.delete(oldest)
+      if (candidate.used && candidate !== entry) {
+        candidate.used = false
+        this.#cache.set(oldest, candidate)
+      } else {
+        this.#cachedBytes -= candidate.bytes
+      }
     }
   }
 

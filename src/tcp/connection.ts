@@ -47,6 +47,9 @@ export interface Handlers<Data = unknown> {
  */
 export type StringEncoding = 'utf8' | 'latin1'
 
+/** A batch mixing strings and bytes is copied into one buffer up to this size, and written with writev above. */
+const COPY_BYTES_MAX = 16 * 1024
+
 const kConnection = Symbol('wirespeed.connection')
 type SocketWithConnection = Socket & { [kConnection]: Connection<any> }
 
@@ -136,24 +139,33 @@ export class Connection<Data = unknown> {
     return false
   }
 
-  /** Sends everything queued now, in one socket write. */
+  /** Sends everything queued now, in one socket write (one writev when large buffers are queued). */
   flush(): void {
     this.#flushScheduled = false
     if (this.#pendingBytes === 0 || this.closed) return
+    const socket = this.#socket
     const pending = this.#pending
-    let out: string | Uint8Array
-    if (pending.length === 0) out = this.#pendingText
+    let flowing: boolean
+    if (pending.length === 0) flowing = socket.write(this.#pendingText, this.#stringEncoding)
     else {
       if (this.#pendingText !== '') pending.push(this.#pendingText)
-      out = pending.length === 1 && typeof pending[0] !== 'string' ? pending[0]! : Buffer.concat(pending.map(this.#toBytes, this))
+      if (pending.length === 1 && typeof pending[0] !== 'string') flowing = socket.write(pending[0]!)
+      else if (this.#pendingBytes <= COPY_BYTES_MAX) flowing = socket.write(Buffer.concat(pending.map(this.#toBytes, this)))
+      else {
+        // Large buffers (a file's body) are not copied: corked writes leave as one writev.
+        socket.cork()
+        for (const part of pending) typeof part === 'string' ? socket.write(part, this.#stringEncoding) : socket.write(part)
+        flowing = socket.writableLength < socket.writableHighWaterMark
+        socket.uncork()
+      }
       pending.length = 0
     }
     this.#pendingText = ''
     this.#pendingBytes = 0
-    if (!(typeof out === 'string' ? this.#socket.write(out, this.#stringEncoding) : this.#socket.write(out))) {
+    if (!flowing) {
       if (!this.#writeBlocked) {
         this.#writeBlocked = true
-        this.#socket.pause()
+        socket.pause()
       }
     } else if (this.#drainOwed) {
       // The kernel took the whole batch at once, so the socket emits no drain: emit ours.

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { gzipSync } from 'node:zlib'
-import { serve, type Server } from '../../src/index.ts'
+import { serve, StaticFiles, type Server } from '../../src/index.ts'
 import { parseRange, safeSegments } from '../../src/http/static.ts'
 import { assertNoOpenHandles, exchange, RawClient, type Reply } from '../helpers/raw-client.ts'
 
@@ -177,6 +177,34 @@ describe('static files', () => {
     assert.equal(part.status, 206)
     assert.equal(part.body.toString(), big.subarray(1000, 1010).toString())
     client.close()
+  })
+})
+
+describe('static memory bounds, at N and N+1', () => {
+  test('fileBytesMax keeps a file of N bytes in memory and streams N+1; cacheBytesMax bounds the total', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wirespeed-static-bounds-'))
+    for (const [name, size] of [['a', 100], ['b', 101], ['c', 60], ['d', 60]] as const) writeFileSync(join(dir, name), 'x'.repeat(size))
+    const files = new StaticFiles({ root: dir, fileBytesMax: 100, cacheBytesMax: 150, watch: false })
+    const local = await serve({ port: 0, handler: (request, response) => files.handle(request, response) })
+    try {
+      const fetchBody = async (path: string) => {
+        const { replies, client } = await exchange(local.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
+        client.close()
+        return replies[0]!.body.length
+      }
+      assert.equal(await fetchBody('/a'), 100)
+      assert.equal(files.cachedBytes, 100, 'a file of fileBytesMax bytes is held')
+      assert.equal(await fetchBody('/b'), 101)
+      assert.equal(files.cachedBytes, 100, 'a file one byte larger streams and is not held')
+      assert.equal(await fetchBody('/c'), 60)
+      assert.equal(files.cachedBytes, 60, 'holding /a and /c would pass cacheBytesMax: the older one goes')
+      assert.equal(await fetchBody('/d'), 60)
+      assert.equal(files.cachedBytes, 120)
+    } finally {
+      await local.close()
+      files.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

@@ -1,0 +1,183 @@
+/*
+ * A whole-server comparison: contenders × loads, interleaved over rounds, medians and ratios to a reference
+ * measured in the same run, written as a markdown table.
+ *
+ * Each round starts each contender fresh (pinned to the server core), checks its answer to every load's
+ * path before timing anything (✔/✘; a wrong answer drops the contender), warms it up, then runs each load
+ * with wrk (or bench/load/loadgen.ts where wrk is missing) pinned to the other core, reading the server's
+ * CPU time from /proc before and after.
+ */
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { cpuSeconds, getOnce, LOAD_CORE, machineLines, median, pinned, startServer, stopServer, toolVersion, waitForPort, which } from './measure.ts'
+
+export const root = fileURLToPath(new URL('../../', import.meta.url))
+export const nginx = which('nginx', '/usr/sbin/nginx')
+const wrk = which('wrk')
+
+export interface Contender {
+  name: string
+  /** The command that serves on `port`. */
+  argv(port: number): string[]
+  /** Why it cannot run here (then it is skipped, saying so). */
+  missing?: string
+}
+
+export interface Load {
+  name: string
+  path: string
+  pipeline: number
+  /** The body every contender must answer the path with. */
+  expect: Buffer | string
+}
+
+export interface CompareOptions {
+  title: string
+  command: string
+  contenders: Contender[]
+  loads: Load[]
+  reference: string
+  notes: string[]
+  quick: boolean
+  rounds: number
+  seconds: number
+  log: (line: string) => void
+}
+
+interface Sample {
+  requestsPerSecond: number
+  cpuMicrosPerRequest: number
+}
+
+interface Run {
+  requests: number
+  seconds: number
+  errors: number
+}
+
+export async function compare(options: CompareOptions): Promise<string> {
+  const { log, contenders, loads } = options
+  const samples = new Map<string, Sample[]>()
+  const skipped = new Map<string, string>()
+  for (const contender of contenders) if (contender.missing) skipped.set(contender.name, contender.missing)
+  log(`load generator: ${wrk ? 'wrk' : 'bench/load/loadgen.ts (wrk not found: bash bench/setup.sh installs it)'}`)
+
+  for (let round = 0; round < options.rounds; round++) {
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!)
+    for (const contender of order) {
+      if (skipped.has(contender.name)) continue
+      const port = await freePort()
+      const server = startServer(contender.argv(port), { PORT: String(port) })
+      try {
+        await waitForPort(port)
+        if (round === 0 && !(await answersRight(contender, port, loads, log))) {
+          skipped.set(contender.name, 'wrong answer (see the ✘ line)')
+          continue
+        }
+        await generateLoad(port, loads[0]!, 1) // warm-up, not measured
+        for (const load of loads) {
+          const before = cpuSeconds(server.pid!)
+          const run = await generateLoad(port, load, options.seconds)
+          const after = cpuSeconds(server.pid!)
+          if (run.errors > 0) log(`  ${contender.name} ${load.name}: ${run.errors} errors`)
+          const sample = {
+            requestsPerSecond: run.requests / run.seconds,
+            cpuMicrosPerRequest: before !== undefined && after !== undefined && run.requests > 0 ? ((after - before) * 1e6) / run.requests : NaN,
+          }
+          const key = `${contender.name}\t${load.name}`
+          samples.set(key, [...(samples.get(key) ?? []), sample])
+          log(`  round ${round + 1} ${contender.name.padEnd(10)} ${load.name.padEnd(16)} ${Math.round(sample.requestsPerSecond).toLocaleString('en-US').padStart(11)} req/s ${sample.cpuMicrosPerRequest.toFixed(2).padStart(7)} µs CPU/req`)
+        }
+      } finally {
+        await stopServer(server)
+      }
+    }
+  }
+  return report(samples, skipped, options)
+}
+
+async function answersRight(contender: Contender, port: number, loads: Load[], log: (line: string) => void): Promise<boolean> {
+  for (const load of loads) {
+    const answer = await getOnce(port, load.path)
+    const expected = typeof load.expect === 'string' ? load.expect : load.expect.toString('latin1')
+    const good = answer.status === 200 && answer.body === expected
+    log(`${good ? '✔' : '✘'} ${contender.name} answers GET ${load.path} with ${answer.status} and ${answer.body.length} bytes${good ? '' : ` (expected 200 and ${expected.length} bytes)`}`)
+    if (!good) return false
+  }
+  return true
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Runs the load generator pinned to the load core. */
+async function generateLoad(port: number, load: Load, seconds: number): Promise<Run> {
+  const url = `http://127.0.0.1:${port}${load.path}`
+  if (wrk) {
+    const args = ['-t1', '-c60', `-d${Math.max(1, Math.round(seconds))}s`, url] // wrk takes whole seconds
+    if (load.pipeline > 1) args.push('-s', `${root}bench/load/pipeline.lua`, '--', String(load.pipeline), load.path)
+    const out = await runToEnd(pinned(LOAD_CORE, [wrk, ...args]))
+    const match = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out)
+    if (!match) throw new Error(`Cannot read wrk's output: ${out}`)
+    const unit = { us: 1e-6, ms: 1e-3, s: 1, m: 60 }[match[3] as 'us' | 'ms' | 's' | 'm']
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0)
+    const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
+    const errors = non2xx + (socketErrors ? socketErrors.slice(1, 4).map(Number).reduce((a, b) => a + b, 0) : 0)
+    return { requests: Number(match[1]), seconds: Number(match[2]) * unit, errors }
+  }
+  const out = await runToEnd(pinned(LOAD_CORE, [process.execPath, `${root}bench/load/loadgen.ts`, '--port', String(port), '--path', load.path, '--connections', '60', '--pipeline', String(load.pipeline), '--seconds', String(seconds)]))
+  return JSON.parse(out.trim().split('\n').at(-1)!) as Run
+}
+
+function runToEnd(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+    child.stderr.on('data', (bytes: Buffer) => (out += bytes))
+    child.on('error', reject)
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} exited with ${code}: ${out}`))))
+  })
+}
+
+function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, options: CompareOptions): string {
+  const { reference, contenders, loads } = options
+  const lines = [
+    `# ${options.title}`,
+    '',
+    `Command: \`${options.command}${options.quick ? ' --quick' : ''}\` (${options.rounds} round${options.rounds > 1 ? 's' : ''} of ${options.seconds} s per load, contenders interleaved; medians)`,
+    '',
+    ...machineLines({
+      nginx: nginx ? toolVersion([nginx, '-v'], /nginx\/([\d.]+)/) : undefined,
+      wrk: wrk ? toolVersion([wrk, '-v'], /wrk (?:debian\/)?([\d.]+)/) : 'not installed (loadgen.ts used)',
+    }),
+    ...options.notes.map((note) => `- ${note}`),
+    '- Server CPU per request = (utime + stime of the server process during the run) ÷ replies counted',
+    '',
+    `| Server | Load | req/s | server CPU µs/request | CPU/request vs ${reference} | req/s vs ${reference} |`,
+    '|---|---|---:|---:|---:|---:|',
+  ]
+  for (const load of loads) {
+    const base = samples.get(`${reference}\t${load.name}`)
+    const baseRate = base ? median(base.map((s) => s.requestsPerSecond)) : NaN
+    const baseCpu = base ? median(base.map((s) => s.cpuMicrosPerRequest)) : NaN
+    for (const contender of contenders) {
+      const runs = samples.get(`${contender.name}\t${load.name}`)
+      if (!runs) continue
+      const rate = median(runs.map((s) => s.requestsPerSecond))
+      const cpu = median(runs.map((s) => s.cpuMicrosPerRequest))
+      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${(cpu / baseCpu).toFixed(2)}× | ${(rate / baseRate).toFixed(2)}× |`)
+    }
+  }
+  for (const [name, why] of skipped) lines.push('', `Skipped ${name}: ${why}`)
+  return `${lines.join('\n')}\n`
+}
