@@ -7,16 +7,29 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-test('the http benchmark runs in quick mode and prints its table', async () => {
-  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-    execFile(process.execPath, ['bench/run.ts', 'http', '--quick'], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
+function bench(suite: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['bench/run.ts', suite, '--quick'], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
       error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout, stderr }),
     )
   })
+}
+
+test('the http benchmark runs in quick mode and prints its table', async () => {
+  const { stdout, stderr } = await bench('http')
   assert.match(stderr, /✔ wirespeed answers GET \/ with 200/)
   assert.match(stderr, /✔ node:http answers GET \/ with 200/)
   assert.match(stdout, /\| wirespeed \| keep-alive \| [\d,]+ \| [\d.]+ \|/)
   assert.match(stdout, /\| wirespeed \| pipelined ×16 \| [\d,]+ \| [\d.]+ \|/)
   assert.match(stdout, /\| node:http \| keep-alive \| [\d,]+ \| [\d.]+ \| 1\.00× \| 1\.00× \|/)
+  assert.doesNotMatch(stderr, /errors/)
+})
+
+test('the static benchmark runs in quick mode and prints its table', async () => {
+  const { stdout, stderr } = await bench('static')
+  assert.match(stderr, /✔ wirespeed answers GET \/ with 200 and 50 bytes/)
+  assert.match(stderr, /✔ wirespeed answers GET \/large.bin with 200 and 102400 bytes/)
+  assert.match(stdout, /\| wirespeed \| 50 B index.html \| [\d,]+ \| [\d.]+ \|/)
+  assert.match(stdout, /\| wirespeed \| 100 KiB file \| [\d,]+ \| [\d.]+ \|/)
   assert.doesNotMatch(stderr, /errors/)
 })
