@@ -1,0 +1,1 @@
+export { spawn, type SpawnOptions, type Thread } from './spawn.ts'

@@ -1,0 +1,84 @@
+/*
+ * `spawn()`: run a module's default export on its own worker thread (its own JavaScript heap and event
+ * loop, as the old project's threads each had their own interpreter state), with parameters in and a
+ * result out on `join()`.
+ *
+ * Parameters and results cross by structured clone; an ArrayBuffer result is transferred, not copied. An
+ * error thrown in the worker rejects `join()` with the worker's name, message and stack. The optional
+ * `timeoutMs` terminates the worker and rejects. The worker is unref'd only once it is done, so a pending
+ * job keeps the process alive, and a finished one never does.
+ */
+import { Worker } from 'node:worker_threads'
+import { WirespeedError } from '../errors.ts'
+import { checkInteger } from '../limits.ts'
+
+export interface SpawnOptions {
+  /** Terminate the worker and reject `join()` after this many milliseconds. */
+  timeoutMs?: number
+  /** Heap limit of the worker in MiB (default: Node's). */
+  heapMbMax?: number
+}
+
+/** A running job. */
+export interface Thread<Result> {
+  readonly threadId: number
+  /** The result of the module's default export (awaited), or its error. */
+  join(): Promise<Result>
+  /** Stops the worker at once; `join()` then rejects. */
+  terminate(): Promise<void>
+}
+
+const entry = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js', import.meta.url)
+
+/**
+ * Runs `moduleUrl`'s default export with `params` on a new worker thread.
+ * @example
+ * // sum.ts: export default ({ n }: { n: number }) => n * (n + 1) / 2
+ * const job = spawn<number>(new URL('./sum.ts', import.meta.url), { n: 10 })
+ * console.log(await job.join()) // 55
+ */
+export function spawn<Result = unknown>(moduleUrl: URL | string, params?: unknown, options: SpawnOptions = {}): Thread<Result> {
+  if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, { min: 1, max: 2 ** 31 - 1 })
+  const href = moduleUrl instanceof URL ? moduleUrl.href : new URL(moduleUrl, `file://${process.cwd()}/`).href
+  const worker = new Worker(entry, {
+    workerData: { moduleUrl: href, params },
+    resourceLimits: options.heapMbMax === undefined ? undefined : { maxOldGenerationSizeMb: options.heapMbMax },
+  })
+  let timer: NodeJS.Timeout | undefined
+  const result = new Promise<Result>((resolve, reject) => {
+    let settled = false
+    const settle = (error: Error | undefined, value?: Result) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (error) reject(error)
+      else resolve(value as Result)
+    }
+    worker.on('message', (message: { ok: boolean; result?: Result; error?: { name: string; message: string; stack: string } }) => {
+      if (message.ok) settle(undefined, message.result)
+      else {
+        const error = new Error(message.error!.message)
+        error.name = message.error!.name
+        error.stack = message.error!.stack
+        settle(error)
+      }
+    })
+    worker.on('error', (error: Error) => settle(error))
+    worker.on('exit', (code) => settle(new WirespeedError('THREAD_EXITED', `Thread ${worker.threadId} exited with code ${code} before it returned a result`)))
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        settle(new WirespeedError('THREAD_TIMEOUT', `Thread ${worker.threadId} did not finish within ${options.timeoutMs} ms`))
+        void worker.terminate()
+      }, options.timeoutMs)
+    }
+  })
+  // The caller may never call join(): keep an unobserved rejection from crashing the process.
+  result.catch(() => {})
+  return {
+    threadId: worker.threadId,
+    join: () => result,
+    terminate: async () => {
+      await worker.terminate()
+    },
+  }
+}
