@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { getOnce } from '../bench/lib/measure.ts'
+import { RawClient } from './helpers/raw-client.ts'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const site = mkdtempSync(join(tmpdir(), 'wirespeed-cli-'))
@@ -34,6 +35,29 @@ test('wirespeed serve serves a folder, prints its URL, and exits 0 on SIGTERM', 
   assert.equal(answer.body, 'cli site')
   child.kill('SIGTERM')
   assert.equal(await exited, 0)
+})
+
+test('wirespeed serve --workers 2: SIGTERM during a slow download lets it finish, then the process exits', async () => {
+  const big = Buffer.alloc(8 * 1024 * 1024, 'slow download ')
+  writeFileSync(join(site, 'big.bin'), big)
+  const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', site, '--port', '0', '--workers', '2'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  for (let i = 0; i < 200 && !/:\d+\/\n/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  assert.match(out, /serving with 2 worker threads \(reusePort\)/)
+  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1])
+  const client = await RawClient.open(port)
+  client.socket.pause()
+  client.send('GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  client.socket.resume()
+  const [reply] = await client.replies(1, 20_000)
+  assert.equal(reply!.body.length, big.length)
+  assert.equal(await exited, 0)
+  client.close()
 })
 
 test('wirespeed serve serves the bundled page without a folder', async () => {

@@ -11,7 +11,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  serve: { summary: 'serve a folder over HTTP: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1]', run: () => import('./serve.ts') },
+  serve: { summary: 'serve a folder over HTTP: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] [--workers N|auto]', run: () => import('./serve.ts') },
   bench: { summary: 'run the benchmarks: wirespeed bench [http] [--quick]', run: () => import('./bench.ts') },
   shm: { summary: 'shared-memory channel demo: wirespeed shm server|client --name NAME (planned)' },
   tcp: { summary: 'TCP echo server and roundtrip client: wirespeed tcp server|client --port N (planned)' },

@@ -2,7 +2,8 @@
  * `wirespeed serve [dir] [--port 5001] [--host 127.0.0.1]`: serves a folder (the bundled public/ by default).
  * On a terminal, a one-line live status is redrawn every second (requests/s, open connections, bytes/s), as
  * the old AppServer did; off a terminal it prints only the URL. SIGINT/SIGTERM close it gracefully.
- * Usage errors (a missing folder, a bad port, a port in use) print one line and exit with 2.
+ * Usage errors (a missing folder, a bad port, a port in use) print one line and exit with 2. With
+ * --workers, every worker thread serves the folder and the status line sums them all.
  */
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -11,17 +12,18 @@ import { serve } from '../http/server.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 import { formatBytes, formatCount } from './format.ts'
 
-const HELP = `Usage: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1]
+const HELP = `Usage: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] [--workers N|auto]
 
 Serves a folder over HTTP (default: the bundled public/ page).
-  --port N     port to listen on (default 5001; 0 picks a free one)
-  --host H     address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --port N          port to listen on (default 5001; 0 picks a free one)
+  --host H          address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --workers N|auto  event loops, one per worker thread, sharing the port (default 1; auto: one per core)
 `
 
 export async function run(args: string[]): Promise<number> {
   let server
   try {
-    const { values, positionals } = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' } })
+    const { values, positionals } = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean' } })
     if (values.help) {
       process.stdout.write(HELP)
       return 0
@@ -30,7 +32,8 @@ export async function run(args: string[]): Promise<number> {
     const root = positionals[0] === undefined ? fileURLToPath(new URL('../../public/', import.meta.url)) : resolve(positionals[0])
     if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`Folder ${root} does not exist: pass a folder to serve`)
     const port = integerFlag('port', values.port, 5001, 0, 65535)
-    server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root } }).catch((error: Error) => {
+    const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
+    server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root }, workers }).catch((error: Error) => {
       throw new UsageError(error.message)
     })
     process.stdout.write(`wirespeed serving ${root} at ${server.url}/\n`)

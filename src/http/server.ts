@@ -16,6 +16,7 @@ import { listen, type Listener } from '../tcp/listen.ts'
 import { ConnectionState, type Handler, type ServerContext } from './connection-state.ts'
 import type { Request } from './request.ts'
 import { StaticFiles, type StaticOptions } from './static.ts'
+import { serveWorkers } from '../thread/serve-workers.ts'
 
 export interface ServeOptions {
   /** Default 127.0.0.1. */
@@ -26,8 +27,17 @@ export interface ServeOptions {
   reusePort?: boolean
   /** Answers requests; with `static`, it gets what the folder does not have (and methods other than GET/HEAD). */
   handler?: Handler
-  /** Serve a folder: its path, or options (see StaticOptions). */
-  static?: string | StaticOptions
+  /** Serve a folder: its path, options (see StaticOptions), or a StaticFiles made by the caller. */
+  static?: string | StaticOptions | StaticFiles
+  /**
+   * Serve on several cores: one event loop per worker thread ('auto': one per core), each with reusePort.
+   * The handler must then come from `handlerModule`, as a function cannot cross threads.
+   */
+  workers?: number | 'auto'
+  /** A module whose default export is the handler (required for a handler with `workers`). */
+  handlerModule?: URL | string
+  /** Where the server's few log lines go (worker starts and restarts). Default: console.log. */
+  log?: (line: string) => void
   /** Overrides of the defaults in src/limits.ts, validated here. */
   limits?: Partial<Limits>
   /** Called with a handler's error (or an internal one). Default: console.error. */
@@ -45,6 +55,10 @@ export interface Server {
   readonly connections: number
   /** Requests received and bytes of replies queued since the start (for status lines). */
   stats(): { requests: number; bytesOut: number; connections: number }
+  /** Event loops serving (1 unless `workers` was given). */
+  readonly workers: number
+  /** Worker threads replaced after they died. */
+  readonly restarts: number
   /** Graceful: stop accepting, finish replies in flight (up to shutdownTimeoutMs), then resolve. */
   close(): Promise<void>
 }
@@ -56,12 +70,14 @@ export interface Server {
  * await server.close()
  */
 export async function serve(options: ServeOptions): Promise<Server> {
+  if (options.workers !== undefined) return serveWorkers(options, serve)
   const limits = resolveLimits(options.limits)
   let files: StaticFiles | undefined
   let handler = options.handler
   if (handler !== undefined && typeof handler !== 'function') throw new TypeError('Invalid option handler: expected a function')
   if (options.static !== undefined) {
-    files = new StaticFiles(typeof options.static === 'string' ? { root: options.static } : options.static)
+    const given = options.static
+    files = given instanceof StaticFiles ? given : new StaticFiles(typeof given === 'string' ? { root: given } : given)
     await files.ready().catch((error: unknown) => {
       files!.close()
       throw error
@@ -141,6 +157,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
     stats() {
       return { requests: counters.requests, bytesOut: counters.bytesOut, connections: connections.size }
     },
+    workers: 1,
+    restarts: 0,
     close() {
       closing ??= (async () => {
         const closed = listener.close()

@@ -1,0 +1,41 @@
+/*
+ * One worker thread of a multi-core server: imports the handler module, serves with reusePort on the port
+ * the main thread chose, copies its counters into its slot of the shared counters four times a second (no
+ * message on the request path), drops static files the main thread's watcher reports, and closes
+ * gracefully when told to.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import type { Handler } from '../http/connection-state.ts'
+import { serve } from '../http/server.ts'
+import { StaticFiles } from '../http/static.ts'
+import type { Change } from '../watch/watch.ts'
+import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
+
+const setup = workerData as WorkerSetup
+const handler = setup.handlerModule === undefined ? undefined : ((await import(setup.handlerModule)) as { default: Handler }).default
+if (setup.handlerModule !== undefined && typeof handler !== 'function') {
+  throw new TypeError(`${setup.handlerModule} has no default export function to handle requests`)
+}
+const files = setup.staticRoot === undefined ? undefined : new StaticFiles({ root: setup.staticRoot, watch: false })
+const server = await serve({ host: setup.host, port: setup.port, reusePort: true, handler, static: files, limits: setup.limits })
+const slots = new BigInt64Array(setup.counters)
+const slot = setup.index * COUNTERS_PER_WORKER
+const publish = setInterval(() => {
+  const stats = server.stats()
+  Atomics.store(slots, slot, BigInt(stats.requests))
+  Atomics.store(slots, slot + 1, BigInt(stats.bytesOut))
+  Atomics.store(slots, slot + 2, BigInt(stats.connections))
+}, 250)
+publish.unref()
+
+parentPort!.on('message', async (message: { type: 'invalidate'; changes: Change[] } | { type: 'close' }) => {
+  if (message.type === 'invalidate') files?.invalidate(message.changes)
+  else {
+    await server.close()
+    clearInterval(publish)
+    files?.close()
+    Atomics.store(slots, slot + 2, 0n)
+    parentPort!.close()
+  }
+})
+parentPort!.postMessage({ type: 'listening', port: server.port })
