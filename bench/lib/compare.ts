@@ -22,6 +22,8 @@ export interface Contender {
   argv(port: number): string[]
   /** Why it cannot run here (then it is skipped, saying so). */
   missing?: string
+  /** Cores it may run on, as a taskset list (default: the server core only). */
+  cores?: string
 }
 
 export interface Load {
@@ -68,7 +70,7 @@ export async function compare(options: CompareOptions): Promise<string> {
     for (const contender of order) {
       if (skipped.has(contender.name)) continue
       const port = await freePort()
-      const server = startServer(contender.argv(port), { PORT: String(port) })
+      const server = startServer(contender.argv(port), { PORT: String(port) }, contender.cores)
       try {
         await waitForPort(port)
         if (round === 0 && !(await answersRight(contender, port, loads, log))) {
@@ -163,8 +165,8 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
     ...options.notes.map((note) => `- ${note}`),
     '- Server CPU per request = (utime + stime of the server process during the run) ÷ replies counted',
     '',
-    `| Server | Load | req/s | server CPU µs/request | CPU/request vs ${reference} | req/s vs ${reference} |`,
-    '|---|---|---:|---:|---:|---:|',
+    `| Server | Load | req/s | server CPU µs/request | requests per server CPU-second | CPU/request vs ${reference} | req/s vs ${reference} |`,
+    '|---|---|---:|---:|---:|---:|---:|',
   ]
   for (const load of loads) {
     const base = samples.get(`${reference}\t${load.name}`)
@@ -175,7 +177,8 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
       if (!runs) continue
       const rate = median(runs.map((s) => s.requestsPerSecond))
       const cpu = median(runs.map((s) => s.cpuMicrosPerRequest))
-      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${(cpu / baseCpu).toFixed(2)}× | ${(rate / baseRate).toFixed(2)}× |`)
+      const perCpuSecond = Math.round(1e6 / cpu).toLocaleString('en-US')
+      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${perCpuSecond} | ${(cpu / baseCpu).toFixed(2)}× | ${(rate / baseRate).toFixed(2)}× |`)
     }
   }
   for (const [name, why] of skipped) lines.push('', `Skipped ${name}: ${why}`)

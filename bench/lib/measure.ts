@@ -27,9 +27,9 @@ export function pinned(core: string, argv: string[]): string[] {
   return taskset ? [taskset, '-c', core, ...argv] : argv
 }
 
-/** Starts a server process; its PID is the pinned program's own (taskset execs it). */
-export function startServer(argv: string[], env: Record<string, string> = {}): ChildProcess {
-  const [command, ...args] = pinned(SERVER_CORE, argv)
+/** Starts a server process on `cores` (a taskset list); its PID is the program's own (taskset execs it). */
+export function startServer(argv: string[], env: Record<string, string> = {}, cores = SERVER_CORE): ChildProcess {
+  const [command, ...args] = pinned(cores, argv)
   const child = spawn(command!, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let errors = ''
   child.stderr!.on('data', (bytes: Buffer) => (errors = (errors + bytes.toString()).slice(-2000)))

@@ -1,9 +1,11 @@
 /*
- * `npm run bench -- http`: GET / "Hello, World!" from wirespeed (examples/hello.ts), node:http (same shape,
- * same Node) and nginx (`return 200`, one worker), with 60 keep-alive connections, then 60 connections with
+ * `npm run bench -- http`: GET / "Hello, World!" from wirespeed (examples/hello.ts; and on every core with
+ * worker threads), node:http (same shape, same Node) and nginx (`return 200`, one worker), with 60 keep-alive
+ * connections, then 60 connections with
  * 16 pipelined requests per write. On a 2-core machine the load generator saturates its core first, so the
  * server CPU time per request is the fairer figure. See bench/lib/compare.ts for the method.
  */
+import { availableParallelism } from 'node:os'
 import { compare, nginx, root, type Contender } from '../lib/compare.ts'
 import { nginxConfig } from './nginx.ts'
 
@@ -16,6 +18,12 @@ export interface SuiteOptions {
 
 const contenders: Contender[] = [
   { name: 'wirespeed', argv: () => [process.execPath, `${root}examples/hello.ts`] },
+  {
+    name: `wirespeed ×${availableParallelism()} workers`,
+    // Every core: the workers share them with the load generator (see the note under the table).
+    cores: Array.from({ length: availableParallelism() }, (_, i) => i).join(','),
+    argv: () => [process.execPath, `${root}bench/load/hello-workers.ts`],
+  },
   { name: 'node:http', argv: () => [process.execPath, `${root}bench/load/node-http-hello.ts`] },
   {
     name: 'nginx',
@@ -35,6 +43,9 @@ export function runHttpBench(options: SuiteOptions): Promise<string> {
       { name: 'pipelined ×16', path: '/', pipeline: 16, expect: 'Hello, World!' },
     ],
     reference: 'node:http',
-    notes: ['Load: 60 keep-alive connections; then 60 connections each writing 16 pipelined requests at a time'],
+    notes: [
+      'Load: 60 keep-alive connections; then 60 connections each writing 16 pipelined requests at a time',
+      `wirespeed ×${availableParallelism()} workers: one worker thread per core with reusePort, not pinned, so on this ${availableParallelism()}-core machine its workers share the cores with the load generator; its req/s says what the machine as a whole delivers, and requests per server CPU-second what each core's work buys`,
+    ],
   })
 }

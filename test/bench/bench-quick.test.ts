@@ -21,7 +21,7 @@ test('the http benchmark runs in quick mode and prints its table', async () => {
   assert.match(stderr, /✔ node:http answers GET \/ with 200/)
   assert.match(stdout, /\| wirespeed \| keep-alive \| [\d,]+ \| [\d.]+ \|/)
   assert.match(stdout, /\| wirespeed \| pipelined ×16 \| [\d,]+ \| [\d.]+ \|/)
-  assert.match(stdout, /\| node:http \| keep-alive \| [\d,]+ \| [\d.]+ \| 1\.00× \| 1\.00× \|/)
+  assert.match(stdout, /\| node:http \| keep-alive \| [\d,]+ \| [\d.]+ \| [\d,]+ \| 1\.00× \| 1\.00× \|/)
   assert.doesNotMatch(stderr, /errors/)
 })
 
