@@ -1,0 +1,194 @@
+/*
+ * A single-producer, single-consumer ring of variable-length messages over any ArrayBuffer: a
+ * SharedArrayBuffer between threads, or a mapped shared-memory object between processes.
+ *
+ * Layout (offsets from the ring's start; every index is a byte count that only grows, wrapping at 2^32):
+ *
+ *   0    ┌──────────────────────────────┐
+ *        │ head: bytes published (u32)  │  written by the producer only   ── cache line 0
+ *   64   ├──────────────────────────────┤
+ *        │ tail: bytes consumed (u32)   │  written by the consumer only   ── cache line 1
+ *   128  ├──────────────────────────────┤
+ *        │ consumerWaiting (i32)        │  1 while the consumer sleeps on `head` (futex word)
+ *        │ producerWaiting (i32)        │  1 while the producer sleeps on `tail`
+ *   192  ├──────────────────────────────┤
+ *        │ data: capacity bytes         │  capacity is a power of two, at least 64
+ *        │  [len u32][payload][pad to 4]│  records are 4-byte aligned, so a length never straddles
+ *        │  [len u32][payl-             │  the end; a payload may wrap around to the start
+ *        │  -oad][pad] ...              │
+ *        └──────────────────────────────┘
+ *
+ * Head and tail sit on separate cache lines so the two cores do not fight over one line. The producer
+ * writes records past `head` and then publishes with one Atomics.store; the consumer reads records up to
+ * the head it loaded and releases them with one Atomics.store of `tail`. With batching, the producer
+ * publishes only every `batch` messages or on `flush()`, so the consumer's core sees one store per batch.
+ *
+ * A message may be up to half the capacity (so two always fit); a longer one is a RangeError naming the
+ * limit. `send()` returns false when the ring is full; the channel decides whether to spin or sleep.
+ */
+
+/** Bytes of the control block before the data. */
+export const RING_HEADER_BYTES = 192
+const HEAD = 0
+const TAIL = 16
+const CONSUMER_WAITING = 32
+const PRODUCER_WAITING = 33
+const LENGTH_BYTES = 4
+
+/** Bytes a ring of `capacity` data bytes takes. */
+export function ringBytes(capacity: number): number {
+  return RING_HEADER_BYTES + capacity
+}
+
+/** Index (in i32 units) of the futex words, for the waiting code. */
+export const RING_WORDS = { head: HEAD, tail: TAIL, consumerWaiting: CONSUMER_WAITING, producerWaiting: PRODUCER_WAITING } as const
+
+/**
+ * One direction of a channel.
+ * @example
+ * const ring = new Ring(new SharedArrayBuffer(ringBytes(1024)), 0, 1024)
+ * ring.send(new Uint8Array([1, 2, 3])); ring.flush()
+ * const message = ring.receive()
+ */
+export class Ring {
+  readonly capacity: number
+  /** Largest message accepted: half the capacity, less the length word. */
+  readonly messageBytesMax: number
+  /** i32 view of the control block (for Atomics and futex waits). */
+  readonly words: Int32Array
+  readonly #data: Uint8Array
+  readonly #mask: number
+  readonly #batch: number
+  #head: number
+  #tail: number
+  #unpublished = 0
+
+  /**
+   * @param memory the shared memory
+   * @param offset where the ring starts in it (a multiple of 64)
+   * @param capacity data bytes, a power of two of at least 64
+   * @param batch publish every `batch` messages (1: at once); `flush()` publishes the rest
+   */
+  constructor(memory: ArrayBufferLike, offset: number, capacity: number, batch = 1) {
+    if (!Number.isInteger(capacity) || capacity < 64 || (capacity & (capacity - 1)) !== 0 || capacity > 2 ** 30) {
+      throw new RangeError(`Invalid ring capacity ${capacity}: expected a power of two from 64 to 2^30`)
+    }
+    if (offset % 64 !== 0 || offset + ringBytes(capacity) > memory.byteLength) {
+      throw new RangeError(`Invalid ring offset ${offset}: expected a multiple of 64 with ${ringBytes(capacity)} bytes after it in ${memory.byteLength}`)
+    }
+    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`Invalid batch ${batch}: expected an integer of at least 1`)
+    this.capacity = capacity
+    this.messageBytesMax = capacity / 2 - LENGTH_BYTES
+    this.words = new Int32Array(memory, offset, RING_HEADER_BYTES / 4)
+    this.#data = new Uint8Array(memory, offset + RING_HEADER_BYTES, capacity)
+    this.#mask = capacity - 1
+    this.#batch = batch
+    this.#head = Atomics.load(this.words, HEAD) >>> 0
+    this.#tail = Atomics.load(this.words, TAIL) >>> 0
+  }
+
+  /**
+   * Appends a message; it becomes visible at the next publish (every `batch` messages, or `flush()`).
+   * @returns false when there is no room (nothing is written)
+   * @throws RangeError for a message over messageBytesMax
+   */
+  send(message: Uint8Array): boolean {
+    const length = message.length
+    if (length > this.messageBytesMax) {
+      throw new RangeError(`Message of ${length} bytes exceeds the ring's messageBytesMax (${this.messageBytesMax} bytes: half the capacity)`)
+    }
+    const record = (LENGTH_BYTES + length + 3) & ~3
+    const head = this.#head
+    if (record > this.capacity - ((head - (Atomics.load(this.words, TAIL) >>> 0)) >>> 0)) {
+      this.flush()
+      return false
+    }
+    const data = this.#data
+    const at = head & this.#mask
+    // The length word: little-endian, 4-byte aligned, never split by the end.
+    data[at] = length
+    data[at + 1] = length >>> 8
+    data[at + 2] = length >>> 16
+    data[at + 3] = length >>> 24
+    const start = (at + LENGTH_BYTES) & this.#mask
+    const first = Math.min(length, this.capacity - start)
+    if (length <= 16) {
+      for (let i = 0; i < length; i++) data[(start + i) & this.#mask] = message[i]!
+    } else {
+      data.set(first === length ? message : message.subarray(0, first), start)
+      if (first < length) data.set(message.subarray(first), 0)
+    }
+    this.#head = (head + record) >>> 0
+    if (++this.#unpublished >= this.#batch) this.flush()
+    return true
+  }
+
+  /** Publishes every message sent so far. */
+  flush(): void {
+    if (this.#unpublished === 0) return
+    this.#unpublished = 0
+    Atomics.store(this.words, HEAD, this.#head | 0)
+  }
+
+  /** True when a message is waiting to be read. */
+  get readable(): boolean {
+    return (Atomics.load(this.words, HEAD) >>> 0) !== this.#tail
+  }
+
+  /**
+   * Copies the next message into `target`.
+   * @returns its length, or -1 when there is none
+   * @throws RangeError when `target` is too small (the message stays in the ring)
+   */
+  receiveInto(target: Uint8Array): number {
+    const tail = this.#tail
+    if ((Atomics.load(this.words, HEAD) >>> 0) === tail) return -1
+    const data = this.#data
+    const at = tail & this.#mask
+    const length = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)
+    if (length > target.length) throw new RangeError(`Message of ${length} bytes does not fit the ${target.length}-byte target`)
+    const start = (at + LENGTH_BYTES) & this.#mask
+    const first = Math.min(length, this.capacity - start)
+    if (length <= 16) {
+      for (let i = 0; i < length; i++) target[i] = data[(start + i) & this.#mask]!
+    } else {
+      target.set(data.subarray(start, start + first), 0)
+      if (first < length) target.set(data.subarray(0, length - first), first)
+    }
+    this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) >>> 0
+    Atomics.store(this.words, TAIL, this.#tail | 0)
+    return length
+  }
+
+  /** The next message as a new array, or undefined when there is none. */
+  receive(): Uint8Array | undefined {
+    const tail = this.#tail
+    if ((Atomics.load(this.words, HEAD) >>> 0) === tail) return undefined
+    const at = tail & this.#mask
+    const data = this.#data
+    const length = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)
+    const message = new Uint8Array(length)
+    this.receiveInto(message)
+    return message
+  }
+
+  /** Checks the ring's state: throws when an invariant does not hold (for tests). */
+  invariants(): void {
+    const head = Atomics.load(this.words, HEAD) >>> 0
+    const tail = Atomics.load(this.words, TAIL) >>> 0
+    const used = (head - tail) >>> 0
+    if (used > this.capacity) throw new Error(`Ring holds ${used} bytes, more than its capacity ${this.capacity}`)
+    if (head % 4 !== 0 || tail % 4 !== 0) throw new Error(`Ring indices ${head}/${tail} are not 4-byte aligned`)
+    if (((this.#head - head) >>> 0) > this.capacity) throw new Error('Unpublished bytes exceed the capacity')
+    // Walk the records from tail to head: their lengths must add up exactly.
+    let at = tail
+    while (at !== head) {
+      const index = at & this.#mask
+      const data = this.#data
+      const length = data[index]! | (data[index + 1]! << 8) | (data[index + 2]! << 16) | (data[index + 3]! << 24)
+      if (length < 0 || length > this.messageBytesMax) throw new Error(`Record at ${at} has an impossible length ${length}`)
+      at = (at + ((LENGTH_BYTES + length + 3) & ~3)) >>> 0
+      if (((at - tail) >>> 0) > used) throw new Error(`Records overrun the head at ${at}`)
+    }
+  }
+}
