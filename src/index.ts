@@ -4,3 +4,4 @@ export { Connection, connect, listen, type ConnectOptions, type Handlers, type L
 export { Request, Response, serve, StaticFiles, type Handler, type ServeOptions, type Server, type StaticOptions } from './http/index.ts'
 export { watch, type Change, type ChangeType, type WatchOptions } from './watch/index.ts'
 export { spawn, type SpawnOptions, type Thread } from './thread/index.ts'
+export { Channel, ChannelTimeoutError, openChannel, PeerGoneError, Ring, ringBytes, type ChannelOptions } from './shm/index.ts'

@@ -172,6 +172,13 @@ export class Ring {
     return message
   }
 
+  /** Forgets every message: for a ring whose control block was just zeroed (a new peer). */
+  reset(): void {
+    this.#head = 0
+    this.#tail = 0
+    this.#unpublished = 0
+  }
+
   /** Checks the ring's state: throws when an invariant does not hold (for tests). */
   invariants(): void {
     const head = Atomics.load(this.words, HEAD) >>> 0
@@ -179,7 +186,7 @@ export class Ring {
     const used = (head - tail) >>> 0
     if (used > this.capacity) throw new Error(`Ring holds ${used} bytes, more than its capacity ${this.capacity}`)
     if (head % 4 !== 0 || tail % 4 !== 0) throw new Error(`Ring indices ${head}/${tail} are not 4-byte aligned`)
-    if (((this.#head - head) >>> 0) > this.capacity) throw new Error('Unpublished bytes exceed the capacity')
+    if (this.#unpublished > 0 && ((this.#head - head) >>> 0) > this.capacity) throw new Error('Unpublished bytes exceed the capacity')
     // Walk the records from tail to head: their lengths must add up exactly.
     let at = tail
     while (at !== head) {

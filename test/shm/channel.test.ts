@@ -1,0 +1,146 @@
+/*
+ * One contract, run against both kinds of memory: a thread channel (SharedArrayBuffer, the peer in a worker
+ * thread) and a process channel (a named shared-memory object, the peer in a child process, through koffi).
+ */
+import assert from 'node:assert/strict'
+import { spawn as spawnProcess } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { after, describe, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { openChannel, PeerGoneError, spawn, type Channel } from '../../src/index.ts'
+import { assertNoOpenHandles } from '../helpers/raw-client.ts'
+import { checksum } from './fixtures/checksum.ts'
+import type { PeerJob } from './fixtures/peer.ts'
+
+after(assertNoOpenHandles)
+
+const peerModule = new URL('./fixtures/peer.ts', import.meta.url)
+let names = 0
+
+interface Kind {
+  name: string
+  /** Opens side A and starts the peer (side B) in `mode`; `done` settles when the peer has finished. */
+  open(mode: PeerJob['mode'], count: number, bytes?: number, batch?: number): Promise<{ channel: Channel; done: Promise<unknown> }>
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'thread channel (SharedArrayBuffer)',
+    async open(mode, count, bytes = 1 << 16, batch = 1) {
+      const channel = await openChannel({ bytes, batch })
+      const done = spawn(peerModule, { memory: channel.memory as SharedArrayBuffer, mode, count } satisfies PeerJob).join()
+      return { channel, done }
+    },
+  },
+  {
+    name: 'process channel (shared-memory object)',
+    async open(mode, count, bytes = 1 << 16, batch = 1) {
+      const name = `/wirespeed-test-${process.pid}-${++names}`
+      const channel = await openChannel({ name, bytes, batch, create: true })
+      const child = spawnProcess(process.execPath, [peerModule.pathname, name, mode, String(count)], { stdio: ['ignore', 'inherit', 'inherit'] })
+      const done = new Promise((resolve) => child.on('exit', resolve))
+      return { channel, done }
+    },
+  },
+]
+
+for (const kind of kinds) {
+  describe(kind.name, () => {
+    test('ping-pong: every message comes back intact', async () => {
+      const { channel, done } = await kind.open('echo', 10_000)
+      const buffer = new Uint8Array(256)
+      for (let i = 0; i < 10_000; i++) {
+        const sent = Uint8Array.from({ length: 1 + (i % 200) }, (_, j) => (i + j) & 0xff)
+        channel.send(sent)
+        const length = channel.receiveInto(buffer, 10_000)
+        assert.equal(length, sent.length)
+        if (i % 997 === 0) assert.deepEqual(buffer.subarray(0, length), sent)
+      }
+      channel.invariants()
+      await done
+      channel.close()
+    })
+
+    test('integrity: a million messages with sequence numbers and checksums, batched', async () => {
+      const count = 1_000_000
+      const { channel, done } = await kind.open('verify', count, 1 << 20, 30)
+      const buffer = new Uint8Array(64)
+      const view = new DataView(buffer.buffer)
+      for (let i = 0; i < count; i++) {
+        const length = 8 + (i % 48)
+        view.setUint32(0, i, true)
+        for (let j = 4; j < length - 4; j++) buffer[j] = (i * 7 + j) & 0xff
+        view.setUint32(length - 4, checksum(buffer, 0, length - 4), true)
+        channel.send(buffer.subarray(0, length))
+      }
+      channel.flush()
+      assert.equal(new TextDecoder().decode(channel.receive(20_000)), `${count},0`)
+      await done
+      channel.close()
+    })
+
+    test('a peer that closes its side is an error for the waiting side, not an endless wait', async () => {
+      const { channel, done } = await kind.open('close', 0)
+      await done
+      assert.throws(() => channel.receive(10_000), PeerGoneError)
+      channel.close()
+    })
+
+    test('two channels at once', async () => {
+      const first = await kind.open('echo', 100)
+      const second = await kind.open('echo', 100)
+      for (let i = 0; i < 100; i++) {
+        first.channel.send(Uint8Array.of(1, i))
+        second.channel.send(Uint8Array.of(2, i))
+        assert.deepEqual(second.channel.receive(10_000), Uint8Array.of(2, i))
+        assert.deepEqual(first.channel.receive(10_000), Uint8Array.of(1, i))
+      }
+      await Promise.all([first.done, second.done])
+      first.channel.close()
+      second.channel.close()
+    })
+
+    test('receive() with a timeout gives up with ChannelTimeoutError', async () => {
+      const { channel, done } = await kind.open('echo', 1)
+      assert.throws(() => channel.receive(150), { name: 'ChannelTimeoutError', message: /within 150 ms/ })
+      channel.send(Uint8Array.of(1))
+      assert.deepEqual(channel.receive(10_000), Uint8Array.of(1))
+      await done
+      channel.close()
+    })
+
+    test('refuses a message over messageBytesMax and use after close', async () => {
+      const { channel, done } = await kind.open('close', 0, 1024)
+      await done
+      assert.throws(() => channel.send(new Uint8Array(channel.messageBytesMax + 1)), /exceeds the ring's messageBytesMax \(508 bytes/)
+      channel.close()
+      assert.throws(() => channel.send(new Uint8Array(1)), /is closed/)
+    })
+  })
+}
+
+describe('process channels', () => {
+  test('a peer process that dies is reported while waiting', async () => {
+    const { channel } = await kinds[1]!.open('die', 0)
+    for (let i = 0; i < 200 && !channel.peerAttached; i++) await sleep(10)
+    assert.ok(channel.peerAttached)
+    assert.throws(() => channel.receive(10_000), /process \d+\) died/)
+    channel.close()
+  })
+
+  test('a build with another layout refuses to talk', async () => {
+    const name = `/wirespeed-test-${process.pid}-${++names}`
+    const channel = await openChannel({ name, bytes: 1024 })
+    new Int32Array(channel.memory, 0, 2)[1] = 99
+    await assert.rejects(openChannel({ name, create: false }), /made by another build .*layout 99; expected [0-9a-f]+, layout 1\): they refuse to talk/)
+    channel.close()
+  })
+
+  test('opening a channel nobody made says so', async () => {
+    await assert.rejects(openChannel({ name: '/wirespeed-test-nobody', create: false }), /No channel named \/wirespeed-test-nobody: start the side that creates it first/)
+  })
+
+  test('nothing is left in /dev/shm', () => {
+    assert.deepEqual(readdirSync('/dev/shm').filter((file) => file.startsWith(`wirespeed-test-${process.pid}-`)), [])
+  })
+})

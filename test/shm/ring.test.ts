@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { Ring, ringBytes } from '../../src/index.ts'
+
+const capacity = 64
+const message = (length: number, seed: number) => Uint8Array.from({ length }, (_, i) => (seed * 31 + i) & 0xff)
+
+describe('Ring', () => {
+  test('carries messages across every wrap-around offset, of every size up to the maximum', () => {
+    const ring = new Ring(new SharedArrayBuffer(ringBytes(capacity)), 0, capacity)
+    assert.equal(ring.messageBytesMax, capacity / 2 - 4)
+    const target = new Uint8Array(capacity)
+    let seed = 0
+    // Advance the indices 4 bytes at a time through two full turns, sending each size at each offset.
+    for (let offset = 0; offset < 2 * capacity; offset += 4) {
+      for (let length = 0; length <= ring.messageBytesMax; length++) {
+        const sent = message(length, ++seed)
+        assert.equal(ring.send(sent), true)
+        ring.invariants()
+        assert.equal(ring.receiveInto(target), length)
+        assert.deepEqual(target.subarray(0, length), sent, `length ${length} at offset ${offset}`)
+      }
+      assert.equal(ring.send(new Uint8Array(0)), true)
+      assert.equal(ring.receiveInto(target), 0) // moves the indices on by one 4-byte record
+      ring.invariants()
+    }
+  })
+
+  test('accepts messageBytesMax and refuses one byte more, naming the limit', () => {
+    const ring = new Ring(new SharedArrayBuffer(ringBytes(capacity)), 0, capacity)
+    assert.equal(ring.send(new Uint8Array(ring.messageBytesMax)), true)
+    assert.throws(() => ring.send(new Uint8Array(ring.messageBytesMax + 1)), /exceeds the ring's messageBytesMax \(28 bytes: half the capacity\)/)
+  })
+
+  test('reports full instead of overwriting, and frees room as the consumer reads', () => {
+    const ring = new Ring(new SharedArrayBuffer(ringBytes(capacity)), 0, capacity)
+    let sent = 0
+    while (ring.send(message(12, sent))) sent++
+    assert.equal(sent, capacity / 16)
+    ring.invariants()
+    assert.deepEqual(ring.receive(), message(12, 0))
+    assert.equal(ring.send(message(12, 99)), true)
+    ring.invariants()
+  })
+
+  test('batching publishes every N messages or on flush()', () => {
+    const memory = new SharedArrayBuffer(ringBytes(1024))
+    const producer = new Ring(memory, 0, 1024, 3)
+    const consumer = new Ring(memory, 0, 1024)
+    producer.send(message(5, 1))
+    producer.send(message(5, 2))
+    assert.equal(consumer.readable, false)
+    producer.send(message(5, 3))
+    assert.equal(consumer.readable, true)
+    producer.send(message(5, 4))
+    for (let i = 1; i <= 3; i++) assert.deepEqual(consumer.receive(), message(5, i))
+    assert.equal(consumer.receive(), undefined)
+    producer.flush()
+    assert.deepEqual(consumer.receive(), message(5, 4))
+  })
+
+  test('refuses a capacity that is not a power of two, and a bad offset', () => {
+    assert.throws(() => new Ring(new ArrayBuffer(4096), 0, 100), /expected a power of two/)
+    assert.throws(() => new Ring(new ArrayBuffer(4096), 32, 64), /Invalid ring offset 32/)
+  })
+})
