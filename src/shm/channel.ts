@@ -93,11 +93,14 @@ export class Channel {
     return this.#closed
   }
 
-  /** Sends a message, waiting while the ring is full. @throws when the peer is gone or the message too large */
-  send(message: Uint8Array): void {
+  /**
+   * Sends a message (its first `length` bytes), waiting while the ring is full.
+   * @throws when the peer is gone or the message is over messageBytesMax
+   */
+  send(message: Uint8Array, length = message.length): void {
     this.#check()
     const out = this.#out
-    if (!out.send(message)) this.#waitForRoom(message)
+    if (!out.send(message, length)) this.#waitForRoom(message, length)
     if (Atomics.load(out.words, RING_WORDS.consumerWaiting) === 1) {
       out.flush()
       this.#sleeper.wake(out.words, RING_WORDS.head)
@@ -190,9 +193,9 @@ export class Channel {
     return deadline
   }
 
-  #waitForRoom(message: Uint8Array): void {
+  #waitForRoom(message: Uint8Array, length: number): void {
     const out = this.#out
-    for (let spins = 0; !out.send(message); spins++) {
+    for (let spins = 0; !out.send(message, length); spins++) {
       if (spins < SPINS) continue
       Atomics.store(out.words, RING_WORDS.producerWaiting, 1)
       const tail = Atomics.load(out.words, RING_WORDS.tail)
@@ -221,20 +224,33 @@ export class Channel {
     }
   }
 
-  /** Internal: makes the memory ready for a new peer (side A only, after the previous one left). */
+  /** Side A, after its peer left: empties the rings, then lets the next side B claim the channel. */
   resetForNextPeer(): void {
     this.#check()
     const header = this.#header
-    Atomics.store(header, H.pidB, 0)
-    Atomics.store(header, H.closedB, 0)
     for (const ring of [this.#out, this.#in]) ring.words.fill(0)
     this.#out.reset()
     this.#in.reset()
+    Atomics.store(header, H.pidB, 0)
+    Atomics.store(header, H.closedB, 0)
   }
 
-  /** Side B of a process channel records its pid, so that side A can tell when it dies. */
-  attachPeer(): void {
-    Atomics.store(this.#header, this.side === 'A' ? H.pidA : H.pidB, process.pid)
+  /** Side A records its pid, so that side B can tell when it dies. */
+  attachCreator(): void {
+    Atomics.store(this.#header, H.pidA, process.pid)
+  }
+
+  /**
+   * Side B claims the channel with its pid, so that side A can tell when it dies. One side B at a time:
+   * while another holds it (or has left and side A has not yet reset the rings), wait up to `waitMs`.
+   */
+  async claim(waitMs: number): Promise<void> {
+    const header = this.#header
+    const deadline = performance.now() + waitMs
+    while (Atomics.load(header, H.closedB) !== 0 || Atomics.compareExchange(header, H.pidB, 0, process.pid) !== 0) {
+      if (performance.now() > deadline) throw new Error(`Channel ${this.#name} is busy with another client (process ${Atomics.load(header, H.pidB)})`)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
   }
 
   /** True once a side B has opened this channel (process channels record its pid). */
@@ -294,12 +310,12 @@ export async function openChannel(options: ChannelOptions = {}): Promise<Channel
   if (create) {
     initialize(mapping.buffer, capacity)
     const channel = new Channel(mapping.buffer, 'A', capacity, batch, mapping.sleeper, mapping, options.name)
-    channel.attachPeer()
+    channel.attachCreator()
     return channel
   }
   try {
     const channel = attach(mapping.buffer, 'B', batch, mapping.sleeper, mapping, options.name)
-    channel.attachPeer()
+    await channel.claim(5000)
     return channel
   } catch (error) {
     mapping.unmap()

@@ -20,7 +20,10 @@
  *
  * Head and tail sit on separate cache lines so the two cores do not fight over one line. The producer
  * writes records past `head` and then publishes with one Atomics.store; the consumer reads records up to
- * the head it loaded and releases them with one Atomics.store of `tail`. With batching, the producer
+ * the head it loaded and releases them with one Atomics.store of `tail` (when it empties the ring, every
+ * 32 messages, or on `release()`). Each side keeps the other's index
+ * as last seen and reloads it only when the ring looks full (producer) or empty (consumer), so in a stream
+ * the cache line of the other index moves once per lap, not once per message. With batching, the producer
  * publishes only every `batch` messages or on `flush()`, so the consumer's core sees one store per batch.
  *
  * A message may be up to half the capacity (so two always fit); a longer one is a RangeError naming the
@@ -34,6 +37,7 @@ const TAIL = 16
 const CONSUMER_WAITING = 32
 const PRODUCER_WAITING = 33
 const LENGTH_BYTES = 4
+const TAIL_RELEASE_EVERY = 32
 
 /** Bytes a ring of `capacity` data bytes takes. */
 export function ringBytes(capacity: number): number {
@@ -61,7 +65,11 @@ export class Ring {
   readonly #batch: number
   #head: number
   #tail: number
+  /** The other side's index as last loaded: reloaded only when it looks full (producer) or empty (consumer). */
+  #tailSeen: number
+  #headSeen: number
   #unpublished = 0
+  #unreleased = 0
 
   /**
    * @param memory the shared memory
@@ -85,23 +93,29 @@ export class Ring {
     this.#batch = batch
     this.#head = Atomics.load(this.words, HEAD) >>> 0
     this.#tail = Atomics.load(this.words, TAIL) >>> 0
+    this.#tailSeen = this.#tail
+    this.#headSeen = this.#head
   }
 
   /**
-   * Appends a message; it becomes visible at the next publish (every `batch` messages, or `flush()`).
+   * Appends a message (its first `length` bytes); it becomes visible at the next publish (every `batch`
+   * messages, or `flush()`).
    * @returns false when there is no room (nothing is written)
    * @throws RangeError for a message over messageBytesMax
    */
-  send(message: Uint8Array): boolean {
-    const length = message.length
+  send(message: Uint8Array, length = message.length): boolean {
     if (length > this.messageBytesMax) {
       throw new RangeError(`Message of ${length} bytes exceeds the ring's messageBytesMax (${this.messageBytesMax} bytes: half the capacity)`)
     }
     const record = (LENGTH_BYTES + length + 3) & ~3
     const head = this.#head
-    if (record > this.capacity - ((head - (Atomics.load(this.words, TAIL) >>> 0)) >>> 0)) {
-      this.flush()
-      return false
+    // Reading the consumer's tail pulls its cache line over: do it only when the ring looks full.
+    if (record > this.capacity - ((head - this.#tailSeen) >>> 0)) {
+      this.#tailSeen = Atomics.load(this.words, TAIL) >>> 0
+      if (record > this.capacity - ((head - this.#tailSeen) >>> 0)) {
+        this.flush()
+        return false
+      }
     }
     const data = this.#data
     const at = head & this.#mask
@@ -111,12 +125,13 @@ export class Ring {
     data[at + 2] = length >>> 16
     data[at + 3] = length >>> 24
     const start = (at + LENGTH_BYTES) & this.#mask
-    const first = Math.min(length, this.capacity - start)
-    if (length <= 16) {
-      for (let i = 0; i < length; i++) data[(start + i) & this.#mask] = message[i]!
+    if (start + length <= this.capacity) {
+      if (length <= 32) for (let i = 0; i < length; i++) data[start + i] = message[i]!
+      else data.set(length === message.length ? message : message.subarray(0, length), start)
     } else {
-      data.set(first === length ? message : message.subarray(0, first), start)
-      if (first < length) data.set(message.subarray(first), 0)
+      const first = this.capacity - start
+      data.set(message.subarray(0, first), start)
+      data.set(message.subarray(first, length), 0)
     }
     this.#head = (head + record) >>> 0
     if (++this.#unpublished >= this.#batch) this.flush()
@@ -132,7 +147,9 @@ export class Ring {
 
   /** True when a message is waiting to be read. */
   get readable(): boolean {
-    return (Atomics.load(this.words, HEAD) >>> 0) !== this.#tail
+    if (this.#headSeen !== this.#tail) return true
+    this.#headSeen = Atomics.load(this.words, HEAD) >>> 0
+    return this.#headSeen !== this.#tail
   }
 
   /**
@@ -142,28 +159,41 @@ export class Ring {
    */
   receiveInto(target: Uint8Array): number {
     const tail = this.#tail
-    if ((Atomics.load(this.words, HEAD) >>> 0) === tail) return -1
+    if (this.#headSeen === tail && (this.#headSeen = Atomics.load(this.words, HEAD) >>> 0) === tail) {
+      if (this.#unreleased > 0) this.release()
+      return -1
+    }
     const data = this.#data
     const at = tail & this.#mask
     const length = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)
     if (length > target.length) throw new RangeError(`Message of ${length} bytes does not fit the ${target.length}-byte target`)
     const start = (at + LENGTH_BYTES) & this.#mask
-    const first = Math.min(length, this.capacity - start)
-    if (length <= 16) {
-      for (let i = 0; i < length; i++) target[i] = data[(start + i) & this.#mask]!
+    if (start + length <= this.capacity) {
+      if (length <= 32) for (let i = 0; i < length; i++) target[i] = data[start + i]!
+      else target.set(data.subarray(start, start + length), 0)
     } else {
-      target.set(data.subarray(start, start + first), 0)
-      if (first < length) target.set(data.subarray(0, length - first), first)
+      const first = this.capacity - start
+      target.set(data.subarray(start, this.capacity), 0)
+      target.set(data.subarray(0, length - first), first)
     }
     this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) >>> 0
-    Atomics.store(this.words, TAIL, this.#tail | 0)
+    // Release the room lazily: every 32 messages, or when a look finds the ring empty (above), which in a
+    // ping-pong happens while waiting for the next message, off the roundtrip's path. The producer looks
+    // at the tail only when it thinks the ring is full.
+    if (++this.#unreleased >= TAIL_RELEASE_EVERY) this.release()
     return length
+  }
+
+  /** Publishes the consumer's tail: the room of every message read so far is free again. */
+  release(): void {
+    this.#unreleased = 0
+    Atomics.store(this.words, TAIL, this.#tail | 0)
   }
 
   /** The next message as a new array, or undefined when there is none. */
   receive(): Uint8Array | undefined {
     const tail = this.#tail
-    if ((Atomics.load(this.words, HEAD) >>> 0) === tail) return undefined
+    if (!this.readable) return undefined
     const at = tail & this.#mask
     const data = this.#data
     const length = data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)
@@ -176,7 +206,10 @@ export class Ring {
   reset(): void {
     this.#head = 0
     this.#tail = 0
+    this.#tailSeen = 0
+    this.#headSeen = 0
     this.#unpublished = 0
+    this.#unreleased = 0
   }
 
   /** Checks the ring's state: throws when an invariant does not hold (for tests). */

@@ -19,6 +19,7 @@ describe('Ring', () => {
         ring.invariants()
         assert.equal(ring.receiveInto(target), length)
         assert.deepEqual(target.subarray(0, length), sent, `length ${length} at offset ${offset}`)
+        assert.equal(ring.receiveInto(target), -1) // finding the ring empty releases the room
       }
       assert.equal(ring.send(new Uint8Array(0)), true)
       assert.equal(ring.receiveInto(target), 0) // moves the indices on by one 4-byte record
@@ -32,15 +33,22 @@ describe('Ring', () => {
     assert.throws(() => ring.send(new Uint8Array(ring.messageBytesMax + 1)), /exceeds the ring's messageBytesMax \(28 bytes: half the capacity\)/)
   })
 
-  test('reports full instead of overwriting, and frees room as the consumer reads', () => {
-    const ring = new Ring(new SharedArrayBuffer(ringBytes(capacity)), 0, capacity)
+  test('reports full instead of overwriting, and frees room once the consumer releases it', () => {
+    const memory = new SharedArrayBuffer(ringBytes(capacity))
+    const producer = new Ring(memory, 0, capacity)
+    const consumer = new Ring(memory, 0, capacity)
     let sent = 0
-    while (ring.send(message(12, sent))) sent++
+    while (producer.send(message(12, sent))) sent++
     assert.equal(sent, capacity / 16)
-    ring.invariants()
-    assert.deepEqual(ring.receive(), message(12, 0))
-    assert.equal(ring.send(message(12, 99)), true)
-    ring.invariants()
+    producer.invariants()
+    assert.deepEqual(consumer.receive(), message(12, 0))
+    // Room is released lazily (when the consumer empties the ring, every 32 messages, or on release()).
+    consumer.release()
+    assert.equal(producer.send(message(12, 99)), true)
+    for (let i = 1; i < sent; i++) assert.deepEqual(consumer.receive(), message(12, i))
+    assert.deepEqual(consumer.receive(), message(12, 99))
+    assert.equal(consumer.receive(), undefined)
+    consumer.invariants()
   })
 
   test('batching publishes every N messages or on flush()', () => {
