@@ -101,10 +101,8 @@ export class Channel {
     this.#check()
     const out = this.#out
     if (!out.send(message, length)) this.#waitForRoom(message, length)
-    if (Atomics.load(out.words, RING_WORDS.consumerWaiting) === 1) {
-      out.flush()
-      this.#sleeper.wake(out.words, RING_WORDS.head)
-    }
+    // Only a publish can end the consumer's sleep: look at its flag then, not on every batched message.
+    if (out.allPublished && Atomics.load(out.words, RING_WORDS.consumerWaiting) === 1) this.#sleeper.wake(out.words, RING_WORDS.head)
   }
 
   /** Publishes messages held back by batching, and wakes the peer if it sleeps. */
@@ -175,7 +173,8 @@ export class Channel {
 
   #afterReceive(): void {
     const ring = this.#in
-    if (Atomics.load(ring.words, RING_WORDS.producerWaiting) === 1) this.#sleeper.wake(ring.words, RING_WORDS.tail)
+    // Only a release can end the producer's wait for room: look at its flag then.
+    if (ring.allReleased && Atomics.load(ring.words, RING_WORDS.producerWaiting) === 1) this.#sleeper.wake(ring.words, RING_WORDS.tail)
   }
 
   /** Sleeps once (at most NAP_MS), then checks the peer and the deadline. @returns the deadline */
@@ -199,6 +198,11 @@ export class Channel {
       if (spins < SPINS) continue
       Atomics.store(out.words, RING_WORDS.producerWaiting, 1)
       const tail = Atomics.load(out.words, RING_WORDS.tail)
+      // Room may have been released before the flag went up: try once more before sleeping.
+      if (out.send(message, length)) {
+        Atomics.store(out.words, RING_WORDS.producerWaiting, 0)
+        return
+      }
       if (Atomics.load(out.words, RING_WORDS.consumerWaiting) === 1) this.#sleeper.wake(out.words, RING_WORDS.head)
       this.#sleeper.wait(out.words, RING_WORDS.tail, tail, NAP_MS)
       Atomics.store(out.words, RING_WORDS.producerWaiting, 0)

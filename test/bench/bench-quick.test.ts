@@ -33,3 +33,11 @@ test('the static benchmark runs in quick mode and prints its table', async () =>
   assert.match(stdout, /\| wirespeed \| 100 KiB file \| [\d,]+ \| [\d.]+ \|/)
   assert.doesNotMatch(stderr, /errors/)
 })
+
+test('the shm benchmark runs in quick mode, with no integrity errors', async () => {
+  const { stdout } = await bench('shm')
+  assert.match(stdout, /\| ping-pong between processes \| wirespeed shm \(koffi mapping\) \| [\d,]+ roundtrips\/s \|/)
+  assert.match(stdout, /\| ping-pong between threads \| wirespeed thread channel \| [\d,]+ roundtrips\/s \|/)
+  assert.match(stdout, /\| stream between processes, batch 30 \| wirespeed process channel \| [\d,]+ messages\/s \|/)
+  assert.doesNotMatch(stdout, /errors\)/)
+})

@@ -1,0 +1,239 @@
+/*
+ * `npm run bench -- shm`: message passing on one machine.
+ *   - ping-pong between processes: `wirespeed shm` server and client (koffi mapping), a Unix socket
+ *     (node:net), and a C reference over the same kind of mapping (when a C compiler is present)
+ *   - ping-pong between threads: a wirespeed thread channel (SharedArrayBuffer) and node's MessagePort
+ *   - one-way streaming between processes, 11-byte messages, published every 1 and every 30 messages,
+ *     against the C reference
+ * Processes are pinned one per core; contenders are interleaved over rounds; medians, with ratios to the
+ * C reference (or to MessagePort for the thread rows) from the same run.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { root } from '../lib/compare.ts'
+import { machineLines, median, pinned, which } from '../lib/measure.ts'
+import type { SuiteOptions } from './http.ts'
+
+interface Sample {
+  perSecond: number
+  errors: number
+}
+
+interface Case {
+  group: string
+  name: string
+  unit: 'roundtrips/s' | 'messages/s'
+  reference?: boolean
+  run(count: number): Promise<Sample>
+}
+
+const node = process.execPath
+const cc = which('cc') ?? which('gcc') ?? which('clang')
+const reference = `${root}bench/.work/shm-reference`
+
+function runJson(argv: string[], env: Record<string, string> = {}): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    let out = ''
+    let errors = ''
+    child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+    child.stderr.on('data', (bytes: Buffer) => (errors += bytes))
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1)
+      if (code !== 0 || line === undefined) reject(new Error(`${argv.join(' ')} exited with ${code}: ${errors}${out}`))
+      else resolve(JSON.parse(line) as Record<string, number>)
+    })
+  })
+}
+
+/** Starts a long-running side pinned to core 0 and waits until it says it is ready (or a moment passes). */
+async function startSide(argv: string[], readyText: string): Promise<ReturnType<typeof spawn>> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start`)), 10_000)
+    const look = (bytes: Buffer) => {
+      seen += bytes
+      if (seen.includes(readyText)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    child.stdout!.on('data', look)
+    child.stderr!.on('data', look)
+  })
+  return child
+}
+
+async function stop(child: ReturnType<typeof spawn>): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await exited
+}
+
+let channels = 0
+const cases: Case[] = [
+  {
+    group: 'ping-pong between processes', name: 'wirespeed shm (koffi mapping)', unit: 'roundtrips/s',
+    async run(count) {
+      const name = `/wirespeed-bench-${process.pid}-${++channels}`
+      const server = await startSide(pinned('0', [node, `${root}bin/wirespeed.js`, 'shm', 'server', '--name', name]), 'serving channel')
+      try {
+        const result = await runJson(pinned('1', [node, `${root}bin/wirespeed.js`, 'shm', 'client', '--name', name, '--count', String(count), '--json']))
+        return { perSecond: result.roundtripsPerSecond!, errors: result.errors! }
+      } finally {
+        await stop(server)
+      }
+    },
+  },
+  {
+    group: 'ping-pong between processes', name: 'Unix socket (node:net)', unit: 'roundtrips/s',
+    async run(count) {
+      const path = `/tmp/wirespeed-bench-${process.pid}-${++channels}.sock`
+      const server = await startSide(pinned('0', [node, `${root}bench/load/unix-pingpong.ts`, 'server', path]), 'ready')
+      try {
+        const result = await runJson(pinned('1', [node, `${root}bench/load/unix-pingpong.ts`, 'client', path, String(Math.max(1000, Math.floor(count / 50)))]))
+        return { perSecond: result.perSecond!, errors: result.errors! }
+      } finally {
+        await stop(server)
+      }
+    },
+  },
+  {
+    group: 'ping-pong between processes', name: 'C reference (same kind of mapping)', unit: 'roundtrips/s', reference: true,
+    async run(count) {
+      const result = await runJson([reference, 'pingpong', String(count)])
+      return { perSecond: result.perSecond!, errors: result.errors! }
+    },
+  },
+  {
+    group: 'ping-pong between threads', name: 'wirespeed thread channel', unit: 'roundtrips/s',
+    async run(count) {
+      return threadRun(count, 'wirespeed thread channel')
+    },
+  },
+  {
+    group: 'ping-pong between threads', name: 'MessagePort (postMessage)', unit: 'roundtrips/s', reference: true,
+    async run(count) {
+      return threadRun(count, 'MessagePort')
+    },
+  },
+  ...[1, 30].flatMap((batch): Case[] => [
+    {
+      group: `stream between processes, batch ${batch}`, name: 'wirespeed process channel', unit: 'messages/s',
+      async run(count) {
+        const name = `/wirespeed-bench-${process.pid}-${++channels}`
+        const messages = count * 10
+        const producer = runJson(pinned('1', [node, `${root}bench/load/shm-stream.ts`, 'produce', name, String(messages), String(batch)]))
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        const consumer = runJson(pinned('0', [node, `${root}bench/load/shm-stream.ts`, 'consume', name, String(messages)])).catch(() => ({}))
+        const result = await producer
+        await consumer
+        return { perSecond: result.perSecond!, errors: result.errors! }
+      },
+    },
+    {
+      group: `stream between processes, batch ${batch}`, name: 'C reference', unit: 'messages/s', reference: true,
+      async run(count) {
+        const result = await runJson([reference, 'stream', String(count * 10), String(batch)])
+        return { perSecond: result.perSecond!, errors: result.errors! }
+      },
+    },
+  ]),
+]
+
+const threadResults = new Map<number, Promise<Record<string, Sample>>>()
+/** Both thread contenders come from one run of shm-threads.ts per round (pinned to both cores). */
+async function threadRun(count: number, contender: string): Promise<Sample> {
+  const key = count
+  if (!threadResults.has(key)) {
+    threadResults.set(key, new Promise((resolve, reject) => {
+      const child = spawn(pinned('0,1', [node, `${root}bench/load/shm-threads.ts`, String(count)])[0]!, pinned('0,1', [node, `${root}bench/load/shm-threads.ts`, String(count)]).slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+      let out = ''
+      child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+      child.on('exit', (code) => {
+        if (code !== 0) return reject(new Error(`shm-threads.ts exited with ${code}`))
+        const results: Record<string, Sample> = {}
+        for (const line of out.trim().split('\n')) {
+          const parsed = JSON.parse(line) as { contender: string; perSecond: number; errors: number }
+          results[parsed.contender] = { perSecond: parsed.perSecond, errors: parsed.errors }
+        }
+        resolve(results)
+      })
+    }))
+  }
+  const results = await threadResults.get(key)!
+  threadResults.delete(key)
+  if (contender !== 'MessagePort') threadResults.set(key, Promise.resolve(results))
+  return results[contender]!
+}
+
+function buildReference(log: (line: string) => void): string | undefined {
+  if (!cc) return 'no C compiler found'
+  const source = `${root}bench/c/shm-reference.c`
+  try {
+    mkdirSync(`${root}bench/.work`, { recursive: true })
+    if (!existsSync(reference) || statSync(reference).mtimeMs < statSync(source).mtimeMs) {
+      execFileSync(cc, ['-O2', '-o', reference, source], { stdio: 'pipe' })
+      log(`built the C reference with ${cc}`)
+    }
+    return undefined
+  } catch (error) {
+    return `the C reference did not build: ${(error as Error).message.split('\n')[0]}`
+  }
+}
+
+export async function runShmBench(options: SuiteOptions): Promise<string> {
+  const { log } = options
+  const count = options.quick ? 100_000 : 2_000_000
+  const noReference = buildReference(log)
+  const samples = new Map<string, Sample[]>()
+  const skipped: string[] = []
+  for (let round = 0; round < options.rounds; round++) {
+    for (const test of cases) {
+      if (test.name.startsWith('C reference') && noReference) continue
+      try {
+        const sample = await test.run(count)
+        const key = `${test.group}\t${test.name}`
+        samples.set(key, [...(samples.get(key) ?? []), sample])
+        log(`  round ${round + 1} ${test.group} | ${test.name}: ${Math.round(sample.perSecond).toLocaleString('en-US')} ${test.unit}${sample.errors ? `, ${sample.errors} errors` : ''}`)
+      } catch (error) {
+        const why = `${test.group} | ${test.name}: ${(error as Error).message.split('\n')[0]}`
+        if (!skipped.includes(why)) skipped.push(why)
+        log(`  skipped ${why}`)
+      }
+    }
+  }
+  if (noReference) skipped.push(`C reference: ${noReference}`)
+
+  const lines = [
+    '# Shared memory: ping-pong and streaming on one machine',
+    '',
+    `Command: \`npm run bench -- shm${options.quick ? ' --quick' : ''}\` (${options.rounds} round${options.rounds > 1 ? 's' : ''}, contenders interleaved; medians)`,
+    '',
+    ...machineLines({ cc: cc ? 'present' : undefined }),
+    '- Messages of 11 bytes. Processes: one pinned to each core. Threads: one process on both cores.',
+    '- wirespeed ping-pong checks every reply byte for byte; streams check every sequence number; errors are counted, and must be 0',
+    '',
+    '| Test | Contender | rate (median) | ns per message | vs reference |',
+    '|---|---|---:|---:|---:|',
+  ]
+  const groups = [...new Set(cases.map((test) => test.group))]
+  for (const group of groups) {
+    const inGroup = cases.filter((test) => test.group === group)
+    const referenceCase = inGroup.find((test) => test.reference)
+    const referenceRuns = referenceCase ? samples.get(`${group}\t${referenceCase.name}`) : undefined
+    const referenceRate = referenceRuns ? median(referenceRuns.map((s) => s.perSecond)) : NaN
+    for (const test of inGroup) {
+      const runs = samples.get(`${group}\t${test.name}`)
+      if (!runs) continue
+      const rate = median(runs.map((s) => s.perSecond))
+      const errors = runs.reduce((sum, s) => sum + s.errors, 0)
+      const perMessage = test.unit === 'roundtrips/s' ? 1e9 / rate / 2 : 1e9 / rate
+      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${(rate / referenceRate).toFixed(2)}× |`)
+    }
+  }
+  for (const why of skipped) lines.push('', `Skipped ${why}`)
+  return `${lines.join('\n')}\n`
+}
