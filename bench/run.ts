@@ -1,6 +1,6 @@
 /*
  * The benchmark runner: `npm run bench -- <suite> [--quick] [--rounds N] [--seconds S] [--out FILE]`.
- * Suites: http, static, shm. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
+ * Suites: http, static, shm, tcp. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
  * the harness cannot rot) does one short round and prints the table without writing it, unless --out says.
  */
 import { writeFileSync } from 'node:fs'
@@ -9,8 +9,9 @@ import { parseArgs } from 'node:util'
 import { runHttpBench } from './load/http.ts'
 import { runShmBench } from './load/shm.ts'
 import { runStaticBench } from './load/static.ts'
+import { runTcpBench } from './load/tcp.ts'
 
-const suites = { http: runHttpBench, static: runStaticBench, shm: runShmBench } as const
+const suites = { http: runHttpBench, static: runStaticBench, shm: runShmBench, tcp: runTcpBench } as const
 
 export async function main(args: string[]): Promise<number> {
   let parsed

@@ -1,6 +1,6 @@
 export { HttpError, WirespeedError } from './errors.ts'
 export { defaultLimits, resolveLimits, type Limits } from './limits.ts'
-export { Connection, connect, listen, type ConnectOptions, type Handlers, type ListenOptions, type Listener } from './tcp/index.ts'
+export { Connection, connect, encodeFrame, FrameDecoder, FrameError, listen, writeFrame, type ConnectOptions, type Handlers, type ListenOptions, type Listener } from './tcp/index.ts'
 export { Request, Response, serve, StaticFiles, type Handler, type ServeOptions, type Server, type StaticOptions } from './http/index.ts'
 export { watch, type Change, type ChangeType, type WatchOptions } from './watch/index.ts'
 export { spawn, type SpawnOptions, type Thread } from './thread/index.ts'

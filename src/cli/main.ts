@@ -14,9 +14,9 @@ const commands: Record<string, Command> = {
   serve: { summary: 'serve a folder over HTTP: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] [--workers N|auto]', run: () => import('./serve.ts') },
   bench: { summary: 'run the benchmarks: wirespeed bench [http] [--quick]', run: () => import('./bench.ts') },
   shm: { summary: 'shared-memory channel demo: wirespeed shm server|client --name NAME [--mode pingpong|stream]', run: () => import('./shm.ts') },
-  tcp: { summary: 'TCP echo server and roundtrip client: wirespeed tcp server|client --port N (planned)' },
+  tcp: { summary: 'TCP echo server and roundtrip client: wirespeed tcp server|client --port N [--framed]', run: () => import('./tcp.ts') },
   watch: { summary: 'print changes to files and folders: wirespeed watch <path> [--debounce 20]', run: () => import('./watch.ts') },
-  lookup: { summary: 'resolve a host name: wirespeed lookup <host> [--reverse] (planned)' },
+  lookup: { summary: 'resolve a host name: wirespeed lookup <host> [--reverse] [--port 80]', run: () => import('./lookup.ts') },
 }
 
 export function usage(): string {

@@ -13,8 +13,10 @@ import { Connection, type Handlers, type StringEncoding } from './connection.ts'
 export interface ListenOptions<Data = unknown> {
   /** Address or host name to listen on. Default 127.0.0.1 (loopback only: opt in to 0.0.0.0 or ::). */
   host?: string
-  /** Port; 0 picks a free one (read it back from `listener.port`). */
+  /** Port; 0 picks a free one (read it back from `listener.port`). Ignored with `path`. */
   port: number
+  /** A Unix socket path to listen on instead of a TCP port. */
+  path?: string
   /** Let several processes or threads listen on the same port; the kernel spreads connections (Linux, BSD). */
   reusePort?: boolean
   /** Length of the queue of connections not yet accepted. */
@@ -45,9 +47,9 @@ export interface Listener<Data = unknown> {
  * await listener.close()
  */
 export async function listen<Data = unknown>(options: ListenOptions<Data>): Promise<Listener<Data>> {
-  const port = options.port
+  const port = options.path === undefined ? options.port : 0
   checkInteger('port', port, { min: 0, max: 65535 })
-  const host = await resolveHost(options.host ?? '127.0.0.1')
+  const host = options.path ?? (await resolveHost(options.host ?? '127.0.0.1'))
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
   checkInteger('writeBufferBytesHigh', writeBufferBytesHigh, limitSpecs.writeBufferBytesHigh)
   const idleTimeoutMs = options.idleTimeoutMs ?? 0
@@ -65,14 +67,15 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, host, port)))
-    server.listen({ host, port, backlog: options.backlog, reusePort: options.reusePort }, resolve)
+    if (options.path !== undefined) server.listen({ path: options.path, backlog: options.backlog }, resolve)
+    else server.listen({ host, port, backlog: options.backlog, reusePort: options.reusePort }, resolve)
   })
   // After start-up, a server error (EMFILE on accept, say) must not crash the process.
   server.on('error', () => {})
-  const address = server.address() as { port: number }
+  const address = server.address()
   return {
     host,
-    port: address.port,
+    port: typeof address === 'object' && address !== null ? address.port : 0,
     connections,
     close: () => closeServer(server),
   }
@@ -80,7 +83,10 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
 
 export interface ConnectOptions<Data = unknown> {
   host?: string
+  /** Ignored with `path`. */
   port: number
+  /** A Unix socket path to connect to instead of a TCP port. */
+  path?: string
   handlers: Handlers<Data>
   writeBufferBytesHigh?: number
 }
@@ -92,14 +98,16 @@ export interface ConnectOptions<Data = unknown> {
  * connection.write('ping')
  */
 export async function connect<Data = unknown>(options: ConnectOptions<Data>): Promise<Connection<Data>> {
-  checkInteger('port', options.port, { min: 1, max: 65535 })
-  const host = await resolveHost(options.host ?? '127.0.0.1')
+  if (options.path === undefined) checkInteger('port', options.port, { min: 1, max: 65535 })
+  const host = options.path ?? (await resolveHost(options.host ?? '127.0.0.1'))
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
-  const socket = netConnect({ host, port: options.port, allowHalfOpen: true, noDelay: true })
-  socket.setNoDelay(true)
+  const socket =
+    options.path !== undefined
+      ? netConnect({ path: options.path, allowHalfOpen: true })
+      : netConnect({ host, port: options.port, allowHalfOpen: true, noDelay: true })
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(new Error(`Cannot connect to ${host}:${options.port}: ${error.code ?? error.message}`, { cause: error }))
+      reject(new Error(`Cannot connect to ${options.path ?? `${host}:${options.port}`}: ${error.code ?? error.message}`, { cause: error }))
     }
     socket.once('error', onError)
     socket.once('connect', () => {

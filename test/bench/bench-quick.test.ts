@@ -41,3 +41,9 @@ test('the shm benchmark runs in quick mode, with no integrity errors', async () 
   assert.match(stdout, /\| stream between processes, batch 30 \| wirespeed process channel \| [\d,]+ messages\/s \|/)
   assert.doesNotMatch(stdout, /errors\)/)
 })
+
+test('the tcp benchmark runs in quick mode and prints its table', async () => {
+  const { stdout } = await bench('tcp')
+  assert.match(stdout, /\| 8 \| wirespeed tcp server \| [\d,]+ \| [\d.]+ \|/)
+  assert.match(stdout, /\| 1 \| node:net echo \| [\d,]+ \| [\d.]+ \|/)
+})

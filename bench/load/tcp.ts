@@ -1,0 +1,152 @@
+/*
+ * `npm run bench -- tcp`: ping-pong with one 16-byte message outstanding per connection, 1 and 8
+ * connections, driven by one client for every server (`wirespeed tcp client`, pinned to core 1): the
+ * wirespeed echo server, a plain node:net echo on the same Node, the wirespeed server on a Unix socket, and
+ * a C epoll echo (built with cc when present), each pinned to core 0. Reported: roundtrips/s and the
+ * server's CPU time per roundtrip (from /proc), medians of interleaved rounds, ratios to the C echo.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { root } from '../lib/compare.ts'
+import { cpuSeconds, machineLines, median, pinned, which } from '../lib/measure.ts'
+import type { SuiteOptions } from './http.ts'
+
+interface Contender {
+  name: string
+  unix: boolean
+  argv(port: number, path: string): string[]
+  reference?: boolean
+}
+
+const node = process.execPath
+const cc = which('cc') ?? which('gcc') ?? which('clang')
+const echo = `${root}bench/.work/epoll-echo`
+
+const contenders: Contender[] = [
+  { name: 'wirespeed tcp server', unix: false, argv: (port) => [node, `${root}bin/wirespeed.js`, 'tcp', 'server', '--port', String(port)] },
+  { name: 'node:net echo', unix: false, argv: () => [node, `${root}bench/load/net-echo.ts`] },
+  { name: 'C epoll echo', unix: false, reference: true, argv: (port) => [echo, String(port)] },
+  { name: 'wirespeed, Unix socket', unix: true, argv: (_port, path) => [node, `${root}bin/wirespeed.js`, 'tcp', 'server', '--path', path, '--port', '0'] },
+  { name: 'C epoll echo, Unix socket', unix: true, argv: (_port, path) => [echo, 'unix', path] },
+]
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function startPinned(argv: string[], env: Record<string, string>): Promise<ChildProcess> {
+  const [command, ...args] = pinned('0', argv)
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start`)), 10_000)
+    child.stdout!.once('data', () => {
+      clearTimeout(timer)
+      resolve(child)
+    })
+    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)))
+  })
+}
+
+function runClient(args: string[]): Promise<{ roundtrips: number; roundtripsPerSecond: number; p50Us: number; p99Us: number }> {
+  return new Promise((resolve, reject) => {
+    const [command, ...rest] = pinned('1', [node, `${root}bin/wirespeed.js`, 'tcp', 'client', ...args, '--json'])
+    const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`client exited with ${code}`))))
+  })
+}
+
+function buildEcho(log: (line: string) => void): string | undefined {
+  if (!cc) return 'no C compiler found'
+  const source = `${root}bench/c/epoll-echo.c`
+  try {
+    mkdirSync(`${root}bench/.work`, { recursive: true })
+    if (!existsSync(echo) || statSync(echo).mtimeMs < statSync(source).mtimeMs) {
+      execFileSync(cc, ['-O2', '-o', echo, source], { stdio: 'pipe' })
+      log(`built the C epoll echo with ${cc}`)
+    }
+    return undefined
+  } catch (error) {
+    return `the C echo did not build: ${(error as Error).message.split('\n')[0]}`
+  }
+}
+
+interface Sample {
+  perSecond: number
+  cpuMicros: number
+  p50Us: number
+  p99Us: number
+}
+
+export async function runTcpBench(options: SuiteOptions): Promise<string> {
+  const { log } = options
+  const noEcho = buildEcho(log)
+  const seconds = String(Math.max(1, Math.round(options.seconds)))
+  const samples = new Map<string, Sample[]>()
+  const skipped: string[] = []
+  if (noEcho) skipped.push(`C epoll echo: ${noEcho}`)
+  for (let round = 0; round < options.rounds; round++) {
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!)
+    for (const connections of [1, 8]) {
+      for (const contender of order) {
+        if (noEcho && contender.argv(0, '')[0] === echo) continue
+        const port = await freePort()
+        const path = `/tmp/wirespeed-bench-${process.pid}-${port}.sock`
+        let server: ChildProcess | undefined
+        try {
+          server = await startPinned(contender.argv(port, path), { PORT: String(port) })
+          const target = contender.unix ? ['--path', path] : ['--port', String(port)]
+          const before = cpuSeconds(server.pid!)
+          const result = await runClient([...target, '--connections', String(connections), '--seconds', seconds])
+          const after = cpuSeconds(server.pid!)
+          const sample = { perSecond: result.roundtripsPerSecond, cpuMicros: ((after! - before!) * 1e6) / result.roundtrips, p50Us: result.p50Us, p99Us: result.p99Us }
+          const key = `${connections}\t${contender.name}`
+          samples.set(key, [...(samples.get(key) ?? []), sample])
+          log(`  round ${round + 1} ${connections} conn ${contender.name.padEnd(26)} ${Math.round(sample.perSecond).toLocaleString('en-US').padStart(9)} roundtrips/s ${sample.cpuMicros.toFixed(2)} µs server CPU`)
+        } catch (error) {
+          const why = `${contender.name}: ${(error as Error).message}`
+          if (!skipped.includes(why)) skipped.push(why)
+        } finally {
+          if (server && server.exitCode === null) {
+            const exited = new Promise((resolve) => server!.once('exit', resolve))
+            server.kill('SIGTERM')
+            await exited
+          }
+        }
+      }
+    }
+  }
+  const lines = [
+    '# TCP: ping-pong echo, one 16-byte message outstanding per connection',
+    '',
+    `Command: \`npm run bench -- tcp${options.quick ? ' --quick' : ''}\` (${options.rounds} round${options.rounds > 1 ? 's' : ''} of ${seconds} s, contenders interleaved; medians)`,
+    '',
+    ...machineLines({ cc: cc ? 'present' : undefined }),
+    '- One client drives every server: `wirespeed tcp client` (Node), pinned to the other core. It saturates its core first, so compare the server CPU per roundtrip as well as the rate',
+    '',
+    '| Connections | Server | roundtrips/s | server CPU µs/roundtrip | p50 µs | p99 µs | roundtrips/s vs C epoll | CPU vs C epoll |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const connections of [1, 8]) {
+    const referenceRuns = samples.get(`${connections}\tC epoll echo`)
+    const referenceRate = referenceRuns ? median(referenceRuns.map((s) => s.perSecond)) : NaN
+    const referenceCpu = referenceRuns ? median(referenceRuns.map((s) => s.cpuMicros)) : NaN
+    for (const contender of contenders) {
+      const runs = samples.get(`${connections}\t${contender.name}`)
+      if (!runs) continue
+      const rate = median(runs.map((s) => s.perSecond))
+      const cpu = median(runs.map((s) => s.cpuMicros))
+      lines.push(`| ${connections} | ${contender.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${median(runs.map((s) => s.p50Us)).toFixed(1)} | ${median(runs.map((s) => s.p99Us)).toFixed(1)} | ${(rate / referenceRate).toFixed(2)}× | ${(cpu / referenceCpu).toFixed(2)}× |`)
+    }
+  }
+  for (const why of skipped) lines.push('', `Skipped ${why}`)
+  return `${lines.join('\n')}\n`
+}

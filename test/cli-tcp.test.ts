@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { encodeFrame } from '../src/index.ts'
+import { RawClient } from './helpers/raw-client.ts'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+
+function wirespeed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/wirespeed.js', ...args], { cwd: root, timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+}
+
+async function startServer(args: string[]): Promise<{ port: number; stop(): Promise<number | null> }> {
+  const child = spawn(process.execPath, ['bin/wirespeed.js', 'tcp', 'server', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  for (let i = 0; i < 200 && !/:\d+\n/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  const port = Number(/:(\d+)\n/.exec(out)?.[1])
+  return { port, stop: async () => (child.kill('SIGTERM'), exited) }
+}
+
+test('wirespeed tcp server echoes, and wirespeed tcp client measures roundtrips as JSON', async () => {
+  const server = await startServer([])
+  const { code, stdout } = await wirespeed(['tcp', 'client', '--port', String(server.port), '--connections', '2', '--seconds', '1', '--json'])
+  assert.equal(code, 0)
+  const result = JSON.parse(stdout) as Record<string, number>
+  assert.deepEqual(Object.keys(result), ['roundtrips', 'seconds', 'roundtripsPerSecond', 'p50Us', 'p99Us'])
+  assert.ok(result.roundtrips! > 0)
+  assert.equal(await server.stop(), 0)
+})
+
+test('wirespeed tcp server --framed echoes frames and closes a connection that sends one over the limit', async () => {
+  const server = await startServer(['--framed', '--frame-max', '8'])
+  const client = await RawClient.open(server.port)
+  client.send(Buffer.concat([encodeFrame(Buffer.from('12345678')), encodeFrame(Buffer.from('ab'))]))
+  await client.waitFor(() => client.received.length === 12 + 6)
+  assert.deepEqual(client.received, Buffer.concat([encodeFrame(Buffer.from('12345678')), encodeFrame(Buffer.from('ab'))]))
+  client.send(encodeFrame(Buffer.from('123456789')))
+  await client.waitForClose()
+  client.close()
+  assert.equal(await server.stop(), 0)
+})
+
+test('wirespeed lookup lists localhost as 127.0.0.1 and/or ::1', async () => {
+  const { code, stdout } = await wirespeed(['lookup', 'localhost'])
+  assert.equal(code, 0)
+  assert.match(stdout, /^(127\.0\.0\.1\s+IPv4|::1\s+IPv6)$/m)
+})
+
+test('wirespeed lookup --reverse names an address, and an unknown host exits 2', async () => {
+  const reverse = await wirespeed(['lookup', '127.0.0.1', '--reverse', '--port', '80'])
+  assert.equal(reverse.code, 0)
+  assert.match(reverse.stdout, /^127\.0\.0\.1 port 80 {2}-> {2}\S+ \(\S+\)$/m)
+  const unknown = await wirespeed(['lookup', 'no-such-host.invalid'])
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.stderr, /^wirespeed lookup: Unknown host no-such-host\.invalid \(ENOTFOUND\)\n$/)
+})
