@@ -35,6 +35,15 @@ const NAP_MS = 100
 export interface ChannelOptions {
   /** A name ("/demo") makes a channel between processes; without one, between threads. */
   name?: string
+  /**
+   * A port makes a channel over TCP (length-prefixed frames), with the same interface: `listen: true`
+   * accepts one peer on host:port, otherwise it connects to host:port. See src/shm/tcp-channel.ts.
+   */
+  port?: number
+  host?: string
+  listen?: boolean
+  /** With `listen`: called with the port once listening (useful with port 0). */
+  onListening?: (port: number) => void
   /** Data bytes of each ring: a power of two (default 1 MiB). Messages may be up to half of it. */
   bytes?: number
   /** Create the channel (side A), or open one made by the other side (B). Default: create. */
@@ -140,6 +149,30 @@ export class Channel {
         return length
       }
       if (spins >= SPINS) deadline = this.#sleepForMessage(deadline, timeoutMs)
+    }
+  }
+
+  /**
+   * The next message, waiting without blocking the thread (Atomics.waitAsync), for code that runs on an
+   * event loop. Thread channels only: a mapping between processes cannot be waited on asynchronously.
+   */
+  async receiveAsync(timeoutMs = Infinity): Promise<Uint8Array> {
+    const deadline = performance.now() + timeoutMs
+    for (;;) {
+      const message = this.tryReceive()
+      if (message !== undefined) return message
+      const ring = this.#in
+      Atomics.store(ring.words, RING_WORDS.consumerWaiting, 1)
+      const head = Atomics.load(ring.words, RING_WORDS.head)
+      if (!ring.readable) {
+        const wait = Atomics.waitAsync(ring.words, RING_WORDS.head, head, Math.min(NAP_MS, Math.max(1, deadline - performance.now())))
+        if (wait.async) await wait.value
+      }
+      Atomics.store(ring.words, RING_WORDS.consumerWaiting, 0)
+      if (!ring.readable) {
+        this.#checkPeer()
+        if (performance.now() >= deadline) throw new ChannelTimeoutError(`No message on channel within ${timeoutMs} ms`)
+      }
     }
   }
 
@@ -294,10 +327,11 @@ function processExists(pid: number): boolean {
 
 /**
  * Opens one side of a channel: between threads without a `name` (side A makes the SharedArrayBuffer;
- * side B passes it as `memory`), between processes with one.
+ * side B passes it as `memory`), between processes with one, between machines with a `port`.
  * @throws for a capacity that is not a power of two, a mismatched build, or a missing koffi
  */
 export async function openChannel(options: ChannelOptions = {}): Promise<Channel> {
+  if (options.port !== undefined) return (await import('./tcp-channel.ts')).openTcpChannel(options)
   const batch = options.batch ?? 1
   if (options.memory !== undefined) return attach(options.memory, 'B', batch, threadSleeper)
   const capacity = options.bytes ?? 1 << 20

@@ -1,6 +1,7 @@
 /*
- * One contract, run against both kinds of memory: a thread channel (SharedArrayBuffer, the peer in a worker
- * thread) and a process channel (a named shared-memory object, the peer in a child process, through koffi).
+ * One contract, run against every kind of channel: a thread channel (SharedArrayBuffer, the peer in a
+ * worker thread), a process channel (a named shared-memory object, the peer in a child process, through
+ * koffi), and a TCP channel (frames over loopback, the peer in a child process).
  */
 import assert from 'node:assert/strict'
 import { spawn as spawnProcess } from 'node:child_process'
@@ -39,6 +40,21 @@ const kinds: Kind[] = [
       const channel = await openChannel({ name, bytes, batch, create: true })
       const child = spawnProcess(process.execPath, [peerModule.pathname, name, mode, String(count)], { stdio: ['ignore', 'inherit', 'inherit'] })
       const done = new Promise((resolve) => child.on('exit', resolve))
+      return { channel, done }
+    },
+  },
+  {
+    name: 'TCP channel (frames through a bridge thread)',
+    async open(mode, count, bytes = 1 << 16, batch = 1) {
+      let child: ReturnType<typeof spawnProcess> | undefined
+      let done: Promise<unknown> = Promise.resolve()
+      const channel = await openChannel({
+        port: 0, listen: true, bytes, batch,
+        onListening(port) {
+          child = spawnProcess(process.execPath, [peerModule.pathname, `tcp:${port}`, mode, String(count)], { stdio: ['ignore', 'inherit', 'inherit'] })
+          done = new Promise((resolve) => child!.on('exit', resolve))
+        },
+      })
       return { channel, done }
     },
   },
