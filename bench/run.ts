@@ -1,6 +1,6 @@
 /*
  * The benchmark runner: `npm run bench -- <suite> [--quick] [--rounds N] [--seconds S] [--out FILE]`.
- * Suites: http, static, shm, tcp. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
+ * Suites: http, static, shm, tcp, soak. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
  * the harness cannot rot) does one short round and prints the table without writing it, unless --out says.
  */
 import { writeFileSync } from 'node:fs'
@@ -10,8 +10,9 @@ import { runHttpBench } from './load/http.ts'
 import { runShmBench } from './load/shm.ts'
 import { runStaticBench } from './load/static.ts'
 import { runTcpBench } from './load/tcp.ts'
+import { runSoak } from './soak.ts'
 
-const suites = { http: runHttpBench, static: runStaticBench, shm: runShmBench, tcp: runTcpBench } as const
+const suites = { http: runHttpBench, static: runStaticBench, shm: runShmBench, tcp: runTcpBench, soak: runSoak } as const
 
 export async function main(args: string[]): Promise<number> {
   let parsed
@@ -31,7 +32,8 @@ export async function main(args: string[]): Promise<number> {
     return 2
   }
   const { values, positionals } = parsed
-  const names = positionals.length ? positionals : Object.keys(suites)
+  // Without a name: every speed suite (the soak is long, and asked for by name).
+  const names = positionals.length ? positionals : Object.keys(suites).filter((name) => name !== 'soak')
   for (const name of names) {
     if (!(name in suites)) {
       process.stderr.write(`bench: unknown suite ${JSON.stringify(name)}: expected one of ${Object.keys(suites).join(', ')}\n`)

@@ -47,3 +47,9 @@ test('the tcp benchmark runs in quick mode and prints its table', async () => {
   assert.match(stdout, /\| 8 \| wirespeed tcp server \| [\d,]+ \| [\d.]+ \|/)
   assert.match(stdout, /\| 1 \| node:net echo \| [\d,]+ \| [\d.]+ \|/)
 })
+
+test('the soak runs in quick mode and every check holds', async () => {
+  const { stdout } = await bench('soak')
+  assert.match(stdout, /keep-alive requests: RSS growth \| [\d.]+ MiB \| 24\.0 MiB \| ✔ \|/)
+  assert.doesNotMatch(stdout, /✘/)
+})
