@@ -61,7 +61,8 @@ export class RequestParser {
 
   constructor(limits: Limits) {
     this.#limits = limits
-    this.fields = new Array<number>(limits.headerCountMax * 4).fill(0)
+    // Room for 16 fields to start with; more slots are appended as a request needs them (up to the limit).
+    this.fields = new Array<number>(Math.min(64, limits.headerCountMax * 4)).fill(0)
   }
 
   /** Forgets the request parsed last; call before the next one. */
