@@ -110,7 +110,8 @@ async function answersRight(contender: Contender, port: number, loads: Load[], l
   return true
 }
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 now (the contender binds it right after). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.on('error', reject)

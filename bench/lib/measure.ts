@@ -3,7 +3,7 @@
  * answer, read its CPU time from /proc, run a load generator pinned to the other core, and take medians.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -131,4 +131,25 @@ function safeRead(path: string): string {
 export function toolVersion(argv: string[], pattern: RegExp): string | undefined {
   const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 5000 })
   return pattern.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`)?.[1]
+}
+
+/** The machine's C compiler, if any (for the C references). */
+export const cc = which('cc') ?? which('gcc') ?? which('clang')
+
+/**
+ * Compiles a C reference `source` to `output` (again only when the source is newer).
+ * @returns why it cannot run here, or undefined when it is ready
+ */
+export function buildC(source: string, output: string, log: (line: string) => void): string | undefined {
+  if (!cc) return 'no C compiler found'
+  try {
+    mkdirSync(output.slice(0, output.lastIndexOf('/')), { recursive: true })
+    if (!existsSync(output) || statSync(output).mtimeMs < statSync(source).mtimeMs) {
+      execFileSync(cc, ['-O2', '-o', output, source], { stdio: 'pipe' })
+      log(`built ${output} with ${cc}`)
+    }
+    return undefined
+  } catch (error) {
+    return `${source} did not build: ${(error as Error).message.split('\n')[0]}`
+  }
 }

@@ -8,10 +8,9 @@
  * Processes are pinned one per core; contenders are interleaved over rounds; medians, with ratios to the
  * C reference (or to MessagePort for the thread rows) from the same run.
  */
-import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { root } from '../lib/compare.ts'
-import { machineLines, median, pinned, which } from '../lib/measure.ts'
+import { buildC, cc, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
 interface Sample {
@@ -28,7 +27,6 @@ interface Case {
 }
 
 const node = process.execPath
-const cc = which('cc') ?? which('gcc') ?? which('clang')
 const reference = `${root}bench/.work/shm-reference`
 
 function runJson(argv: string[], env: Record<string, string> = {}): Promise<Record<string, number>> {
@@ -169,25 +167,10 @@ async function threadRun(count: number, contender: string): Promise<Sample> {
   return results[contender]!
 }
 
-function buildReference(log: (line: string) => void): string | undefined {
-  if (!cc) return 'no C compiler found'
-  const source = `${root}bench/c/shm-reference.c`
-  try {
-    mkdirSync(`${root}bench/.work`, { recursive: true })
-    if (!existsSync(reference) || statSync(reference).mtimeMs < statSync(source).mtimeMs) {
-      execFileSync(cc, ['-O2', '-o', reference, source], { stdio: 'pipe' })
-      log(`built the C reference with ${cc}`)
-    }
-    return undefined
-  } catch (error) {
-    return `the C reference did not build: ${(error as Error).message.split('\n')[0]}`
-  }
-}
-
 export async function runShmBench(options: SuiteOptions): Promise<string> {
   const { log } = options
   const count = options.quick ? 100_000 : 2_000_000
-  const noReference = buildReference(log)
+  const noReference = buildC(`${root}bench/c/shm-reference.c`, reference, log)
   const samples = new Map<string, Sample[]>()
   const skipped: string[] = []
   for (let round = 0; round < options.rounds; round++) {

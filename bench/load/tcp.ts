@@ -5,11 +5,9 @@
  * a C epoll echo (built with cc when present), each pinned to core 0. Reported: roundtrips/s and the
  * server's CPU time per roundtrip (from /proc), medians of interleaved rounds, ratios to the C echo.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { root } from '../lib/compare.ts'
-import { cpuSeconds, machineLines, median, pinned, which } from '../lib/measure.ts'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { freePort, root } from '../lib/compare.ts'
+import { buildC, cc, cpuSeconds, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
 interface Contender {
@@ -20,7 +18,6 @@ interface Contender {
 }
 
 const node = process.execPath
-const cc = which('cc') ?? which('gcc') ?? which('clang')
 const echo = `${root}bench/.work/epoll-echo`
 
 const contenders: Contender[] = [
@@ -30,16 +27,6 @@ const contenders: Contender[] = [
   { name: 'wirespeed, Unix socket', unix: true, argv: (_port, path) => [node, `${root}bin/wirespeed.js`, 'tcp', 'server', '--path', path, '--port', '0'] },
   { name: 'C epoll echo, Unix socket', unix: true, argv: (_port, path) => [echo, 'unix', path] },
 ]
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function startPinned(argv: string[], env: Record<string, string>): Promise<ChildProcess> {
   const [command, ...args] = pinned('0', argv)
@@ -64,21 +51,6 @@ function runClient(args: string[]): Promise<{ roundtrips: number; roundtripsPerS
   })
 }
 
-function buildEcho(log: (line: string) => void): string | undefined {
-  if (!cc) return 'no C compiler found'
-  const source = `${root}bench/c/epoll-echo.c`
-  try {
-    mkdirSync(`${root}bench/.work`, { recursive: true })
-    if (!existsSync(echo) || statSync(echo).mtimeMs < statSync(source).mtimeMs) {
-      execFileSync(cc, ['-O2', '-o', echo, source], { stdio: 'pipe' })
-      log(`built the C epoll echo with ${cc}`)
-    }
-    return undefined
-  } catch (error) {
-    return `the C echo did not build: ${(error as Error).message.split('\n')[0]}`
-  }
-}
-
 interface Sample {
   perSecond: number
   cpuMicros: number
@@ -88,7 +60,7 @@ interface Sample {
 
 export async function runTcpBench(options: SuiteOptions): Promise<string> {
   const { log } = options
-  const noEcho = buildEcho(log)
+  const noEcho = buildC(`${root}bench/c/epoll-echo.c`, echo, log)
   const seconds = String(Math.max(1, Math.round(options.seconds)))
   const samples = new Map<string, Sample[]>()
   const skipped: string[] = []

@@ -149,7 +149,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
   return {
     host,
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: httpUrl(host, port),
     limits,
     get connections() {
       return connections.size
@@ -174,6 +174,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
       return closing
     },
   }
+}
+
+/** "http://host:port", with an IPv6 address in brackets. */
+export function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 function defaultOnError(error: unknown, request: Request | undefined): void {

@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Handler } from '../http/connection-state.ts'
-import type { Server, ServeOptions } from '../http/server.ts'
+import { httpUrl, type Server, type ServeOptions } from '../http/server.ts'
 import { resolveLimits } from '../limits.ts'
 import { watch } from '../watch/watch.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
@@ -121,7 +121,7 @@ export async function serveWorkers(options: ServeOptions, fallback: (options: Se
   return {
     host,
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: httpUrl(host, port),
     limits,
     get connections() {
       return sum(2)
