@@ -152,6 +152,11 @@ function runToEnd(argv: string[]): Promise<string> {
   })
 }
 
+/** "0.69×", or "–" when the reference did not run. */
+export function ratio(value: number, reference: number): string {
+  return Number.isFinite(value / reference) ? `${(value / reference).toFixed(2)}×` : '–'
+}
+
 function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, options: CompareOptions): string {
   const { reference, contenders, loads } = options
   const lines = [
@@ -179,7 +184,7 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
       const rate = median(runs.map((s) => s.requestsPerSecond))
       const cpu = median(runs.map((s) => s.cpuMicrosPerRequest))
       const perCpuSecond = Math.round(1e6 / cpu).toLocaleString('en-US')
-      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${perCpuSecond} | ${(cpu / baseCpu).toFixed(2)}× | ${(rate / baseRate).toFixed(2)}× |`)
+      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${perCpuSecond} | ${ratio(cpu, baseCpu)} | ${ratio(rate, baseRate)} |`)
     }
   }
   for (const [name, why] of skipped) lines.push('', `Skipped ${name}: ${why}`)

@@ -9,7 +9,7 @@
  * C reference (or to MessagePort for the thread rows) from the same run.
  */
 import { spawn } from 'node:child_process'
-import { root } from '../lib/compare.ts'
+import { ratio, root } from '../lib/compare.ts'
 import { buildC, cc, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
@@ -214,7 +214,7 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
       const rate = median(runs.map((s) => s.perSecond))
       const errors = runs.reduce((sum, s) => sum + s.errors, 0)
       const perMessage = test.unit === 'roundtrips/s' ? 1e9 / rate / 2 : 1e9 / rate
-      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${(rate / referenceRate).toFixed(2)}× |`)
+      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${ratio(rate, referenceRate)} |`)
     }
   }
   for (const why of skipped) lines.push('', `Skipped ${why}`)

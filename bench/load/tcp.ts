@@ -6,7 +6,7 @@
  * server's CPU time per roundtrip (from /proc), medians of interleaved rounds, ratios to the C echo.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { freePort, root } from '../lib/compare.ts'
+import { freePort, ratio, root } from '../lib/compare.ts'
 import { buildC, cc, cpuSeconds, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
@@ -116,7 +116,7 @@ export async function runTcpBench(options: SuiteOptions): Promise<string> {
       if (!runs) continue
       const rate = median(runs.map((s) => s.perSecond))
       const cpu = median(runs.map((s) => s.cpuMicros))
-      lines.push(`| ${connections} | ${contender.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${median(runs.map((s) => s.p50Us)).toFixed(1)} | ${median(runs.map((s) => s.p99Us)).toFixed(1)} | ${(rate / referenceRate).toFixed(2)}× | ${(cpu / referenceCpu).toFixed(2)}× |`)
+      lines.push(`| ${connections} | ${contender.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${median(runs.map((s) => s.p50Us)).toFixed(1)} | ${median(runs.map((s) => s.p99Us)).toFixed(1)} | ${ratio(rate, referenceRate)} | ${ratio(cpu, referenceCpu)} |`)
     }
   }
   for (const why of skipped) lines.push('', `Skipped ${why}`)
