@@ -86,6 +86,19 @@ describe('RequestParser at every byte split', () => {
     assert.equal(result.requests[0]!.body, '01234567890123456789a')
   })
 
+  test('accepts what the llhttp corpus accepts in strict mode: padded lengths, any-case names, quoted extensions, 000 last chunks', async () => {
+    const bodies = async (text: string) => {
+      const result = await feedEverySplit(text)
+      assert.equal(result.error, undefined, `${JSON.stringify(text)}: ${JSON.stringify(result.error)}`)
+      return result.requests.map((request) => request.body)
+    }
+    assert.deepEqual(await bodies('PUT /url HTTP/1.1\r\nHost: a\r\nContent-Length: 003\r\nOhai: world\r\n\r\nabc'), ['abc'])
+    assert.deepEqual(await bodies('GET /funky HTTP/1.0\r\nconTENT-Length: 5\r\n\r\nHELLO'), ['HELLO'])
+    assert.deepEqual(await bodies('POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  3 \r\n\r\nabc'), ['abc'])
+    assert.deepEqual(await bodies('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x="I \\"love\\"; \\\\ext\\\\";y="z";w;v=u\r\nhello\r\n6;a;b\r\n world\r\n000\r\n\r\n'), ['hello world'])
+    assert.deepEqual(await bodies('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1e\r\nall your base are belong to us\r\n0\r\nVary: *\r\nContent-Type: text/plain\r\n\r\n'), ['all your base are belong to us'])
+  })
+
   test('waits for more bytes on an unfinished request', async () => {
     const result = feed([Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n')])
     assert.equal(result.requests.length, 0)
