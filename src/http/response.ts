@@ -129,7 +129,11 @@ export class Response {
     }
     const lower = name.toLowerCase()
     if (lower === 'content-length') {
-      this.#contentLength = Number(values[0])
+      const length = Number(values[0])
+      if (values.length !== 1 || !Number.isSafeInteger(length) || length < 0) {
+        throw new TypeError(`Invalid Content-Length ${JSON.stringify(value)}: expected one non-negative integer`)
+      }
+      this.#contentLength = length
       return this
     }
     if (lower === 'transfer-encoding') return this

@@ -244,13 +244,14 @@ export class StaticFiles {
 
   /** Streams bytes [start, end] of a file too large to keep, in chunks, waiting on backpressure. */
   async #stream(response: Response, status: number, lines: string, variant: Variant, start: number, end: number): Promise<void> {
+    // HEAD (or nothing to send): the head alone, with the length the body would have.
+    if (response.request.method === 'HEAD' || end < start) return response.sendPrepared(status, lines, null, end - start + 1)
     response.status(status)
     for (const line of lines.split('\r\n')) {
       const colon = line.indexOf(': ')
       if (colon > 0) response.setHeader(line.slice(0, colon), line.slice(colon + 2))
     }
     response.setHeader('Content-Length', end - start + 1)
-    if (response.request.method === 'HEAD' || end < start) return response.end()
     const file = await open(variant.file, 'r')
     try {
       let position = start

@@ -244,6 +244,7 @@ describe('HTTP server basics', () => {
         assert.throws(() => response.setHeader('Bad Name', 'x'), TypeError)
         assert.throws(() => response.setHeader('X', 'a\r\nInjected: 1'), TypeError)
         assert.throws(() => response.status(99), RangeError)
+        assert.throws(() => response.setHeader('Content-Length', 'ten'), /Invalid Content-Length "ten": expected one non-negative integer/)
         response.send('ok')
       },
     }, async (server) => {

@@ -78,6 +78,16 @@ describe('static files', () => {
     assert.equal(post.headers.get('allow'), 'GET, HEAD')
   })
 
+  test('answers HEAD for a file too large to hold with its full length and no body', async () => {
+    const client = await RawClient.open(server.port)
+    client.send('HEAD /big.bin HTTP/1.1\r\nHost: a\r\n\r\n')
+    const [reply] = await client.replies(1, 5000, true)
+    assert.equal(reply!.headers.get('content-length'), String(big.length))
+    await sleep(50)
+    assert.equal(client.received.toString().endsWith('\r\n\r\n'), true)
+    client.close()
+  })
+
   test('answers HEAD with the headers only', async () => {
     const client = await RawClient.open(server.port)
     client.send('HEAD /style.css HTTP/1.1\r\nHost: a\r\n\r\n')
