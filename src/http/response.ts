@@ -82,6 +82,8 @@ export class Response {
   #contentLength = -1
   #userClose = false
   #chunked = false
+  /** Bytes still owed of a Content-Length the handler set for a streamed body. */
+  #declaredLeft = 0
   #keepAlive = true
   #parts: (string | Uint8Array)[] | null = null
   #partsBytes = 0
@@ -198,6 +200,12 @@ export class Response {
     chunk = asciiOrBytes(chunk)
     const length = chunk.length
     if (length === 0 || this.request.method === 'HEAD') return !this.#backedUp()
+    if (!this.#chunked && this.#contentLength >= 0) {
+      if (length > this.#declaredLeft) {
+        throw new RangeError(`Body exceeds the Content-Length set (${this.#contentLength} bytes): ${length} more bytes with ${this.#declaredLeft} left`)
+      }
+      this.#declaredLeft -= length
+    }
     if (this.#chunked) this.#emit(`${length.toString(16)}\r\n`)
     this.#emit(chunk)
     if (this.#chunked) this.#emit('\r\n')
@@ -211,6 +219,8 @@ export class Response {
     if (chunk !== undefined) this.write(chunk)
     this.#phase = Phase.ended
     if (this.#chunked && this.request.method !== 'HEAD') this.#emit('0\r\n\r\n')
+    // Fewer bytes than the Content-Length promised: the client can only tell from the connection closing.
+    if (!this.#chunked && this.#contentLength >= 0 && this.#declaredLeft > 0 && this.request.method !== 'HEAD') this.#keepAlive = false
     this.#owner.responseEnded(this)
   }
 
@@ -260,6 +270,7 @@ export class Response {
   #startStream(): void {
     this.#phase = Phase.streaming
     const length = this.#contentLength
+    this.#declaredLeft = length
     // HTTP/1.0 has no chunked coding: without a length, the body ends when the connection closes.
     if (length < 0) {
       if (this.request.versionMinor === 1) this.#chunked = true

@@ -204,6 +204,30 @@ describe('HTTP server basics', () => {
     })
   })
 
+  test('a streamed body shorter than its Content-Length closes the connection; a longer one is refused', async () => {
+    let refused: unknown
+    await withServer({
+      handler: (request, response) => {
+        response.setHeader('Content-Length', 5).write('abc')
+        if (request.url === '/long') {
+          try {
+            response.write('defg')
+          } catch (error) {
+            refused = error
+          }
+        }
+        response.end()
+      },
+    }, async (server) => {
+      const { client } = await exchange(server.port, 'GET /short HTTP/1.1\r\nHost: a\r\n\r\n', 0)
+      await client.waitForClose()
+      assert.match(client.received.toString(), /Content-Length: 5\r\n\r\nabc$/)
+      const long = await exchange(server.port, 'GET /long HTTP/1.1\r\nHost: a\r\n\r\n', 0)
+      await long.client.waitForClose()
+      assert.match(String(refused), /Body exceeds the Content-Length set \(5 bytes\): 4 more bytes with 2 left/)
+    })
+  })
+
   test('sends JSON, custom headers and statuses', async () => {
     await withServer({ handler: (request, response) => response.status(201).setHeader('X-Id', ['1', '2']).json({ path: request.path, query: request.query, agent: request.header('USER-agent') }) }, async (server) => {
       const { replies, client } = await exchange(server.port, 'GET /p?q=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\n')
