@@ -90,6 +90,8 @@ export const rejections: Rejection[] = [
   { name: 'a trailer with obs-fold', request: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX: a\r\n b\r\n\r\n`, status: 400 },
   { name: 'a trailer with whitespace before the colon', request: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\nX : a\r\n\r\n`, status: 400 },
   // Conditions the llhttp request corpus checks (cases written here, after reading which inputs it refuses)
+  { name: 'an HTTP/0.9 request line (no version)', request: 'GET /\r\n\r\n', status: 400 },
+  { name: 'obs-fold across several lines of one value', request: `GET / HTTP/1.1\r\n${H}Line1:   abc\r\n\tdef\r\n ghi\r\n\r\n`, status: 400 },
   { name: 'a protocol other than HTTP (ICE/1.0)', request: `GET /music ICE/1.0\r\n${H}\r\n`, status: 400 },
   { name: 'a protocol that only starts like HTTP (IHTTP/1.0)', request: `GET /music IHTTP/1.0\r\n${H}\r\n`, status: 400 },
   { name: 'RTSP in the request line', request: `PUT /music RTSP/1.0\r\n${H}\r\n`, status: 400 },

@@ -97,6 +97,12 @@ describe('RequestParser at every byte split', () => {
     assert.deepEqual(await bodies('POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  3 \r\n\r\nabc'), ['abc'])
     assert.deepEqual(await bodies('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x="I \\"love\\"; \\\\ext\\\\";y="z";w;v=u\r\nhello\r\n6;a;b\r\n world\r\n000\r\n\r\n'), ['hello world'])
     assert.deepEqual(await bodies('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1e\r\nall your base are belong to us\r\n0\r\nVary: *\r\nContent-Type: text/plain\r\n\r\n'), ['all your base are belong to us'])
+    // Browser- and tool-shaped requests: a sub-delim in Host, tabs before values, obs-text, many fields.
+    assert.deepEqual(
+      await bodies('GET /favicon.ico HTTP/1.1\r\nHost: 0.0.0.0=5000\r\nUser-Agent: Mozilla/5.0 (X11; Linux) Firefox/3.0\r\nAccept: text/html,*/*;q=0.8\r\nAccept-Encoding: gzip,deflate\r\nKeep-Alive: 300\r\nConnection: keep-alive\r\n\r\n'),
+      [''],
+    )
+    assert.deepEqual(await bodies('OPTIONS /url HTTP/1.1\r\nHost: a\r\nHeader2:\t Value2\r\nTest: D\xfcsseldorf\r\nX: \xffV\r\nD:++++++++++\r\n\r\n'), [''])
   })
 
   test('waits for more bytes on an unfinished request', async () => {
