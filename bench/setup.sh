@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Installs the benchmark contenders and load generators that are missing: wrk, nginx, httperf.
-# Uses apt-get where it is available (as root, or with sudo); elsewhere it says what to install by hand.
-# Idempotent: a tool already on PATH is left alone.
+# Installs the benchmark contenders and load generators that are missing: wrk, nginx, httperf (with
+# apt-get where it is available, as root or with sudo; elsewhere it says what to install by hand), and Bun
+# (from the npm registry, into bench/.work/bun, never into the project's dependencies).
+# Idempotent: a tool already there is left alone.
 set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if ! command -v bun >/dev/null 2>&1 && [ ! -x "$root/bench/.work/bun/node_modules/.bin/bun" ]; then
+  echo "bench/setup.sh: installing bun into bench/.work/bun" >&2
+  npm install --silent --no-save --no-package-lock --prefix "$root/bench/.work/bun" bun@1 >/dev/null 2>&1 ||
+    echo "bench/setup.sh: could not install bun from the npm registry; the Bun contender will be skipped" >&2
+fi
 
 want=()
 for tool in wrk nginx httperf; do

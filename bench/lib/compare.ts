@@ -14,6 +14,7 @@ import { cpuSeconds, getOnce, LOAD_CORE, machineLines, median, pinned, startServ
 
 export const root = fileURLToPath(new URL('../../', import.meta.url))
 export const nginx = which('nginx', '/usr/sbin/nginx')
+export const bun = which('bun', `${root}bench/.work/bun/node_modules/.bin/bun`)
 const wrk = which('wrk')
 
 export interface Contender {
@@ -166,6 +167,7 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
     '',
     ...machineLines({
       nginx: nginx ? toolVersion([nginx, '-v'], /nginx\/([\d.]+)/) : undefined,
+      Bun: bun ? toolVersion([bun, '--version'], /([\d.]+)/) : undefined,
       wrk: wrk ? toolVersion([wrk, '-v'], /wrk (?:debian\/)?([\d.]+)/) : 'not installed (loadgen.ts used)',
     }),
     ...options.notes.map((note) => `- ${note}`),

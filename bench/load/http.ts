@@ -1,12 +1,12 @@
 /*
  * `npm run bench -- http`: GET / "Hello, World!" from wirespeed (examples/hello.ts; and on every core with
- * worker threads), node:http (same shape, same Node) and nginx (`return 200`, one worker), with 60 keep-alive
+ * worker threads), node:http (same shape, same Node), Bun.serve and nginx (`return 200`, one worker), with 60 keep-alive
  * connections, then 60 connections with
  * 16 pipelined requests per write. On a 2-core machine the load generator saturates its core first, so the
  * server CPU time per request is the fairer figure. See bench/lib/compare.ts for the method.
  */
 import { availableParallelism } from 'node:os'
-import { compare, nginx, root, type Contender } from '../lib/compare.ts'
+import { bun, compare, nginx, root, type Contender } from '../lib/compare.ts'
 import { nginxConfig } from './nginx.ts'
 
 export interface SuiteOptions {
@@ -25,6 +25,11 @@ const contenders: Contender[] = [
     argv: () => [process.execPath, `${root}bench/load/hello-workers.ts`],
   },
   { name: 'node:http', argv: () => [process.execPath, `${root}bench/load/node-http-hello.ts`] },
+  {
+    name: 'Bun.serve',
+    missing: bun ? undefined : 'bun not found (bash bench/setup.sh installs it from the npm registry)',
+    argv: () => [bun!, `${root}bench/load/bun-hello.js`],
+  },
   {
     name: 'nginx',
     missing: nginx ? undefined : 'nginx not found (bash bench/setup.sh installs it where apt-get is available)',
