@@ -108,13 +108,18 @@ const cases: Case[] = [
   {
     group: 'ping-pong between threads', name: 'wirespeed thread channel', unit: 'roundtrips/s',
     async run(count) {
-      return threadRun(count, 'wirespeed thread channel')
+      const results = await threadRun(count)
+      messagePortSample = results['MessagePort']
+      return results['wirespeed thread channel']!
     },
   },
   {
     group: 'ping-pong between threads', name: 'MessagePort (postMessage)', unit: 'roundtrips/s', reference: true,
-    async run(count) {
-      return threadRun(count, 'MessagePort')
+    async run() {
+      const sample = messagePortSample
+      messagePortSample = undefined
+      if (sample === undefined) throw new Error('MessagePort is measured in the same run as the thread channel, which did not run')
+      return sample
     },
   },
   ...[1, 30].flatMap((batch): Case[] => [
@@ -141,30 +146,26 @@ const cases: Case[] = [
   ]),
 ]
 
-const threadResults = new Map<number, Promise<Record<string, Sample>>>()
-/** Both thread contenders come from one run of shm-threads.ts per round (pinned to both cores). */
-async function threadRun(count: number, contender: string): Promise<Sample> {
-  const key = count
-  if (!threadResults.has(key)) {
-    threadResults.set(key, new Promise((resolve, reject) => {
-      const child = spawn(pinned('0,1', [node, `${root}bench/load/shm-threads.ts`, String(count)])[0]!, pinned('0,1', [node, `${root}bench/load/shm-threads.ts`, String(count)]).slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
-      let out = ''
-      child.stdout.on('data', (bytes: Buffer) => (out += bytes))
-      child.on('exit', (code) => {
-        if (code !== 0) return reject(new Error(`shm-threads.ts exited with ${code}`))
-        const results: Record<string, Sample> = {}
-        for (const line of out.trim().split('\n')) {
-          const parsed = JSON.parse(line) as { contender: string; perSecond: number; errors: number }
-          results[parsed.contender] = { perSecond: parsed.perSecond, errors: parsed.errors }
-        }
-        resolve(results)
-      })
-    }))
-  }
-  const results = await threadResults.get(key)!
-  threadResults.delete(key)
-  if (contender !== 'MessagePort') threadResults.set(key, Promise.resolve(results))
-  return results[contender]!
+/** MessagePort's sample from the same run of shm-threads.ts as the thread channel's (its case comes next). */
+let messagePortSample: Sample | undefined
+
+/** Runs shm-threads.ts once (both thread contenders, one process pinned to both cores). */
+function threadRun(count: number): Promise<Record<string, Sample>> {
+  const [command, ...args] = pinned('0,1', [node, `${root}bench/load/shm-threads.ts`, String(count)])
+  return new Promise((resolve, reject) => {
+    const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`shm-threads.ts exited with ${code}`))
+      const results: Record<string, Sample> = {}
+      for (const line of out.trim().split('\n')) {
+        const parsed = JSON.parse(line) as { contender: string; perSecond: number; errors: number }
+        results[parsed.contender] = { perSecond: parsed.perSecond, errors: parsed.errors }
+      }
+      resolve(results)
+    })
+  })
 }
 
 export async function runShmBench(options: SuiteOptions): Promise<string> {

@@ -85,6 +85,8 @@ export class Response {
   /** Bytes still owed of a Content-Length the handler set for a streamed body. */
   #declaredLeft = 0
   #keepAlive = true
+  /** Header lines made once elsewhere (static files), sent with a streamed head. */
+  #prepared = ''
   #parts: (string | Uint8Array)[] | null = null
   #partsBytes = 0
 
@@ -259,6 +261,12 @@ export class Response {
     this.#owner.responseEnded(this)
   }
 
+  /** Internal: complete header lines (each ending in CRLF) to send with the head of a streamed body. */
+  prepare(lines: string): this {
+    this.#prepared = lines
+    return this
+  }
+
   /** Internal: the reply is now the oldest on its connection; returns what it had buffered. */
   activate(): (string | Uint8Array)[] | null {
     const parts = this.#parts
@@ -276,7 +284,7 @@ export class Response {
       if (this.request.versionMinor === 1) this.#chunked = true
       else this.#userClose = true
     }
-    this.#emit(this.#head(length, undefined, this.#chunked))
+    this.#emit(this.#head(length, undefined, this.#chunked, this.#prepared))
   }
 
   #head(length: number, contentType: string | undefined, chunked: boolean, prepared = ''): string {

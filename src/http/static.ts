@@ -246,12 +246,7 @@ export class StaticFiles {
   async #stream(response: Response, status: number, lines: string, variant: Variant, start: number, end: number): Promise<void> {
     // HEAD (or nothing to send): the head alone, with the length the body would have.
     if (response.request.method === 'HEAD' || end < start) return response.sendPrepared(status, lines, null, end - start + 1)
-    response.status(status)
-    for (const line of lines.split('\r\n')) {
-      const colon = line.indexOf(': ')
-      if (colon > 0) response.setHeader(line.slice(0, colon), line.slice(colon + 2))
-    }
-    response.setHeader('Content-Length', end - start + 1)
+    response.status(status).prepare(lines).setHeader('Content-Length', end - start + 1)
     const file = await open(variant.file, 'r')
     try {
       let position = start
