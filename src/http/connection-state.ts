@@ -71,7 +71,9 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   #ownedLength = 0
   #deadline = 0
   #deadlineKind: Deadline = Deadline.none
-  #blockedSince = 0
+  /** `connection.sentBytes` at the last sweep, and when it last grew while bytes were buffered. */
+  #sentAtSweep = -1
+  #progressAt = 0
   #drainWaiters: (() => void)[] | null = null
   /** No further request is parsed (Connection: close, an error, the peer's FIN, or shutdown). */
   #stopParsing = false
@@ -114,7 +116,6 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   }
 
   onDrain(): void {
-    this.#blockedSince = 0
     this.#wakeDrainWaiters()
     this.resumeParsing()
     if (this.#queue.length === 0 && !this.#parsePaused && !this.#ended && this.#owned === null) this.#afterLastReply()
@@ -151,13 +152,29 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     this.#fail(error)
   }
 
-  /** Called by the server's sweep: acts on a passed deadline or a peer that stopped reading. */
+  /**
+   * Called by the server's sweep: acts on a passed deadline or a peer that stopped reading. While replies
+   * are still buffered the connection is not idle: the idle and linger deadlines count from when the last
+   * byte left, and what ends a connection that owes bytes is `sendTimeoutMs` without progress (no byte taken
+   * by the peer for that long), however long the delivery takes.
+   */
   checkDeadline(now: number): void {
     this.now = now
     const connection = this.#connection
-    if (connection.writeBlocked) {
-      if (this.#blockedSince === 0) this.#blockedSince = now
-      else if (now - this.#blockedSince > this.#limits.sendTimeoutMs) return connection.destroy()
+    if (connection.bufferedBytes > 0) {
+      const sent = connection.sentBytes
+      if (sent !== this.#sentAtSweep) {
+        this.#sentAtSweep = sent
+        this.#progressAt = now
+      } else if (now - this.#progressAt > this.#limits.sendTimeoutMs) {
+        return connection.destroy()
+      }
+      if (this.#deadlineKind === Deadline.idle || this.#deadlineKind === Deadline.linger) {
+        this.#deadline = now + this.#limits.idleTimeoutMs
+        return
+      }
+    } else {
+      this.#progressAt = now
     }
     if (this.#deadlineKind === Deadline.none || now < this.#deadline) return
     switch (this.#deadlineKind) {
@@ -194,7 +211,8 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     if (this.#queue[0] === response) this.#advance()
   }
   waitForDrain(response: Response): Promise<void> {
-    if (this.#connection.closed || (this.#queue[0] === response && !this.#connection.writeBlocked)) {
+    // The oldest reply waits only while the connection is backed up, and then a drain is sure to come.
+    if (this.#connection.closed || (this.#queue[0] === response && !this.#connection.owesDrain())) {
       return Promise.resolve()
     }
     return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve))

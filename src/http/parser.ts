@@ -31,8 +31,12 @@ const CONTENT_LENGTH_DIGITS_MAX = 15
 export class RequestParser {
   // Results, valid after parse() returns a length. Offsets are relative to the request's base.
   method = ''
+  /** The origin-form part of the target: for absolute-form, what follows the authority (maybe empty). */
   targetStart = 0
   targetEnd = 0
+  /** The authority of an absolute-form target ("http://host:port/..."), which replaces Host; -1 when none. */
+  authorityStart = -1
+  authorityEnd = -1
   /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and 1.x, answered as 1.1: RFC 9110 §6.2). */
   versionMinor = 1
   fieldCount = 0
@@ -68,6 +72,8 @@ export class RequestParser {
   /** Forgets the request parsed last; call before the next one. */
   reset(): void {
     this.fieldCount = 0
+    this.authorityStart = -1
+    this.authorityEnd = -1
     this.contentLength = -1
     this.chunked = false
     this.connectionClose = false
@@ -188,10 +194,31 @@ export class RequestParser {
       if (targetEnd - targetStart !== 1 || this.method !== 'OPTIONS') {
         throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: "*" is only for OPTIONS')
       }
-    } else if (first !== 0x2f /* / */ && this.method !== '' && !isAbsoluteForm(bytes, targetStart, targetEnd)) {
+    } else if (first !== 0x2f /* / */ && this.method !== '') {
       // (A method we do not implement gets 501 whatever its target's form: CONNECT's authority-form, say.)
-      throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: expected "/path" or an absolute URI')
+      const authorityStart = absoluteFormAuthority(bytes, targetStart, targetEnd)
+      if (authorityStart < 0) throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: expected "/path" or an absolute URI')
+      this.#parseAuthority(bytes, base, authorityStart, targetEnd)
     }
+  }
+
+  /**
+   * absolute-form (RFC 9112 §3.2.2): the server MUST accept it, and the target's authority replaces Host.
+   * The path and query after the authority become the target, so a handler sees the same `path` as for
+   * origin-form. The authority is checked as Host is; userinfo is refused (RFC 9110 §4.2.4), and so is an
+   * empty host (§4.2.1).
+   */
+  #parseAuthority(bytes: Uint8Array, base: number, start: number, targetEnd: number): void {
+    let end = start
+    while (end < targetEnd && bytes[end] !== 0x2f /* / */ && bytes[end] !== 0x3f /* ? */) end++
+    if (end === start || bytes[start] === COLON) throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: the absolute URI has no host')
+    for (let i = start; i < end; i++) {
+      if (bytes[i] === 0x40 /* @ */) throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: userinfo ("user@") is not allowed (RFC 9110 §4.2.4)')
+    }
+    checkHost(bytes, start, end)
+    this.authorityStart = start - base
+    this.authorityEnd = end - base
+    this.targetStart = end - base
   }
 
   #parseVersion(bytes: Uint8Array, start: number, end: number): void {
@@ -244,25 +271,7 @@ export class RequestParser {
   /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed (RFC 9112 §3.2). */
   #parseHost(bytes: Uint8Array, start: number, end: number): void {
     if (++this.hostCount > 1) throw new HttpError(400, 'MULTIPLE_HOST', 'More than one Host header field (RFC 9112 §3.2)')
-    let portStart = -1
-    let i = start
-    if (bytes[i] === 0x5b /* [ */) {
-      while (i < end && bytes[i] !== 0x5d /* ] */) i++
-      if (i === end) throw badHost()
-      i++
-      if (i < end && bytes[i] !== COLON) throw badHost()
-    }
-    for (; i < end; i++) {
-      const byte = bytes[i]!
-      if (HOST[byte] === 0 || byte === 0x5b || byte === 0x5d) throw badHost()
-      if (byte === COLON) {
-        if (portStart >= 0) throw badHost()
-        portStart = i + 1
-      }
-    }
-    if (portStart >= 0) {
-      for (let p = portStart; p < end; p++) if (!isDigit(bytes[p]!)) throw badHost()
-    }
+    checkHost(bytes, start, end)
   }
 
   /** Content-Length = 1*DIGIT; a list of identical values is one value (RFC 9110 §8.6). */
@@ -402,12 +411,38 @@ function methodName(bytes: Uint8Array, start: number, end: number): string {
   return ''
 }
 
-/** absolute-form: scheme ":" "//" ..., scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1). */
-function isAbsoluteForm(bytes: Uint8Array, start: number, end: number): boolean {
+/**
+ * absolute-form: scheme ":" "//" authority ..., scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+ * (RFC 3986 §3.1). @returns where the authority starts, or -1 when the target is not of this form
+ */
+function absoluteFormAuthority(bytes: Uint8Array, start: number, end: number): number {
   let i = start
-  if (!isAlpha(bytes[i]!)) return false
+  if (!isAlpha(bytes[i]!)) return -1
   while (i < end && (isAlpha(bytes[i]!) || isDigit(bytes[i]!) || bytes[i] === 0x2b || bytes[i] === 0x2d || bytes[i] === 0x2e)) i++
-  return bytes[i] === COLON && bytes[i + 1] === 0x2f && bytes[i + 2] === 0x2f
+  return bytes[i] === COLON && bytes[i + 1] === 0x2f && bytes[i + 2] === 0x2f ? i + 3 : -1
+}
+
+/** uri-host [ ":" port ]: a reg-name or IPv4 address, or an IP literal in brackets; the port all digits. */
+function checkHost(bytes: Uint8Array, start: number, end: number): void {
+  let portStart = -1
+  let i = start
+  if (bytes[i] === 0x5b /* [ */) {
+    while (i < end && bytes[i] !== 0x5d /* ] */) i++
+    if (i === end) throw badHost()
+    i++
+    if (i < end && bytes[i] !== COLON) throw badHost()
+  }
+  for (; i < end; i++) {
+    const byte = bytes[i]!
+    if (HOST[byte] === 0 || byte === 0x5b || byte === 0x5d) throw badHost()
+    if (byte === COLON) {
+      if (portStart >= 0) throw badHost()
+      portStart = i + 1
+    }
+  }
+  if (portStart >= 0) {
+    for (let p = portStart; p < end; p++) if (!isDigit(bytes[p]!)) throw badHost()
+  }
 }
 
 function badMethod(): HttpError {

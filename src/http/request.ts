@@ -48,6 +48,9 @@ export class Request implements BodySink {
   readonly #base: number
   readonly #targetStart: number
   readonly #targetEnd: number
+  /** An absolute-form target's authority (it replaces Host), or -1. */
+  readonly #authorityStart: number
+  readonly #authorityEnd: number
   readonly #fields: number[]
   #url: string | undefined
   #queryStart = -2
@@ -67,6 +70,8 @@ export class Request implements BodySink {
     this.versionMinor = parser.versionMinor
     this.#targetStart = parser.targetStart
     this.#targetEnd = parser.targetEnd
+    this.#authorityStart = parser.authorityStart
+    this.#authorityEnd = parser.authorityEnd
     this.#fields = parser.fields.slice(0, parser.fieldCount * 4)
     this.keepAlive = parser.versionMinor === 1 ? !parser.connectionClose : parser.connectionKeepAlive && !parser.connectionClose
     this.hasBody = parser.chunked || parser.contentLength > 0
@@ -75,13 +80,21 @@ export class Request implements BodySink {
     this.#owner = owner
   }
 
-  /** The request target as sent ("/path?query"), decoded as Latin-1 (the parser admits ASCII only). */
+  /**
+   * The request target in origin-form ("/path?query"), decoded as Latin-1 (the parser admits ASCII only).
+   * For an absolute-form target ("http://host/path?query", as proxies and `curl -x` send it) it is the same
+   * as for origin-form: the path and query, "/" for an empty path (RFC 9112 §3.2.2, §3.3).
+   */
   get url(): string {
     if (this.#url !== undefined) return this.#url
     const start = this.#base + this.#targetStart
     const end = this.#base + this.#targetEnd
     // "/" is the most requested target of all: no string is made for it.
-    this.#url = end - start === 1 && this.#buffer[start] === 0x2f ? '/' : this.#buffer.toString('latin1', start, end)
+    if (end - start === 1 && this.#buffer[start] === 0x2f) this.#url = '/'
+    else {
+      const url = this.#buffer.toString('latin1', start, end)
+      this.#url = this.#authorityStart >= 0 && url[0] !== '/' ? `/${url}` : url
+    }
     return this.#url
   }
 
@@ -114,6 +127,8 @@ export class Request implements BodySink {
    */
   header(name: string): string | undefined {
     const lower = name.toLowerCase()
+    // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host, whatever Host says.
+    if (this.#authorityStart >= 0 && lower === 'host') return this.#buffer.toString('latin1', this.#base + this.#authorityStart, this.#base + this.#authorityEnd)
     const fields = this.#fields
     const buffer = this.#buffer
     const base = this.#base

@@ -11,10 +11,18 @@
  * together on the next tick. Pending strings are concatenated as they come (V8 ropes: no copy until the
  * socket encodes them, measured cheaper than an array join); a mix of strings and bytes is concatenated once.
  *
- * Backpressure: the socket's writable high-water mark is `writeBufferBytesHigh`. When a write passes it,
- * `write()` returns false and reading pauses, so a peer that sends without reading cannot make us buffer
- * replies without bound; on `drain`, reading resumes and `handlers.drain` runs. Worst case held per
- * connection: the high-water mark plus one batch plus the socket's readable buffer.
+ * Backpressure: `write()` returns false as soon as the bytes buffered for the connection (the batch not yet
+ * flushed plus the socket's own buffer) reach `writeBufferBytesHigh`, so a loop that writes until told to
+ * stop holds about the mark whatever its chunk size; a `drain` always follows a false return, once the
+ * buffer is below the mark again. When a flush leaves the socket over the mark, reading pauses too, so a peer
+ * that sends without reading cannot make us buffer replies without bound. Worst case held per connection:
+ * the mark plus the last write plus the socket's readable buffer.
+ *
+ * Progress: `sentBytes` counts the bytes the kernel has taken. Deadlines above this layer compare it between
+ * sweeps, so that a connection still delivering to a slow reader is never taken for idle, and a peer that
+ * stops reading is told apart by no progress at all. On node:net it is the socket's dispatched bytes less
+ * libuv's write queue (`handle.writeQueueSize`, the same figure Node's own socket timeout uses to tell an
+ * active write from a stalled one); where a runtime lacks those, whole writes completed.
  */
 import type { Socket } from 'node:net'
 
@@ -66,6 +74,8 @@ export class Connection<Data = unknown> {
   /** Set only once bytes are written: the parts in order, strings and bytes. */
   #pending: (string | Uint8Array)[] = []
   #pendingBytes = 0
+  /** Bytes accepted by write() since the connection opened. */
+  #writtenBytes = 0
   #inRead = false
   #flushScheduled = false
   #readPaused = false
@@ -107,9 +117,26 @@ export class Connection<Data = unknown> {
   get bufferedBytes(): number {
     return this.#pendingBytes + this.#socket.writableLength
   }
-  /** True while `write()` would report backpressure. */
+  /** Bytes the kernel has taken since the connection opened: grows as a peer reads, however slowly. */
+  get sentBytes(): number {
+    const socket = this.#socket as Socket & { _bytesDispatched?: number; _handle?: { writeQueueSize?: number } | null }
+    const dispatched = socket._bytesDispatched
+    const queued = socket._handle?.writeQueueSize
+    if (typeof dispatched === 'number' && typeof queued === 'number') return dispatched - queued
+    return this.#writtenBytes - this.bufferedBytes
+  }
+  /** True while `write()` would report backpressure: the bytes buffered are at or over the high-water mark. */
   get writeBlocked(): boolean {
-    return this.#writeBlocked
+    return this.#writeBlocked || this.#pendingBytes + this.#socket.writableLength >= this.#writeBufferBytesHigh
+  }
+  /**
+   * True when the connection is backed up, and then a `drain` is sure to follow once it is not; false when
+   * writing may go on now.
+   */
+  owesDrain(): boolean {
+    if (this.closed || !this.writeBlocked) return false
+    this.#drainOwed = true
+    return true
   }
 
   /**
@@ -128,14 +155,18 @@ export class Connection<Data = unknown> {
       this.#pending.push(bytes)
     }
     this.#pendingBytes += bytes.length
+    this.#writtenBytes += bytes.length
     if (!this.#inRead && !this.#flushScheduled) {
       this.#flushScheduled = true
       process.nextTick(flushConnection, this)
     }
-    // The socket's own buffer was under the mark at the last flush (or writeBlocked would be set), so this
-    // check, which skips asking the socket, lets at most twice the mark be buffered.
-    if (!this.#writeBlocked && this.#pendingBytes < this.#writeBufferBytesHigh) return true
+    if (!this.writeBlocked) return true
+    // Over the mark: reading pauses until the drain that is now owed (the flush may bring it at once).
     this.#drainOwed = true
+    if (!this.#writeBlocked) {
+      this.#writeBlocked = true
+      this.#socket.pause()
+    }
     return false
   }
 
@@ -224,9 +255,13 @@ export class Connection<Data = unknown> {
   }
   handleDrain(): void {
     if (this.closed) return
+    if (this.#writeBlocked) {
+      this.#writeBlocked = false
+      if (!this.#readPaused) this.#socket.resume()
+    }
+    // Writes made since may have filled the batch again: their flush brings the drain that is owed.
+    if (this.writeBlocked) return
     this.#drainOwed = false
-    this.#writeBlocked = false
-    if (!this.#readPaused) this.#socket.resume()
     this.#handlers.drain?.(this)
   }
   handleEnd(): void {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Socket } from 'node:net'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -226,6 +229,44 @@ describe('HTTP server basics', () => {
       await long.client.waitForClose()
       assert.match(String(refused), /Body exceeds the Content-Length set \(5 bytes\): 4 more bytes with 2 left/)
     })
+  })
+
+  test('understands absolute-form targets: the same path, query and url as origin-form, the authority as Host (RFC 9112 §3.2.2)', async () => {
+    const seen: string[] = []
+    await withServer({ handler: (request, response) => {
+      seen.push(JSON.stringify([request.url, request.path, request.query, request.header('host')]))
+      response.send('ok')
+    } }, async (server) => {
+      const { replies } = await exchange(server.port, [
+        'GET http://127.0.0.1:5201/json?a=1 HTTP/1.1\r\nHost: other.example\r\n\r\n',
+        'GET HTTP://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n',
+        'GET http://example.com?q HTTP/1.1\r\nHost: example.com\r\n\r\n',
+        'GET http://[::1]:80/a/b HTTP/1.1\r\nHost: x\r\n\r\n',
+        'GET /json?a=1 HTTP/1.1\r\nHost: 127.0.0.1:5201\r\n\r\n',
+      ].join(''), 5)
+      assert.deepEqual(replies.map((reply) => reply.status), [200, 200, 200, 200, 200])
+      assert.deepEqual(seen.map((one) => JSON.parse(one)), [
+        ['/json?a=1', '/json', 'a=1', '127.0.0.1:5201'],
+        ['/', '/', '', 'example.com'],
+        ['/?q', '/', 'q', 'example.com'],
+        ['/a/b', '/a/b', '', '[::1]:80'],
+        ['/json?a=1', '/json', 'a=1', '127.0.0.1:5201'],
+      ])
+    })
+  })
+
+  test('serves static files to absolute-form targets (a client going through a proxy setting)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'wirespeed-absolute-'))
+    try {
+      await writeFile(join(root, 'a.txt'), 'file a')
+      await withServer({ static: root }, async (server) => {
+        const { replies } = await exchange(server.port, `GET http://127.0.0.1:${server.port}/a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
+        assert.equal(replies[0]!.status, 200)
+        assert.equal(replies[0]!.body.toString(), 'file a')
+      })
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
   })
 
   test('sends JSON, custom headers and statuses', async () => {

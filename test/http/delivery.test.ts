@@ -1,0 +1,219 @@
+/*
+ * Every way of sending a body, delivered to peers that read the way real clients do: slower than every
+ * timeout (a body that takes longer to read than idleTimeoutMs, headersTimeoutMs and bodyTimeoutMs
+ * together must arrive whole), not at all (cut by sendTimeoutMs without progress, nothing else), and a
+ * handler that writes in a synchronous loop (write() must push back, memory must stay near the mark).
+ *
+ * The bodies are larger than what the kernel buffers on loopback (tcp_rmem/tcp_wmem), so most of each one
+ * waits in the server's own buffers while the peer reads.
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import type { Handler, Server } from '../../src/index.ts'
+import { assertNoOpenHandles, parseReplies, withServer } from '../helpers/raw-client.ts'
+
+/** Short timeouts: a body read at SLOW_BYTES_PER_S takes several times their sum. */
+const limits = { idleTimeoutMs: 150, headersTimeoutMs: 150, bodyTimeoutMs: 150, sendTimeoutMs: 1500 }
+const BODY_BYTES = 40 * 2 ** 20
+const SLOW_BYTES_PER_S = 32 * 2 ** 20
+const STREAM_CHUNK_BYTES = 64 * 1024
+
+/** Bytes whose every position is checkable: byte i is i mod 251. */
+function pattern(length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length)
+  for (let i = 0; i < length; i++) bytes[i] = i % 251
+  return bytes
+}
+const body = pattern(BODY_BYTES)
+const bodyText = body.toString('latin1').replace(/[^\x20-\x7e]/g, 'x')
+
+interface ReadResult {
+  bytes: Buffer
+  closedByServer: boolean
+  ms: number
+}
+
+/**
+ * Sends `request` and reads what comes back at about `bytesPerS` (reading paused between ticks), until the
+ * server closes or `expectedBytes` have arrived. Bounded by `timeoutMs`.
+ */
+async function slowRead(port: number, request: string, bytesPerS: number, expectedBytes: number, timeoutMs = 20_000): Promise<ReadResult> {
+  const socket = connect({ port, host: '127.0.0.1' })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  const started = Date.now()
+  const parts: Buffer[] = []
+  let received = 0
+  let allowed = 64 * 1024
+  let closedByServer = false
+  socket.on('data', (bytes: Buffer) => {
+    parts.push(bytes)
+    received += bytes.length
+    if (received >= allowed) socket.pause()
+  })
+  socket.on('error', () => {})
+  socket.write(request)
+  const tickMs = 10
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      allowed += (bytesPerS * tickMs) / 1000
+      if (received < allowed) socket.resume()
+      if (received >= expectedBytes || Date.now() - started > timeoutMs) finish()
+    }, tickMs)
+    socket.on('end', () => {
+      closedByServer = true
+      finish()
+    })
+    socket.on('close', () => {
+      closedByServer = true
+      finish()
+    })
+    function finish(): void {
+      clearInterval(timer)
+      resolve()
+    }
+  })
+  socket.destroy()
+  return { bytes: Buffer.concat(parts), closedByServer, ms: Date.now() - started }
+}
+
+/**
+ * Sends `request` and never reads. A peer that does not read never sees the server's FIN either, so the
+ * server's own count of connections tells when it gave up: resolves then (or after `timeoutMs`).
+ */
+async function neverRead(server: Server, request: string, timeoutMs = 20_000): Promise<{ closedByServer: boolean; ms: number }> {
+  const socket: Socket = connect({ port: server.port, host: '127.0.0.1' })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  socket.pause()
+  socket.on('error', () => {})
+  const started = Date.now()
+  socket.write(request)
+  while (server.connections > 0 && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 20))
+  const result = { closedByServer: server.connections === 0, ms: Date.now() - started }
+  socket.destroy()
+  return result
+}
+
+let folder: string
+before(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'wirespeed-delivery-'))
+  await writeFile(join(folder, 'big.bin'), body)
+})
+after(async () => {
+  await rm(folder, { recursive: true, force: true })
+  await assertNoOpenHandles()
+})
+
+/** Each way of sending a body, as a handler (the static ones serve `big.bin` from `folder`). */
+const ways: { name: string; handler?: Handler; static?: (root: string) => object; expected: Buffer }[] = [
+  { name: 'send() with bytes', handler: (_request, response) => response.send(body), expected: body },
+  { name: 'send() with a string', handler: (_request, response) => response.send(bodyText), expected: Buffer.from(bodyText, 'latin1') },
+  {
+    name: 'json()',
+    handler: (_request, response) => response.json(bodyText.slice(0, BODY_BYTES - 2)),
+    expected: Buffer.from(JSON.stringify(bodyText.slice(0, BODY_BYTES - 2)), 'latin1'),
+  },
+  {
+    name: 'write()/end() awaiting drain()',
+    handler: async (_request, response) => {
+      for (let at = 0; at < body.length; at += STREAM_CHUNK_BYTES) {
+        if (!response.write(body.subarray(at, at + STREAM_CHUNK_BYTES))) await response.drain()
+      }
+      response.end()
+    },
+    expected: body,
+  },
+  {
+    name: 'write()/end() without waiting',
+    handler: (_request, response) => {
+      for (let at = 0; at < body.length; at += 1 << 20) response.write(body.subarray(at, at + (1 << 20)))
+      response.end()
+    },
+    expected: body,
+  },
+  { name: 'static from memory', static: (root) => ({ root, fileBytesMax: BODY_BYTES, cacheBytesMax: 2 * BODY_BYTES }), expected: body },
+  { name: 'static streamed from disk', static: (root) => ({ root, fileBytesMax: 1 << 20 }), expected: body },
+]
+
+function optionsFor(way: (typeof ways)[number]): Parameters<typeof withServer>[0] {
+  return way.static ? { static: way.static(folder) as never, limits } : { handler: way.handler!, limits }
+}
+
+describe('a client that reads slower than every timeout gets the whole body', () => {
+  const requests = [
+    ['HTTP/1.1 keep-alive', 'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['HTTP/1.1 Connection: close', 'GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+    ['HTTP/1.0', 'GET /big.bin HTTP/1.0\r\n\r\n'],
+  ] as const
+  for (const way of ways) {
+    for (const [kind, request] of requests) {
+      // Every way runs on keep-alive; the ending deadlines (linger after close) are checked on two ways.
+      if (kind !== 'HTTP/1.1 keep-alive' && way.name !== 'send() with bytes' && way.name !== 'static streamed from disk') continue
+      test(`${way.name}, ${kind}`, async () => {
+        await withServer(optionsFor(way), async (server) => {
+          const result = await slowRead(server.port, request, SLOW_BYTES_PER_S, way.expected.length + 300)
+          const sumMs = limits.idleTimeoutMs + limits.headersTimeoutMs + limits.bodyTimeoutMs
+          assert.ok(result.ms > sumMs, `the read took ${result.ms} ms, not longer than the timeouts (${sumMs} ms)`)
+          const replies = parseReplies(result.bytes)
+          assert.equal(replies.length, 1, `one whole reply (got ${result.bytes.length} bytes in ${result.ms} ms)`)
+          assert.equal(replies[0]!.status, 200)
+          assert.equal(replies[0]!.body.length, way.expected.length)
+          assert.ok(replies[0]!.body.equals(way.expected), 'the body arrived byte for byte')
+        })
+      })
+    }
+  }
+})
+
+describe('a client that never reads is cut by sendTimeoutMs, and only then', () => {
+  for (const way of ways) {
+    test(way.name, async () => {
+      await withServer(optionsFor(way), async (server) => {
+        const result = await neverRead(server, 'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert.ok(result.closedByServer, 'the server closed the stalled connection')
+        assert.ok(result.ms >= limits.sendTimeoutMs, `closed after ${result.ms} ms, before sendTimeoutMs (${limits.sendTimeoutMs} ms)`)
+      })
+    })
+  }
+})
+
+describe('write() pushes back in a synchronous loop', () => {
+  const mark = 64 * 1024
+  for (const [what, chunk, count] of [
+    ['64 KiB buffers', Buffer.alloc(64 * 1024, 97), 1000],
+    ['100-byte strings', 'x'.repeat(100), 200_000],
+  ] as const) {
+    test(`${count} writes of ${what} (${Math.round((chunk.length * count) / mark)}× the high-water mark) stay near the mark`, async () => {
+      let falseReturns = 0
+      const handler: Handler = async (_request, response) => {
+        for (let i = 0; i < count; i++) {
+          if (!response.write(chunk)) {
+            falseReturns++
+            await response.drain()
+          }
+        }
+        response.end()
+      }
+      await withServer({ handler, limits: { ...limits, writeBufferBytesHigh: mark } }, async (server) => {
+        const rssBefore = process.memoryUsage().rss
+        let rssPeak = rssBefore
+        const sampler = setInterval(() => {
+          rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
+        }, 5)
+        const expected = chunk.length * count
+        const result = await slowRead(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', 256 * 2 ** 20, expected + 10 * count + 300, 60_000)
+        clearInterval(sampler)
+        const replies = parseReplies(result.bytes)
+        assert.equal(replies.length, 1)
+        assert.equal(replies[0]!.body.length, expected)
+        assert.ok(falseReturns > 0, 'write() returned false at least once')
+        // The loop wrote 60-100 MiB; what is held at once is the mark plus the kernel's buffers, not the body.
+        const grewMiB = (rssPeak - rssBefore) / 2 ** 20
+        assert.ok(grewMiB < 48, `RSS grew by ${grewMiB.toFixed(1)} MiB while writing ${((chunk.length * count) / 2 ** 20).toFixed(0)} MiB`)
+      })
+    })
+  }
+})

@@ -1,0 +1,77 @@
+/*
+ * What a user installs, tested as they install it: `npm pack` from this checkout (which builds dist/ in
+ * prepack), the tarball installed into an empty folder, and from there a server started through the
+ * public import answering 200, and `npx wirespeed --help`. The packed README may link only to files the
+ * tarball ships.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { delimiter, dirname, join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+/** The Node running the tests first on PATH, so npm, npx and the installed bin all use it. */
+const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' }
+
+function run(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) || 1 : 0, stdout, stderr }),
+    )
+  })
+}
+
+let work: string
+let files: string[]
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'wirespeed-pack-'))
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', work], root)
+  assert.equal(packed.code, 0, `npm pack failed: ${packed.stderr}`)
+  const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[]
+  files = info!.files.map((file) => file.path)
+  const app = join(work, 'app')
+  await run('mkdir', ['-p', app], work)
+  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }))
+  const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, info!.filename)], app)
+  assert.equal(installed.code, 0, `npm install of the tarball failed: ${installed.stderr}`)
+})
+after(async () => {
+  await rm(work, { recursive: true, force: true })
+})
+
+test('the tarball ships the compiled code and its declarations', () => {
+  for (const path of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'bin/wirespeed.js', 'README.md', 'LICENSE']) {
+    assert.ok(files.includes(path), `${path} is in the tarball (it holds ${files.length} files)`)
+  }
+  assert.ok(!files.some((path) => path.startsWith('src/') || path.startsWith('test/')), 'no sources or tests are shipped')
+})
+
+test('the packed README links only to files the tarball ships', async () => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8')
+  const targets = [...readme.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((match) => match[1]!).filter((target) => !/^[a-z]+:/.test(target))
+  assert.ok(targets.length > 0)
+  for (const target of targets) assert.ok(files.includes(target), `README links to ${target}, which the tarball does not ship`)
+})
+
+test('a server started through the public import of the installed package answers 200', async () => {
+  const script = `
+    import { serve } from 'wirespeed'
+    const server = await serve({ port: 0, handler: (request, response) => response.send('installed ' + request.path) })
+    const reply = await fetch(server.url + '/x')
+    console.log(reply.status, await reply.text())
+    await server.close()
+  `
+  await writeFile(join(work, 'app', 'check.mjs'), script)
+  const result = await run(process.execPath, ['check.mjs'], join(work, 'app'), 30_000)
+  assert.equal(result.code, 0, result.stderr)
+  assert.equal(result.stdout.trim(), '200 installed /x')
+})
+
+test('npx wirespeed --help runs the installed command', async () => {
+  const result = await run('npx', ['--no-install', 'wirespeed', '--help'], join(work, 'app'), 60_000)
+  assert.equal(result.code, 0, result.stderr)
+  assert.match(result.stdout, /^  serve /m)
+})
