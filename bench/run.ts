@@ -10,9 +10,21 @@ import { runHttpBench } from './load/http.ts'
 import { runShmBench } from './load/shm.ts'
 import { runStaticBench } from './load/static.ts'
 import { runTcpBench } from './load/tcp.ts'
+import { stopChildrenOnExit, stoppingOnSignal } from './lib/children.ts'
 import { runSoak } from './soak.ts'
 
 const suites = { http: runHttpBench, static: runStaticBench, shm: runShmBench, tcp: runTcpBench, soak: runSoak } as const
+
+const HELP = `Usage: npm run bench -- [suite ...] [--quick] [--rounds N] [--seconds S] [--out FILE]
+       wirespeed bench [suite ...] [options]   (from a checkout)
+
+Suites: ${Object.keys(suites).join(', ')} (none named: every suite but soak).
+  --quick      one short round, the table printed and not written (what the tests run)
+  --rounds N   interleaved rounds per contender, 1-20 (default 3; 1 with --quick)
+  --seconds S  seconds per measurement, above 0 and at most 60 (default 5; 1 with --quick)
+  --out FILE   where the table goes (default bench/results/<suite>.md; none with --quick)
+Run bash bench/setup.sh first for wrk, nginx and Bun; what is missing is skipped, and said.
+`
 
 export async function main(args: string[]): Promise<number> {
   let parsed
@@ -25,6 +37,7 @@ export async function main(args: string[]): Promise<number> {
         rounds: { type: 'string' },
         seconds: { type: 'string' },
         out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     })
   } catch (error) {
@@ -32,6 +45,11 @@ export async function main(args: string[]): Promise<number> {
     return 2
   }
   const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  stopChildrenOnExit()
   // Without a name: every speed suite (the soak is long, and asked for by name).
   const names = positionals.length ? positionals : Object.keys(suites).filter((name) => name !== 'soak')
   for (const name of names) {
@@ -59,4 +77,10 @@ export async function main(args: string[]): Promise<number> {
   return 0
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main(process.argv.slice(2))
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+    // A contender stopped by the signal handler fails its measurement: the handler exits, once it has stopped all.
+    if (stoppingOnSignal()) return new Promise<number>(() => {})
+    throw error
+  })
+}

@@ -13,7 +13,8 @@
  * heap sizing (the young generation's two semi-spaces grow up to 16 MiB each on 64-bit Node) and the
  * allocator's free lists, a few MiB. 24 MiB admits that and nothing that scales with the request count.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { spawn } from './lib/children.ts'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'

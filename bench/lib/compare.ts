@@ -7,7 +7,7 @@
  * with wrk (or bench/load/loadgen.ts where wrk is missing) pinned to the other core, reading the server's
  * CPU time from /proc before and after.
  */
-import { spawn } from 'node:child_process'
+import { spawn } from './children.ts'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { cpuSeconds, getOnce, LOAD_CORE, machineLines, median, pinned, startServer, stopServer, toolVersion, waitForPort, which } from './measure.ts'

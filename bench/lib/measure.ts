@@ -2,7 +2,8 @@
  * What every whole-server benchmark needs: start a contender pinned to a core, wait for its port, check its
  * answer, read its CPU time from /proc, run a load generator pinned to the other core, and take medians.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn } from './children.ts'
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'

@@ -8,7 +8,7 @@
  * Processes are pinned one per core; contenders are interleaved over rounds; medians, with ratios to the
  * C reference (or to MessagePort for the thread rows) from the same run.
  */
-import { spawn } from 'node:child_process'
+import { spawn } from '../lib/children.ts'
 import { ratio, root } from '../lib/compare.ts'
 import { buildC, cc, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'

@@ -5,7 +5,8 @@
  * a C epoll echo (built with cc when present), each pinned to core 0. Reported: roundtrips/s and the
  * server's CPU time per roundtrip (from /proc), medians of interleaved rounds, ratios to the C echo.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { spawn } from '../lib/children.ts'
 import { freePort, ratio, root } from '../lib/compare.ts'
 import { buildC, cc, cpuSeconds, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'

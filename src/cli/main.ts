@@ -1,8 +1,13 @@
 /*
  * The `wirespeed` command line: one file per subcommand under src/cli/, dispatched from here.
  * Exit codes: 0 success, 1 failure while running, 2 a usage error (bad flag, missing folder, port in use).
+ * Every error a command meets in operation (a WirespeedError: a port in use, a channel whose peer died) or
+ * in its arguments (UsageError, or a RangeError naming an option) is one line on stderr and exit code 2,
+ * decided here by class, never by message text; anything else is a bug and keeps its stack.
  */
 import { readFileSync } from 'node:fs'
+import { WirespeedError } from '../errors.ts'
+import { UsageError } from './args.ts'
 
 interface Command {
   summary: string
@@ -45,5 +50,11 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(`wirespeed ${name}: not built yet (planned)\n`)
     return 2
   }
-  return (await command.run()).run(rest)
+  try {
+    return await (await command.run()).run(rest)
+  } catch (error) {
+    if (!(error instanceof UsageError || error instanceof WirespeedError || error instanceof RangeError)) throw error
+    process.stderr.write(`wirespeed ${name}: ${error.message}\n`)
+    return 2
+  }
 }

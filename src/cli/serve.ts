@@ -9,6 +9,8 @@ import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve } from '../http/server.ts'
+import { requireNode } from '../runtime.ts'
+import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 import { formatBytes, formatCount } from './format.ts'
 
@@ -21,27 +23,20 @@ Serves a folder over HTTP (default: the bundled public/ page).
 `
 
 export async function run(args: string[]): Promise<number> {
-  let server
-  try {
-    const { values, positionals } = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean' } })
-    if (values.help) {
-      process.stdout.write(HELP)
-      return 0
-    }
-    if (positionals.length > 1) throw new UsageError(`Expected one folder, got ${positionals.length}: ${positionals.join(' ')}`)
-    const root = positionals[0] === undefined ? fileURLToPath(new URL('../../public/', import.meta.url)) : resolve(positionals[0])
-    if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`Folder ${root} does not exist: pass a folder to serve`)
-    const port = integerFlag('port', values.port, 5001, 0, 65535)
-    const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
-    server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root }, workers }).catch((error: Error) => {
-      throw new UsageError(error.message)
-    })
-    process.stdout.write(`wirespeed serving ${root} at ${server.url}/\n`)
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`wirespeed serve: ${error.message}\n`)
-    return 2
+  const { values, positionals } = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean' } })
+  if (values.help) {
+    process.stdout.write(HELP)
+    return 0
   }
+  if (positionals.length > 1) throw new UsageError(`Expected one folder, got ${positionals.length}: ${positionals.join(' ')}`)
+  const root = positionals[0] === undefined ? fileURLToPath(new URL('../../public/', import.meta.url)) : resolve(positionals[0])
+  if (!existsSync(root)) throw new UsageError(`Folder ${root} does not exist: pass a folder to serve`)
+  if (!statSync(root).isDirectory()) throw new UsageError(`${root} is a file: pass a folder to serve (its files are served, index.html at /)`)
+  const port = integerFlag('port', values.port, 5001, 0, 65535)
+  const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
+  if (workers !== undefined) requireNode('--workers', REUSE_PORT_NODE)
+  const server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root }, workers })
+  process.stdout.write(`wirespeed serving ${root} at ${server.url}/\n`)
 
   const live = process.stdout.isTTY ? startStatusLine(server) : undefined
   await new Promise<void>((resolve) => {

@@ -10,7 +10,8 @@
  * SIGINT or SIGTERM, when it unlinks the object.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import { ChannelTimeoutError, openChannel, PeerGoneError, type Channel } from '../shm/channel.ts'
+import { ChannelTimeoutError, PeerGoneError } from '../errors.ts'
+import { openChannel, type Channel } from '../shm/channel.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 import { formatCount } from './format.ts'
 
@@ -24,36 +25,26 @@ one-way messages (stream), and checks every message. NAME is a shared-memory obj
 
 export async function run(args: string[]): Promise<number> {
   const [role, ...rest] = args
-  try {
-    const { values } = parseFlags(rest, {
-      name: { type: 'string' }, bytes: { type: 'string' }, count: { type: 'string' }, size: { type: 'string' },
-      batch: { type: 'string' }, mode: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
-    })
-    if (values.help || role === '--help' || role === undefined) {
-      process.stdout.write(HELP)
-      return role === undefined ? 2 : 0
-    }
-    if (values.name === undefined) throw new UsageError('Missing --name: expected a shared-memory object name such as /demo')
-    if (role === 'server') return await server(values.name, integerFlag('bytes', values.bytes, 1 << 20, 64, 1 << 30))
-    if (role === 'client') {
-      const mode = values.mode ?? 'pingpong'
-      if (mode !== 'pingpong' && mode !== 'stream') throw new UsageError(`Invalid --mode ${JSON.stringify(mode)}: expected pingpong or stream`)
-      return await client(values.name, {
-        mode,
-        count: integerFlag('count', values.count, 5_000_000, 1, 2 ** 31 - 1),
-        size: integerFlag('size', values.size, 11, 8, 1 << 20),
-        batch: integerFlag('batch', values.batch, 1, 1, 1 << 20),
-        json: values.json ?? false,
-      })
-    }
-    throw new UsageError(`Unknown role ${JSON.stringify(role)}: expected server or client`)
-  } catch (error) {
-    if (error instanceof UsageError || (error instanceof Error && /^(No channel named|Channels between processes need|Invalid|Channel .* is busy)/.test(error.message))) {
-      process.stderr.write(`wirespeed shm: ${error.message}\n`)
-      return 2
-    }
-    throw error
+  const { values } = parseFlags(rest, {
+    name: { type: 'string' }, bytes: { type: 'string' }, count: { type: 'string' }, size: { type: 'string' },
+    batch: { type: 'string' }, mode: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  })
+  if (values.help || role === '--help' || role === undefined) {
+    process.stdout.write(HELP)
+    return role === undefined ? 2 : 0
   }
+  if (role !== 'server' && role !== 'client') throw new UsageError(`Unknown role ${JSON.stringify(role)}: expected server or client`)
+  if (values.name === undefined) throw new UsageError('Missing --name: expected a shared-memory object name such as /demo')
+  if (role === 'server') return await server(values.name, integerFlag('bytes', values.bytes, 1 << 20, 64, 1 << 30))
+  const mode = values.mode ?? 'pingpong'
+  if (mode !== 'pingpong' && mode !== 'stream') throw new UsageError(`Invalid --mode ${JSON.stringify(mode)}: expected pingpong or stream`)
+  return await client(values.name, {
+    mode,
+    count: integerFlag('count', values.count, 5_000_000, 1, 2 ** 31 - 1),
+    size: integerFlag('size', values.size, 11, 8, 1 << 20),
+    batch: integerFlag('batch', values.batch, 1, 1, 1 << 20),
+    json: values.json ?? false,
+  })
 }
 
 async function server(name: string, bytes: number): Promise<number> {

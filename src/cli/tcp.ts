@@ -5,7 +5,8 @@
  * ping-pong with one message outstanding per connection, as the old project measured; prints roundtrips/s
  * and the latency percentiles (from up to a million samples).
  */
-import { FrameDecoder, FrameError, writeFrame } from '../tcp/framing.ts'
+import { FrameError } from '../errors.ts'
+import { FrameDecoder, writeFrame } from '../tcp/framing.ts'
 import type { Connection, Handlers } from '../tcp/connection.ts'
 import { connect, listen } from '../tcp/listen.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
@@ -20,42 +21,32 @@ const SAMPLES_MAX = 1 << 20
 
 export async function run(args: string[]): Promise<number> {
   const [role, ...rest] = args
-  try {
-    const { values } = parseFlags(rest, {
-      port: { type: 'string' }, host: { type: 'string' }, path: { type: 'string' }, framed: { type: 'boolean' }, 'frame-max': { type: 'string' },
-      connections: { type: 'string' }, seconds: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
-    })
-    if (values.help || role === undefined || role === '--help') {
-      process.stdout.write(HELP)
-      return role === undefined ? 2 : 0
-    }
-    if (values.port === undefined && values.path === undefined) throw new UsageError('Missing --port (or --path for a Unix socket)')
-    const host = values.host ?? '127.0.0.1'
-    const framed = values.framed ?? false
-    if (role === 'server') {
-      const port = integerFlag('port', values.port, 0, 0, 65535)
-      return await server(host, port, values.path, framed, integerFlag('frame-max', values['frame-max'], 1 << 20, 0, 2 ** 32 - 1))
-    }
-    if (role === 'client') {
-      return await client({
-        host,
-        port: values.path === undefined ? integerFlag('port', values.port, 0, 1, 65535) : 0,
-        path: values.path,
-        framed,
-        connections: integerFlag('connections', values.connections, 8, 1, 10_000),
-        seconds: integerFlag('seconds', values.seconds, 3, 1, 3600),
-        size: integerFlag('size', values.size, 16, 1, 1 << 24),
-        json: values.json ?? false,
-      })
-    }
-    throw new UsageError(`Unknown role ${JSON.stringify(role)}: expected server or client`)
-  } catch (error) {
-    if (error instanceof UsageError || (error instanceof Error && /^Cannot (listen|connect|resolve)/.test(error.message))) {
-      process.stderr.write(`wirespeed tcp: ${error.message}\n`)
-      return 2
-    }
-    throw error
+  const { values } = parseFlags(rest, {
+    port: { type: 'string' }, host: { type: 'string' }, path: { type: 'string' }, framed: { type: 'boolean' }, 'frame-max': { type: 'string' },
+    connections: { type: 'string' }, seconds: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+  })
+  if (values.help || role === undefined || role === '--help') {
+    process.stdout.write(HELP)
+    return role === undefined ? 2 : 0
   }
+  if (role !== 'server' && role !== 'client') throw new UsageError(`Unknown role ${JSON.stringify(role)}: expected server or client`)
+  if (values.port === undefined && values.path === undefined) throw new UsageError('Missing --port (or --path for a Unix socket)')
+  const host = values.host ?? '127.0.0.1'
+  const framed = values.framed ?? false
+  if (role === 'server') {
+    const port = integerFlag('port', values.port, 0, 0, 65535)
+    return await server(host, port, values.path, framed, integerFlag('frame-max', values['frame-max'], 1 << 20, 0, 2 ** 32 - 1))
+  }
+  return await client({
+    host,
+    port: values.path === undefined ? integerFlag('port', values.port, 0, 1, 65535) : 0,
+    path: values.path,
+    framed,
+    connections: integerFlag('connections', values.connections, 8, 1, 10_000),
+    seconds: integerFlag('seconds', values.seconds, 3, 1, 3600),
+    size: integerFlag('size', values.size, 16, 1, 1 << 24),
+    json: values.json ?? false,
+  })
 }
 
 const rawEcho: Handlers = {

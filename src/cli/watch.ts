@@ -6,27 +6,20 @@ import { watch } from '../watch/watch.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 
 export async function run(args: string[]): Promise<number> {
-  let stop: () => void
-  try {
-    const { values, positionals } = parseFlags(args, { debounce: { type: 'string' }, help: { type: 'boolean' } })
-    if (values.help) {
-      process.stdout.write('Usage: wirespeed watch <path> [--debounce 20]\n\nPrints each change (create, change, delete, rename, rescan) with a timestamp.\n')
-      return 0
-    }
-    if (positionals.length !== 1) throw new UsageError('Expected one path to watch')
-    const debounceMs = integerFlag('debounce', values.debounce, 20, 0, 60_000)
-    stop = watch(positionals[0]!, { debounceMs }, (changes) => {
-      for (const change of changes) {
-        const detail = change.from === undefined ? change.path : `${change.from} -> ${change.path}`
-        process.stdout.write(`${new Date().toISOString()} ${change.type.padEnd(6)} ${detail}\n`)
-      }
-    })
-    process.stderr.write(`wirespeed watch: watching ${positionals[0]} (Ctrl-C to stop)\n`)
-  } catch (error) {
-    if (!(error instanceof UsageError) && !(error instanceof Error && /Cannot watch|Invalid option/.test(error.message))) throw error
-    process.stderr.write(`wirespeed watch: ${(error as Error).message}\n`)
-    return 2
+  const { values, positionals } = parseFlags(args, { debounce: { type: 'string' }, help: { type: 'boolean' } })
+  if (values.help) {
+    process.stdout.write('Usage: wirespeed watch <path> [--debounce 20]\n\nPrints each change (create, change, delete, rename, rescan) with a timestamp.\n')
+    return 0
   }
+  if (positionals.length !== 1) throw new UsageError('Expected one path to watch')
+  const debounceMs = integerFlag('debounce', values.debounce, 20, 0, 60_000)
+  const stop = watch(positionals[0]!, { debounceMs }, (changes) => {
+    for (const change of changes) {
+      const detail = change.from === undefined ? change.path : `${change.from} -> ${change.path}`
+      process.stdout.write(`${new Date().toISOString()} ${change.type.padEnd(6)} ${detail}\n`)
+    }
+  })
+  process.stderr.write(`wirespeed watch: watching ${positionals[0]} (Ctrl-C to stop)\n`)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)

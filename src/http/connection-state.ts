@@ -83,6 +83,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   /** Inside #process: a reply ending now must not start a nested pass over the same bytes. */
   #processing = false
   #ended = false
+  #shuttingDown = false
 
   constructor(connection: Connection<ConnectionState>, context: ServerContext) {
     this.#connection = connection
@@ -141,10 +142,17 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     this.#wakeDrainWaiters()
   }
 
-  /** Graceful shutdown: take no new request, finish the replies owed, then close. */
+  /**
+   * Graceful shutdown: take no new request, finish the replies owed, then close. A connection that owes
+   * nothing closes at once, and one that finishes later closes as soon as its last byte has left: a peer
+   * that keeps its side open is not waited for.
+   */
   shutdown(): void {
     this.#stopParsing = true
-    if (this.#queue.length === 0) this.#end()
+    this.#shuttingDown = true
+    if (this.#queue.length !== 0) return
+    if (this.#bodyRequest === null && this.#connection.bufferedBytes === 0) return this.#connection.destroy()
+    this.#end()
   }
 
   /** Refuses the connection with an error reply (too many connections). */
@@ -170,7 +178,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
         return connection.destroy()
       }
       if (this.#deadlineKind === Deadline.idle || this.#deadlineKind === Deadline.linger) {
-        this.#deadline = now + this.#limits.idleTimeoutMs
+        if (!this.#shuttingDown) this.#deadline = now + this.#limits.idleTimeoutMs
         return
       }
     } else {
@@ -390,7 +398,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     this.#ended = true
     this.#stopParsing = true
     this.#connection.end()
-    this.#setDeadline(Deadline.linger, this.#limits.idleTimeoutMs)
+    this.#setDeadline(Deadline.linger, this.#shuttingDown ? 0 : this.#limits.idleTimeoutMs)
   }
 
   #setDeadline(kind: Deadline, ms: number): void {

@@ -25,6 +25,7 @@
 import { open, readFile, realpath, stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
+import { FileChangedError, NotAFolderError, PathNotFoundError, PathRefusedError } from '../errors.ts'
 import { checkInteger } from '../limits.ts'
 import { watch, type Change } from '../watch/watch.ts'
 import { contentTypeOf } from './content-type.ts'
@@ -80,14 +81,6 @@ const TEXT_BYTES_MAX = 16 * 1024
 const STREAM_CHUNK_BYTES = 64 * 1024
 const ALLOW = 'Allow: GET, HEAD\r\n'
 
-/** Why a path was refused. */
-class PathRefused extends Error {
-  readonly status: number
-  constructor(status: number, message: string) {
-    super(message)
-    this.status = status
-  }
-}
 
 /**
  * Serves a folder.
@@ -125,9 +118,9 @@ export class StaticFiles {
       this.#realRoot = await realpath(this.root)
       stats = await stat(this.#realRoot)
     } catch {
-      throw new Error(`Cannot serve ${this.root}: the folder does not exist`)
+      throw new PathNotFoundError(`Cannot serve ${this.root}: the folder does not exist`)
     }
-    if (!stats.isDirectory()) throw new Error(`Cannot serve ${this.root}: it is not a folder`)
+    if (!stats.isDirectory()) throw new NotAFolderError(`Cannot serve ${this.root}: it is not a folder`)
     if (options.watch ?? true) {
       this.#stopWatching = watch(this.#realRoot, { debounceMs: options.debounceMs ?? 20 }, (changes) => this.invalidate(changes))
     }
@@ -195,7 +188,7 @@ export class StaticFiles {
     try {
       entry = await this.#load(key)
     } catch (error) {
-      if (!(error instanceof PathRefused)) throw error
+      if (!(error instanceof PathRefusedError)) throw error
       if (error.status === 404 && fallback !== undefined) return fallback(request, response)
       response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
       return
@@ -254,7 +247,7 @@ export class StaticFiles {
         const chunk = Buffer.allocUnsafe(Math.min(STREAM_CHUNK_BYTES, end - position + 1))
         const { bytesRead } = await file.read(chunk, 0, chunk.length, position)
         // The file shrank under us: the promised length cannot be kept, so the connection must close.
-        if (bytesRead === 0) throw new Error(`${variant.file} shrank while it was being sent`)
+        if (bytesRead === 0) throw new FileChangedError(`${variant.file} shrank while it was being sent`)
         position += bytesRead
         if (!response.write(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead))) await response.drain()
       }
@@ -264,23 +257,23 @@ export class StaticFiles {
     response.end()
   }
 
-  /** Resolves a request path to a cache entry. @throws PathRefused */
+  /** Resolves a request path to a cache entry. @throws PathRefusedError */
   async #load(key: string): Promise<Entry> {
     const segments = safeSegments(key, this.#dotfiles)
     const lookup = join(this.#realRoot, ...segments)
     let stats = await statOrNull(lookup)
-    if (stats === null) throw new PathRefused(404, key)
+    if (stats === null) throw new PathRefusedError(404, key)
     let file = lookup
     if (stats.isDirectory()) {
       if (!key.endsWith('/')) return this.#redirectEntry(lookup, `${key}/`)
       file = join(lookup, 'index.html')
       stats = await statOrNull(file)
-      if (stats === null || !stats.isFile()) throw new PathRefused(404, key)
+      if (stats === null || !stats.isFile()) throw new PathRefusedError(404, key)
     } else if (!stats.isFile()) {
-      throw new PathRefused(404, key)
+      throw new PathRefusedError(404, key)
     }
     const real = await realpath(file)
-    if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefused(404, key)
+    if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefusedError(404, key)
     const lastModified = new Date(stats.mtimeMs).toUTCString()
     const type = contentTypeOf(file)
     const identity = await this.#variant(real, stats, type, '', lastModified)
@@ -353,24 +346,24 @@ function touches(path: string, entry: Entry): boolean {
 
 /**
  * Decodes a request path once and splits it into safe segments.
- * @throws PathRefused 400 for encoded slashes or backslashes, NUL, bad escapes, "." and ".."; 404 for a
+ * @throws PathRefusedError 400 for encoded slashes or backslashes, NUL, bad escapes, "." and ".."; 404 for a
  *   dotfile when they are not served
  */
 export function safeSegments(path: string, dotfiles: boolean): string[] {
-  if (!path.startsWith('/')) throw new PathRefused(400, 'the path must start with /')
-  if (/%(2f|5c|00)/i.test(path)) throw new PathRefused(400, 'encoded slashes, backslashes and NUL are refused')
+  if (!path.startsWith('/')) throw new PathRefusedError(400, 'the path must start with /')
+  if (/%(2f|5c|00)/i.test(path)) throw new PathRefusedError(400, 'encoded slashes, backslashes and NUL are refused')
   let decoded: string
   try {
     decoded = decodeURIComponent(path)
   } catch {
-    throw new PathRefused(400, 'malformed percent-encoding')
+    throw new PathRefusedError(400, 'malformed percent-encoding')
   }
-  if (decoded.includes('\\') || decoded.includes('\0')) throw new PathRefused(400, 'backslashes and NUL are refused')
+  if (decoded.includes('\\') || decoded.includes('\0')) throw new PathRefusedError(400, 'backslashes and NUL are refused')
   const segments: string[] = []
   for (const segment of decoded.split('/')) {
     if (segment === '') continue
-    if (segment === '.' || segment === '..') throw new PathRefused(400, 'dot segments are refused')
-    if (segment.startsWith('.') && !dotfiles) throw new PathRefused(404, path)
+    if (segment === '.' || segment === '..') throw new PathRefusedError(400, 'dot segments are refused')
+    if (segment.startsWith('.') && !dotfiles) throw new PathRefusedError(404, path)
     segments.push(segment)
   }
   return segments

@@ -22,6 +22,10 @@
  * never an endless wait. `send()` waits for room the same way, on the tail word.
  */
 import { readFileSync } from 'node:fs'
+import {
+  ChannelBusyError, ChannelClosedError, ChannelIncompatibleError, ChannelInUseError, ChannelNotFoundError, ChannelTimeoutError, PeerGoneError,
+  SystemCallError,
+} from '../errors.ts'
 import { mapShared, threadSleeper, type Mapping, type Sleeper } from './memory.ts'
 import { Ring, RING_WORDS, ringBytes } from './ring.ts'
 
@@ -245,7 +249,7 @@ export class Channel {
 
   #check(): void {
     // After close the memory may be unmapped: touching it would crash the process, so refuse first.
-    if (this.#closed) throw new Error(`Channel${this.#name ? ` ${this.#name}` : ''} is closed`)
+    if (this.#closed) throw new ChannelClosedError(`Channel${this.#name ? ` ${this.#name}` : ''} is closed`)
   }
 
   #checkPeer(): void {
@@ -285,7 +289,10 @@ export class Channel {
     const header = this.#header
     const deadline = performance.now() + waitMs
     while (Atomics.load(header, H.closedB) !== 0 || Atomics.compareExchange(header, H.pidB, 0, process.pid) !== 0) {
-      if (performance.now() > deadline) throw new Error(`Channel ${this.#name} is busy with another client (process ${Atomics.load(header, H.pidB)})`)
+      if (performance.now() > deadline) {
+        const pid = Atomics.load(header, H.pidB)
+        throw new ChannelBusyError(`Channel ${this.#name} is busy with another client (process ${pid})`, pid)
+      }
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
   }
@@ -296,17 +303,6 @@ export class Channel {
   }
 }
 
-/** `receive()` waited longer than its timeout. */
-export class ChannelTimeoutError extends Error {
-  readonly code = 'CHANNEL_TIMEOUT'
-  override name = 'ChannelTimeoutError'
-}
-
-/** The other side closed the channel or died. */
-export class PeerGoneError extends Error {
-  readonly code = 'PEER_GONE'
-  override name = 'PeerGoneError'
-}
 
 /** True while process `pid` runs. A zombie (dead, not yet reaped by its parent) counts as dead. */
 function processExists(pid: number): boolean {
@@ -344,6 +340,7 @@ export async function openChannel(options: ChannelOptions = {}): Promise<Channel
     return new Channel(memory, 'A', capacity, batch, threadSleeper)
   }
   const create = options.create ?? true
+  if (create) await refuseLiveCreator(options.name)
   const mapping = await mapShared(options.name, channelBytes(capacity), create)
   if (create) {
     initialize(mapping.buffer, capacity)
@@ -361,6 +358,34 @@ export async function openChannel(options: ChannelOptions = {}): Promise<Channel
   }
 }
 
+/**
+ * A named channel whose creator still runs is not replaced: that would cut the creator off from its peers
+ * while it went on serving, and unlink the new one when either exits. Only a dead creator's object (or one
+ * that is not a channel of this build) is taken over.
+ * @throws ChannelInUseError naming the creator's process
+ */
+async function refuseLiveCreator(name: string): Promise<void> {
+  let existing: Mapping
+  try {
+    existing = await mapShared(name, 0, false)
+  } catch (error) {
+    // None there, or one that cannot be mapped (being created this instant, or not ours): nothing to protect.
+    if (error instanceof ChannelNotFoundError || error instanceof SystemCallError) return
+    throw error
+  }
+  try {
+    if (existing.buffer.byteLength < HEADER_BYTES) return
+    const header = new Int32Array(existing.buffer, 0, HEADER_BYTES / 4)
+    if (header[H.magic] !== MAGIC) return
+    const pid = Atomics.load(header, H.pidA)
+    if (pid !== 0 && Atomics.load(header, H.closedA) === 0 && processExists(pid)) {
+      throw new ChannelInUseError(`Channel ${name} is in use: its creator, process ${pid}, is running; pick another name or stop that process`, pid)
+    }
+  } finally {
+    existing.unmap()
+  }
+}
+
 function initialize(memory: ArrayBufferLike, capacity: number): void {
   const header = new Int32Array(memory, 0, HEADER_BYTES / 4)
   header.fill(0)
@@ -374,10 +399,10 @@ function initialize(memory: ArrayBufferLike, capacity: number): void {
 function attach(memory: ArrayBufferLike, side: 'B', batch: number, sleeper: Sleeper, mapping?: Mapping, name?: string): Channel {
   const header = new Int32Array(memory, 0, HEADER_BYTES / 4)
   if (memory.byteLength < HEADER_BYTES || header[H.magic] !== MAGIC || header[H.version] !== LAYOUT_VERSION) {
-    throw new Error(`Channel${name ? ` ${name}` : ''} was made by another build (magic ${(header[H.magic]! >>> 0).toString(16)}, layout ${header[H.version]}; expected ${MAGIC.toString(16)}, layout ${LAYOUT_VERSION}): they refuse to talk`)
+    throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} was made by another build (magic ${(header[H.magic]! >>> 0).toString(16)}, layout ${header[H.version]}; expected ${MAGIC.toString(16)}, layout ${LAYOUT_VERSION}): they refuse to talk`)
   }
-  if (Atomics.load(header, H.ready) !== 1) throw new Error(`Channel${name ? ` ${name}` : ''} is not ready`)
+  if (Atomics.load(header, H.ready) !== 1) throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} is not ready`)
   const capacity = header[H.capacity]!
-  if (memory.byteLength < channelBytes(capacity)) throw new Error(`Channel${name ? ` ${name}` : ''} is smaller than its header says`)
+  if (memory.byteLength < channelBytes(capacity)) throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} is smaller than its header says`)
   return new Channel(memory, side, capacity, batch, sleeper, mapping, name)
 }

@@ -1,2 +1,2 @@
-export { Channel, channelBytes, ChannelTimeoutError, openChannel, PeerGoneError, type ChannelOptions } from './channel.ts'
+export { Channel, channelBytes, openChannel, type ChannelOptions } from './channel.ts'
 export { Ring, ringBytes } from './ring.ts'

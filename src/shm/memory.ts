@@ -12,6 +12,7 @@
  * Facts that shape this file (koffi 3): mmap failure is all-ones, not null; a view touched after munmap
  * crashes the process, so `Mapping.unmap()` is guarded by the channel's closed flag and never runs twice.
  */
+import { ChannelNotFoundError, KoffiMissingError, SystemCallError } from '../errors.ts'
 
 export interface Sleeper {
   /** Sleeps while `words[index]` equals `value`, for at most `timeoutMs`. */
@@ -65,8 +66,8 @@ async function loadKoffi(): Promise<Koffi> {
     const module = (await import('koffi')) as { default?: Koffi } & Koffi
     koffi = module.default ?? module
     return koffi
-  } catch {
-    throw new Error('Channels between processes need the optional dependency koffi: run `npm install koffi` (thread channels work without it)')
+  } catch (error) {
+    throw new KoffiMissingError('Channels between processes need the optional dependency koffi: run `npm install koffi` (thread channels work without it)', { cause: error })
   }
 }
 
@@ -97,13 +98,16 @@ export async function mapShared(name: string, bytes: number, create: boolean): P
   const O_EXCL = darwin ? 0x800 : 0o200
   const PROT_READ_WRITE = 3
   const MAP_SHARED = 1
-  const fail = (call: string) => new Error(`Cannot map channel ${name}: ${call} failed with errno ${ffi.errno()}`)
+  const fail = (call: string) => {
+    const errno = ffi.errno()
+    return new SystemCallError(`Cannot map channel ${name}: ${call} failed with errno ${errno}`, call, errno)
+  }
 
   if (create) shmUnlink(name) // a stale object from a process that died: take its place
   const open = (flags: number) => (darwin ? shmOpen(name, flags, 'uint32_t', 0o600) : shmOpen(name, flags, 0o600))
   const fd = open(create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR) as number
   if (fd < 0) {
-    if (!create && ffi.errno() === 2) throw new Error(`No channel named ${name}: start the side that creates it first`)
+    if (!create && ffi.errno() === 2) throw new ChannelNotFoundError(`No channel named ${name}: start the side that creates it first`)
     throw fail('shm_open')
   }
   let size = bytes
@@ -172,9 +176,9 @@ function mapWindows(ffi: Koffi, name: string, bytes: number, create: boolean): M
   const FILE_MAP_ALL_ACCESS = 0xf001f
   const objectName = `Local\\wirespeed${name.replaceAll('/', '_')}`
   const handle = create ? createMapping(-1, 0, PAGE_READWRITE, 0, bytes, objectName) : openMapping(FILE_MAP_ALL_ACCESS, 0, objectName)
-  if (!handle) throw new Error(`Cannot map channel ${name}: ${create ? 'CreateFileMappingW' : 'OpenFileMappingW'} failed`)
+  if (!handle) throw new SystemCallError(`Cannot map channel ${name}: ${create ? 'CreateFileMappingW' : 'OpenFileMappingW'} failed`, create ? 'CreateFileMappingW' : 'OpenFileMappingW', 0)
   const pointer = mapView(handle, FILE_MAP_ALL_ACCESS, 0, 0, bytes)
-  if (!pointer) throw new Error(`Cannot map channel ${name}: MapViewOfFile failed`)
+  if (!pointer) throw new SystemCallError(`Cannot map channel ${name}: MapViewOfFile failed`, 'MapViewOfFile', 0)
   let mapped = true
   return {
     buffer: ffi.view(pointer, bytes),

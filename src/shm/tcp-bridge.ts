@@ -3,10 +3,11 @@
  * end, one TCP connection carrying length-prefixed frames on the other.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { FrameDecoder, FrameError, writeFrame } from '../tcp/framing.ts'
+import { ChannelClosedError, FrameError, PeerGoneError } from '../errors.ts'
+import { FrameDecoder, writeFrame } from '../tcp/framing.ts'
 import type { Connection, Handlers } from '../tcp/connection.ts'
 import { connect, listen } from '../tcp/listen.ts'
-import { openChannel, PeerGoneError } from './channel.ts'
+import { openChannel } from './channel.ts'
 import type { BridgeSetup } from './tcp-channel.ts'
 
 const setup = workerData as BridgeSetup
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
       }
     }
   } catch (error) {
-    if (!(error instanceof PeerGoneError) && !/is closed/.test((error as Error).message)) throw error
+    if (!(error instanceof PeerGoneError) && !(error instanceof ChannelClosedError)) throw error
     connection!.end()
   }
 }

@@ -9,6 +9,7 @@
  * and the socket's event loop never waits on the caller. When the connection ends, the bridge closes its
  * side and the caller's waits end with PeerGoneError; when the caller closes, the bridge ends the socket.
  */
+import { BridgeError } from '../errors.ts'
 import { Worker } from 'node:worker_threads'
 import type { Channel, ChannelOptions } from './channel.ts'
 
@@ -39,10 +40,10 @@ export async function openTcpChannel(options: ChannelOptions): Promise<Channel> 
     worker.on('message', (message: { type: 'listening'; port: number } | { type: 'connected' } | { type: 'failed'; message: string }) => {
       if (message.type === 'listening') options.onListening?.(message.port)
       else if (message.type === 'connected') resolve()
-      else reject(new Error(message.message))
+      else reject(new BridgeError(message.message))
     })
     worker.once('error', reject)
-    worker.once('exit', (code) => reject(new Error(`The TCP bridge exited with code ${code} before connecting`)))
+    worker.once('exit', (code) => reject(new BridgeError(`The TCP bridge exited with code ${code} before connecting`)))
   })
   return channel
 }

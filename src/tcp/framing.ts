@@ -11,18 +11,11 @@
  * `messageBytesMax` is refused at once, before its bytes arrive: a `FrameError` naming the limit, after
  * which the stream cannot be trusted and the connection should close.
  */
-import { WirespeedError } from '../errors.ts'
+import { FrameError } from '../errors.ts'
 import type { Connection } from './connection.ts'
 
 export const FRAME_HEADER_BYTES = 4
 
-/** A frame that cannot be accepted (over the size limit). */
-export class FrameError extends WirespeedError {
-  constructor(message: string) {
-    super('FRAME_TOO_LARGE', message)
-    this.name = 'FrameError'
-  }
-}
 
 /**
  * Reassembles frames from reads.

@@ -7,8 +7,13 @@
  */
 import { lookup } from 'node:dns/promises'
 import { connect as netConnect, createServer, isIP, type Server, type Socket } from 'node:net'
+import { ConnectError, HostNotFoundError, ListenError } from '../errors.ts'
 import { checkInteger, defaultLimits, limitSpecs } from '../limits.ts'
+import { requireNode } from '../runtime.ts'
 import { Connection, type Handlers, type StringEncoding } from './connection.ts'
+
+/** The first Node whose net.Server.listen() takes reusePort. */
+export const REUSE_PORT_NODE = '22.12'
 
 export interface ListenOptions<Data = unknown> {
   /** Address or host name to listen on. Default 127.0.0.1 (loopback only: opt in to 0.0.0.0 or ::). */
@@ -49,6 +54,7 @@ export interface Listener<Data = unknown> {
 export async function listen<Data = unknown>(options: ListenOptions<Data>): Promise<Listener<Data>> {
   const port = options.path === undefined ? options.port : 0
   checkInteger('port', port, { min: 0, max: 65535 })
+  if (options.reusePort) requireNode('reusePort', REUSE_PORT_NODE)
   const host = options.path ?? (await resolveHost(options.host ?? '127.0.0.1'))
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
   checkInteger('writeBufferBytesHigh', writeBufferBytesHigh, limitSpecs.writeBufferBytesHigh)
@@ -107,7 +113,7 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
       : netConnect({ host, port: options.port, allowHalfOpen: true, noDelay: true })
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(new Error(`Cannot connect to ${options.path ?? `${host}:${options.port}`}: ${error.code ?? error.message}`, { cause: error }))
+      reject(new ConnectError(`Cannot connect to ${options.path ?? `${host}:${options.port}`}: ${error.code ?? error.message}`, error.code ?? 'UNKNOWN', { cause: error }))
     }
     socket.once('error', onError)
     socket.once('connect', () => {
@@ -127,17 +133,17 @@ export async function resolveHost(host: string): Promise<string> {
   try {
     return (await lookup(literal)).address
   } catch (error) {
-    throw new Error(`Cannot resolve host ${host}: ${(error as NodeJS.ErrnoException).code ?? error}`, { cause: error })
+    throw new HostNotFoundError(`Cannot resolve host ${host}: ${(error as NodeJS.ErrnoException).code ?? error}`, { cause: error })
   }
 }
 
-function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): ListenError {
   const why =
     error.code === 'EADDRINUSE' ? 'the port is in use; pick another with --port or stop what holds it'
     : error.code === 'EACCES' ? 'permission denied; ports below 1024 need privileges'
     : error.code === 'EADDRNOTAVAIL' ? 'the address is not on this machine'
     : (error.code ?? error.message)
-  return new Error(`Cannot listen on ${host}:${port}: ${why}`, { cause: error })
+  return new ListenError(`Cannot listen on ${host}:${port}: ${why}`, error.code ?? 'UNKNOWN', { cause: error })
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -13,12 +13,15 @@
  * reusePort exists on Linux and the BSDs. Elsewhere this falls back to a single event loop on the main
  * thread (said in the log line at start): one process per core with node:cluster is not built yet.
  */
+import { WorkerExitedError } from '../errors.ts'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Handler } from '../http/connection-state.ts'
 import { httpUrl, type Server, type ServeOptions } from '../http/server.ts'
 import { resolveLimits } from '../limits.ts'
+import { requireNode } from '../runtime.ts'
+import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import { watch } from '../watch/watch.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 
@@ -52,6 +55,7 @@ export async function serveWorkers(options: ServeOptions, fallback: (options: Se
     const handler = handlerModule === undefined ? undefined : ((await import(handlerModule)) as { default: Handler }).default
     return fallback({ ...options, workers: undefined, handlerModule: undefined, handler })
   }
+  requireNode('Serving on several worker threads (reusePort)', REUSE_PORT_NODE)
   if (options.static !== undefined && typeof options.static !== 'string' && !('root' in options.static && typeof options.static.root === 'string')) {
     throw new TypeError('Invalid option static with workers: give the folder (or { root }), not a StaticFiles instance')
   }
@@ -85,7 +89,7 @@ export async function serveWorkers(options: ServeOptions, fallback: (options: Se
       })
       worker.on('exit', (code) => {
         if (workers[index] === worker) workers[index] = undefined
-        if (!listening) return reject(new Error(`Worker ${index} exited with code ${code} before listening`))
+        if (!listening) return reject(new WorkerExitedError(`Worker ${index} exited with code ${code} before listening`))
         if (closing) return
         if (Date.now() - startedAt > STABLE_MS) backoffMs = BACKOFF_MS_MIN
         restarts++

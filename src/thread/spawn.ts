@@ -9,7 +9,7 @@
  * job keeps the process alive, and a finished one never does.
  */
 import { Worker } from 'node:worker_threads'
-import { WirespeedError } from '../errors.ts'
+import { ThreadError } from '../errors.ts'
 import { checkInteger } from '../limits.ts'
 
 export interface SpawnOptions {
@@ -64,10 +64,10 @@ export function spawn<Result = unknown>(moduleUrl: URL | string, params?: unknow
       }
     })
     worker.on('error', (error: Error) => settle(error))
-    worker.on('exit', (code) => settle(new WirespeedError('THREAD_EXITED', `Thread ${worker.threadId} exited with code ${code} before it returned a result`)))
+    worker.on('exit', (code) => settle(new ThreadError('THREAD_EXITED', `Thread ${worker.threadId} exited with code ${code} before it returned a result`)))
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => {
-        settle(new WirespeedError('THREAD_TIMEOUT', `Thread ${worker.threadId} did not finish within ${options.timeoutMs} ms`))
+        settle(new ThreadError('THREAD_TIMEOUT', `Thread ${worker.threadId} did not finish within ${options.timeoutMs} ms`))
         void worker.terminate()
       }, options.timeoutMs)
     }

@@ -17,6 +17,7 @@
  * start and whenever an unwatched folder would be needed); a burst of changes larger than `eventsMax` in
  * one window becomes one `rescan`.
  */
+import { PathNotFoundError } from '../errors.ts'
 import { lstatSync, readdirSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { checkInteger } from '../limits.ts'
@@ -68,7 +69,7 @@ export function watch(path: string, options: WatchOptions, onChanges: (changes: 
   checkInteger('foldersMax', foldersMax, { min: 1, max: 1_000_000 })
   checkInteger('eventsMax', eventsMax, { min: 1, max: 1_000_000 })
   const rootStats = statOrUndefined(root)
-  if (rootStats === undefined) throw new Error(`Cannot watch ${root}: it does not exist`)
+  if (rootStats === undefined) throw new PathNotFoundError(`Cannot watch ${root}: it does not exist`)
   const strategy = options.strategy === undefined || options.strategy === 'auto' ? (process.platform === 'linux' ? 'per-folder' : 'recursive') : options.strategy
 
   const known = new Map<string, Known>()

@@ -1,7 +1,8 @@
 // Runs `npm run bench -- http --quick` so the benchmark harness cannot rot. No timing is asserted: only
 // that every contender found is checked and measured, and that the table comes out.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
@@ -52,4 +53,50 @@ test('the soak runs in quick mode and every check holds', async () => {
   const { stdout } = await bench('soak')
   assert.match(stdout, /keep-alive requests: RSS growth \| [\d.]+ MiB \| 24\.0 MiB \| ✔ \|/)
   assert.doesNotMatch(stdout, /✘/)
+})
+
+test('npm run bench -- --help (and -h) prints the usage and exits 0', async () => {
+  for (const flag of ['--help', '-h']) {
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, ['bench/run.ts', flag], { cwd: root, timeout: 30_000 }, (error, stdout) => resolve({ code: error ? 1 : 0, stdout })),
+    )
+    assert.equal(result.code, 0)
+    assert.match(result.stdout, /^Usage: npm run bench -- \[suite \.\.\.\]/)
+    assert.match(result.stdout, /Suites: http, static, shm, tcp, soak/)
+  }
+})
+
+test('SIGINT to the runner alone stops every process it started, then the runner exits', async () => {
+  const runner = spawn(process.execPath, ['bench/run.ts', 'http', '--quick'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+  const exited = new Promise<number | null>((resolve) => runner.once('exit', (code) => resolve(code)))
+  // Once a contender has answered its check, it and the load generator are running.
+  let stderr = ''
+  await new Promise<void>((resolve) => runner.stderr!.on('data', (bytes: Buffer) => {
+    stderr += bytes.toString()
+    if (stderr.includes('✔')) resolve()
+  }))
+  const childrenOf = (pid: number): number[] => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number)
+    } catch {
+      return []
+    }
+  }
+  let children: number[] = []
+  for (let i = 0; i < 600 && children.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    children = childrenOf(runner.pid!)
+  }
+  assert.ok(children.length > 0, 'the runner started a contender')
+  runner.kill('SIGINT')
+  assert.equal(await exited, 130)
+  const alive = children.filter((pid) => {
+    try {
+      process.kill(pid, 0)
+      return !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z ')
+    } catch {
+      return false
+    }
+  })
+  assert.deepEqual(alive, [], 'no contender is left running')
 })

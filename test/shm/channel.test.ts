@@ -8,7 +8,7 @@ import { spawn as spawnProcess } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { openChannel, PeerGoneError, spawn, type Channel } from '../../src/index.ts'
+import { ChannelInUseError, openChannel, PeerGoneError, spawn, type Channel } from '../../src/index.ts'
 import { assertNoOpenHandles } from '../helpers/raw-client.ts'
 import { checksum } from './fixtures/checksum.ts'
 import type { PeerJob } from './fixtures/peer.ts'
@@ -154,6 +154,34 @@ describe('process channels', () => {
 
   test('opening a channel nobody made says so', async () => {
     await assert.rejects(openChannel({ name: '/wirespeed-test-nobody', create: false }), /No channel named \/wirespeed-test-nobody: start the side that creates it first/)
+  })
+
+  test('creating a channel whose creator is alive fails, naming the process; the first one keeps working', async () => {
+    const name = `/wirespeed-test-${process.pid}-${++names}`
+    const first = await openChannel({ name, bytes: 1024 })
+    await assert.rejects(openChannel({ name, bytes: 1024 }), (error: unknown) => {
+      assert.ok(error instanceof ChannelInUseError)
+      assert.equal(error.code, 'CHANNEL_IN_USE')
+      assert.equal(error.pid, process.pid)
+      assert.match(error.message, new RegExp(`Channel ${name} is in use: its creator, process ${process.pid}, is running`))
+      return true
+    })
+    const second = await openChannel({ name, create: false })
+    second.send(Uint8Array.of(7))
+    assert.deepEqual(first.receive(1000), Uint8Array.of(7))
+    second.close()
+    first.close()
+  })
+
+  test("a dead creator's channel is replaced", async () => {
+    const name = `/wirespeed-test-${process.pid}-${++names}`
+    const source = `import { openChannel } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)}
+      await openChannel({ name: ${JSON.stringify(name)}, bytes: 1024 }); process.kill(process.pid, 'SIGKILL')`
+    const child = spawnProcess(process.execPath, ['--input-type=module', '-e', source], { stdio: 'inherit' })
+    await new Promise((resolve) => child.on('exit', resolve))
+    assert.ok(readdirSync('/dev/shm').includes(name.slice(1)), 'the dead creator left its object behind')
+    const channel = await openChannel({ name, bytes: 1024 })
+    channel.close()
   })
 
   test('nothing is left in /dev/shm', () => {
