@@ -4,16 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { gzipSync } from 'node:zlib'
 import { serve, StaticFiles, type Server } from '../../src/index.ts'
 import { parseRange, safeSegments } from '../../src/http/static.ts'
+import { collectGarbage } from '../helpers/gc.ts'
 import { assertNoOpenHandles, exchange, RawClient, type Reply } from '../helpers/raw-client.ts'
 
-// A collector we can call, to measure what is still referenced rather than what is not yet collected.
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
+const gc = collectGarbage
 
 const base = mkdtempSync(join(tmpdir(), 'wirespeed-static-'))
 const root = join(base, 'site')
