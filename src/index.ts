@@ -5,8 +5,13 @@ export {
   ThreadError, WirespeedError, WorkerExitedError, type ErrorCode, type HttpErrorCode,
 } from './errors.ts'
 export { defaultLimits, resolveLimits, type Limits } from './limits.ts'
-export { Connection, connect, encodeFrame, FrameDecoder, listen, writeFrame, type ConnectOptions, type Handlers, type ListenOptions, type Listener } from './tcp/index.ts'
-export { Request, Response, serve, StaticFiles, type Handler, type ServeOptions, type Server, type StaticOptions } from './http/index.ts'
+export { connect, encodeFrame, FrameDecoder, listen, writeFrame, type Backend, type Connection, type ConnectOptions, type Handlers, type ListenOptions, type Listener, type Protocol } from './tcp/index.ts'
+export { Request, Response, type ErrorHandler, type Handler } from './http/index.ts'
+export { StaticFiles, type StaticOptions } from './static/index.ts'
+export { serve, type OneLoopServeOptions, type ServeOptions, type Server, type WorkersServeOptions } from './serve/index.ts'
 export { watch, type Change, type ChangeType, type WatchOptions } from './watch/index.ts'
 export { spawn, type SpawnOptions, type Thread } from './thread/index.ts'
-export { Channel, openChannel, Ring, ringBytes, type ChannelOptions } from './shm/index.ts'
+export {
+  Channel, openChannel, Ring, ringBytes, type ChannelOptions, type ProcessChannelOptions, type TcpChannelOptions, type ThreadChannelOptions,
+  type ThreadPeerChannelOptions,
+} from './shm/index.ts'

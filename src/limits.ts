@@ -2,14 +2,17 @@
  * Every default limit of wirespeed, with its unit and the reason for its size.
  *
  * A server facing a network must put a bound on everything a peer can make it hold: bytes, counts and time.
- * Each limit here is a named option; `resolveLimits()` merges a caller's overrides with these defaults and
- * checks each value against its allowed range when the server is created, so a typo fails at start-up
- * ("Invalid option headerBytesMax: expected an integer from 256 to 1048576, got 12") instead of at 3 a.m.
+ * Each limit here is a named option, grouped by area (HTTP, TCP, static files, watching, channels, threads),
+ * with its unit last in its name. `resolveLimits()` merges a caller's HTTP overrides with these defaults;
+ * every other area checks its options with `checkLimit()` against the same table when the object is made, so
+ * a typo fails at start-up ("Invalid option headerBytesMax: expected an integer from 256 to 1048576, got 12")
+ * instead of at 3 a.m.
  */
 
 /** One limit: its default, and the range a caller may set it to (both ends included). */
-type LimitSpec = { readonly value: number; readonly min: number; readonly max: number }
+export type LimitSpec = { readonly value: number; readonly min: number; readonly max: number; readonly powerOfTwo?: boolean }
 
+// HTTP: `serve({ limits })`, validated by resolveLimits().
 export const limitSpecs = {
   /** Request line ("GET /path HTTP/1.1") in bytes. Longer targets get 414. 8 KiB is what nginx allows by default. */
   requestLineBytesMax: { value: 8192, min: 64, max: 1 << 20 },
@@ -37,6 +40,54 @@ export const limitSpecs = {
   writeBufferBytesHigh: { value: 64 * 1024, min: 1024, max: 1 << 30 },
 } as const satisfies Record<string, LimitSpec>
 
+// TCP: `listen()` and `connect()`.
+export const tcpLimitSpecs = {
+  /** Port to listen on; 0 picks a free one. */
+  port: { value: 0, min: 0, max: 65535 },
+  /** Port to connect to. */
+  connectPort: { value: 0, min: 1, max: 65535 },
+  /** Idle timeout of a raw TCP connection (0: none). The largest delay a Node timer takes. */
+  idleTimeoutMs: { value: 0, min: 0, max: 2 ** 31 - 1 },
+  /** Connections accepted by the kernel but not yet by us. 511 is Node's and nginx's default. */
+  backlog: { value: 511, min: 1, max: 65535 },
+  /** Bytes of one framed message (FrameDecoder). 1 MiB; the 4-byte length field allows up to 2^32 - 1. */
+  messageBytesMax: { value: 1 << 20, min: 0, max: 2 ** 32 - 1 },
+} as const satisfies Record<string, LimitSpec>
+
+// Static files: `serve({ static })`, `new StaticFiles()`.
+export const staticLimitSpecs = {
+  /** Files up to this size are kept in memory; larger ones stream from disk. 1 MiB keeps the cache for the many small files. */
+  fileBytesMax: { value: 1 << 20, min: 0, max: 1 << 30 },
+  /** Bytes of file bodies kept in memory, least recently used evicted. 64 MiB holds a typical site whole. */
+  cacheBytesMax: { value: 64 << 20, min: 0, max: 2 ** 40 },
+} as const satisfies Record<string, LimitSpec>
+
+// Watching: `watch()`.
+export const watchLimitSpecs = {
+  /** Changes are gathered for this long after the first one, then reported together. 20 ms: an editor's save is one batch. */
+  debounceMs: { value: 20, min: 0, max: 60_000 },
+  /** Folders watched (one handle each on Linux). Past it: one `rescan` for the root. */
+  foldersMax: { value: 10_000, min: 1, max: 1_000_000 },
+  /** Names queued within one debounce window. Past it: one `rescan` for the root. */
+  eventsMax: { value: 10_000, min: 1, max: 1_000_000 },
+} as const satisfies Record<string, LimitSpec>
+
+// Channels: `openChannel()`.
+export const channelLimitSpecs = {
+  /** Bytes of each ring (one each way): a power of two. 1 MiB; a message may be half of it. */
+  bytes: { value: 1 << 20, min: 64, max: 2 ** 30, powerOfTwo: true },
+  /** Messages sent before the sender publishes them (1: at once). Batching trades latency for throughput. */
+  batch: { value: 1, min: 1, max: 1 << 20 },
+} as const satisfies Record<string, LimitSpec>
+
+// Threads: `spawn()`.
+export const threadLimitSpecs = {
+  /** How long join() waits before the thread is terminated (no default: unbounded unless given). */
+  timeoutMs: { value: 0, min: 1, max: 2 ** 31 - 1 },
+  /** Old-generation heap of the thread in MiB (no default: Node's). */
+  heapMbMax: { value: 0, min: 1, max: 1 << 20 },
+} as const satisfies Record<string, LimitSpec>
+
 export type LimitName = keyof typeof limitSpecs
 export type Limits = { readonly [K in LimitName]: number }
 
@@ -58,17 +109,28 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     if (!Object.hasOwn(limitSpecs, name)) {
       throw new RangeError(`Unknown limit ${name}: expected one of ${Object.keys(limitSpecs).join(', ')}`)
     }
-    checkInteger(name, value, limitSpecs[name as LimitName])
+    checkLimit(name, value, limitSpecs[name as LimitName])
     limits[name] = value
   }
   return limits as Limits
 }
 
-/** Throws a RangeError unless `value` is an integer within `range` (both ends included). */
-export function checkInteger(name: string, value: unknown, range: { min: number; max: number }): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < range.min || value > range.max) {
-    throw new RangeError(
-      `Invalid option ${name}: expected an integer from ${range.min} to ${range.max}, got ${String(value)}`,
-    )
-  }
+/**
+ * Throws a RangeError unless `value` is an integer within `spec`'s range (both ends included), and a power
+ * of two where the spec says so.
+ * @example
+ * checkLimit('debounceMs', 20, watchLimitSpecs.debounceMs)
+ */
+export function checkLimit(name: string, value: unknown, spec: Pick<LimitSpec, 'min' | 'max' | 'powerOfTwo'>): void {
+  const integer = typeof value === 'number' && Number.isInteger(value) && value >= spec.min && value <= spec.max
+  if (integer && (!spec.powerOfTwo || (value & (value - 1)) === 0)) return
+  const what = spec.powerOfTwo ? 'a power of two' : 'an integer'
+  throw new RangeError(`Invalid option ${name}: expected ${what} from ${spec.min} to ${spec.max}, got ${String(value)}`)
+}
+
+/** `given` when set (checked against `spec`), else the spec's default. */
+export function limitOrDefault(name: string, given: number | undefined, spec: LimitSpec): number {
+  if (given === undefined) return spec.value
+  checkLimit(name, given, spec)
+  return given
 }

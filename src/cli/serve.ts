@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { serve } from '../http/server.ts'
+import { serve } from '../serve/serve.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'

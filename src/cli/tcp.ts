@@ -7,7 +7,7 @@
  */
 import { FrameError } from '../errors.ts'
 import { FrameDecoder, writeFrame } from '../tcp/framing.ts'
-import type { Connection, Handlers } from '../tcp/connection.ts'
+import type { Connection, Handlers } from '../tcp/types.ts'
 import { connect, listen } from '../tcp/listen.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 import { formatCount } from './format.ts'

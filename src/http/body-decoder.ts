@@ -15,6 +15,7 @@ import type { Limits } from '../limits.ts'
 import { CR, HTAB, LF, SP, TOKEN } from './chars.ts'
 import { checkFieldLine } from './parser.ts'
 
+/** @internal Where decoded body bytes go (a Request). */
 export interface BodySink {
   pushBody(bytes: Buffer): void
 }
@@ -25,6 +26,7 @@ type State = (typeof State)[keyof typeof State]
 /** At most 11 hex digits (16 TiB): enough for any body limit, and exact in a double. */
 const CHUNK_SIZE_DIGITS_MAX = 11
 
+/** @internal Decodes request bodies for ConnectionState; not part of the published API. */
 export class BodyDecoder {
   readonly #limits: Limits
   #state: State = State.done

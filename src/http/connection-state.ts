@@ -22,15 +22,14 @@
  * closes (RFC 9112 §11.2: once framing is in doubt, nothing more on the connection can be trusted).
  */
 import { HttpError } from '../errors.ts'
-import type { Limits } from '../limits.ts'
-import type { Connection } from '../tcp/connection.ts'
+import { defaultLimits, type Limits } from '../limits.ts'
+import type { Connection } from '../tcp/types.ts'
 import { BodyDecoder } from './body-decoder.ts'
 import { RequestParser } from './parser.ts'
 import { Request, type RequestOwner } from './request.ts'
 import { Response, type ResponseOwner } from './response.ts'
+import type { Handler } from './types.ts'
 
-/** A request handler. It may be async; a throw or rejection before the reply starts is answered with 500. */
-export type Handler = (request: Request, response: Response) => void | Promise<void>
 
 /** What every connection of one server shares. */
 export interface ServerContext {
@@ -51,10 +50,11 @@ function resumeParsingOf(state: ConnectionState): void {
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
 const MIN_OWNED_BYTES = 4096
 
-/** Stands in for the request of an error reply to bytes that never became a request. */
-const NO_REQUEST = {
-  method: 'GET', versionMinor: 1, keepAlive: false, expectContinue: false, continueAsked: false, bodyComplete: true,
-} as unknown as Request
+/**
+ * The request of an error reply to bytes that never became a request: a real Request over no bytes (no
+ * method, no fields, no body). Its reply closes the connection (sendError says so).
+ */
+const NO_REQUEST = new Request(Buffer.alloc(0), 0, new RequestParser(defaultLimits), { continueRequested() {} })
 
 export class ConnectionState implements RequestOwner, ResponseOwner {
   now: number
@@ -375,7 +375,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
     if (queue.length === 0 && !this.#parsePaused) this.#afterLastReply()
   }
 
-  /** Internal: parses what was held back once replies have left (queue under pipelineDepthMax, writes under the mark). */
+  /** @internal parses what was held back once replies have left (queue under pipelineDepthMax, writes under the mark). */
   resumeParsing(): void {
     if (!this.#parsePaused || this.#processing || this.#connection.closed) return
     if (this.#queue.length >= this.#limits.pipelineDepthMax || this.#connection.bufferedBytes >= this.#limits.writeBufferBytesHigh) return

@@ -1,6 +1,5 @@
-export type { Handler } from './connection-state.ts'
+export { listenHttp } from './server.ts'
 export { Request } from './request.ts'
 export { Response } from './response.ts'
 export { RequestParser } from './parser.ts'
-export { serve, type ServeOptions, type Server } from './server.ts'
-export { StaticFiles, type StaticOptions } from './static.ts'
+export { httpUrl, type ErrorHandler, type Handler, type HttpServer, type HttpServerOptions } from './types.ts'

@@ -15,7 +15,6 @@
  */
 import type { HttpError } from '../errors.ts'
 import { equalsLower } from './chars.ts'
-import type { BodySink } from './body-decoder.ts'
 import type { RequestParser } from './parser.ts'
 
 /** What a request needs from its connection. */
@@ -32,7 +31,8 @@ const EMPTY = Buffer.alloc(0)
  *   response.json({ path: request.path, agent: request.header('user-agent'), body: await request.text() })
  * } })
  */
-export class Request implements BodySink {
+// (A BodySink for the decoder, by shape: the interface is internal and stays out of the published types.)
+export class Request {
   /** GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE or PATCH. */
   readonly method: string
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
@@ -63,6 +63,7 @@ export class Request implements BodySink {
   #continueAsked = false
   #discarding = false
 
+  /** @internal Made by the connection for each request. */
   constructor(buffer: Buffer, base: number, parser: RequestParser, owner: RequestOwner) {
     this.#buffer = buffer
     this.#base = base
@@ -186,14 +187,14 @@ export class Request implements BodySink {
     return this.#bodyDone
   }
 
-  /** Internal: a piece of body from the decoder. */
+  /** @internal a piece of body from the decoder. */
   pushBody(bytes: Buffer): void {
     if (bytes.length === 0 || this.#discarding) return
     ;(this.#bodyParts ??= []).push(bytes)
     this.#bodyBytes += bytes.length
   }
 
-  /** Internal: the body is complete. */
+  /** @internal the body is complete. */
   endBody(): void {
     this.#bodyDone = true
     const waiters = this.#bodyWaiters
@@ -203,7 +204,7 @@ export class Request implements BodySink {
     for (const waiter of waiters) waiter.resolve(body)
   }
 
-  /** Internal: the body was refused or cut off. */
+  /** @internal the body was refused or cut off. */
   failBody(error: HttpError): void {
     this.#bodyError = error
     this.#bodyParts = null
@@ -212,7 +213,7 @@ export class Request implements BodySink {
     if (waiters) for (const waiter of waiters) waiter.reject(error)
   }
 
-  /** Internal: the reply is done; body bytes still to come are dropped. */
+  /** @internal the reply is done; body bytes still to come are dropped. */
   discardBody(): void {
     this.#discarding = true
     this.#bodyParts = null

@@ -90,6 +90,7 @@ export class Response {
   #parts: (string | Uint8Array)[] | null = null
   #partsBytes = 0
 
+  /** @internal Made by the connection for each request. */
   constructor(request: Request, owner: ResponseOwner) {
     this.request = request
     this.#owner = owner
@@ -231,7 +232,7 @@ export class Response {
     return this.#owner.waitForDrain(this)
   }
 
-  /** Internal: replaces a reply the handler has not started with an error reply, and closes after it. */
+  /** @internal replaces a reply the handler has not started with an error reply, and closes after it. */
   sendError(error: HttpError): void {
     if (this.#phase !== Phase.fresh) return
     this.#names = this.#lines = null
@@ -242,7 +243,7 @@ export class Response {
   }
 
   /**
-   * Internal fast path for replies whose header lines are made once and reused (static files): `lines` are
+   * @internal Fast path for replies whose header lines are made once and reused (static files): `lines` are
    * complete field lines, each ending in CRLF; a string body is sent as Latin-1 (byte for byte). A HEAD
    * request gets the head only; 304 gets no length.
    */
@@ -261,13 +262,13 @@ export class Response {
     this.#owner.responseEnded(this)
   }
 
-  /** Internal: complete header lines (each ending in CRLF) to send with the head of a streamed body. */
+  /** @internal complete header lines (each ending in CRLF) to send with the head of a streamed body. */
   prepare(lines: string): this {
     this.#prepared = lines
     return this
   }
 
-  /** Internal: the reply is now the oldest on its connection; returns what it had buffered. */
+  /** @internal the reply is now the oldest on its connection; returns what it had buffered. */
   activate(): (string | Uint8Array)[] | null {
     const parts = this.#parts
     this.#parts = null

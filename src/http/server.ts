@@ -1,5 +1,6 @@
 /*
- * `serve()`: an HTTP/1.1 server on `src/tcp`.
+ * `listenHttp()`: an HTTP/1.1 server on `src/tcp`, on one event loop. It knows one handler; static files,
+ * worker threads and the choice between them are the `serve()` facade's (src/serve/serve.ts).
  *
  * One handlers object per server routes every connection's events to its ConnectionState. One interval per
  * server sweeps the connections' deadlines (idle, headers, body, linger, send): no timer per connection or
@@ -11,96 +12,62 @@
  */
 import { HttpError } from '../errors.ts'
 import { resolveLimits, type Limits } from '../limits.ts'
-import type { Handlers } from '../tcp/connection.ts'
-import { listen, type Listener } from '../tcp/listen.ts'
-import { ConnectionState, type Handler, type ServerContext } from './connection-state.ts'
+import { listen } from '../tcp/listen.ts'
+import type { Connection, Handlers, Listener } from '../tcp/types.ts'
+import { ConnectionState, type ServerContext } from './connection-state.ts'
 import type { Request } from './request.ts'
-import { StaticFiles, type StaticOptions } from './static.ts'
-import { serveWorkers } from '../thread/serve-workers.ts'
-
-export interface ServeOptions {
-  /** Default 127.0.0.1. */
-  host?: string
-  /** Default 5001; 0 picks a free port. */
-  port?: number
-  /** Share the port with other processes or threads (Linux, BSD). */
-  reusePort?: boolean
-  /** Answers requests; with `static`, it gets what the folder does not have (and methods other than GET/HEAD). */
-  handler?: Handler
-  /** Serve a folder: its path, options (see StaticOptions), or a StaticFiles made by the caller. */
-  static?: string | StaticOptions | StaticFiles
-  /**
-   * Serve on several cores: one event loop per worker thread ('auto': one per core), each with reusePort.
-   * The handler must then come from `handlerModule`, as a function cannot cross threads.
-   */
-  workers?: number | 'auto'
-  /** A module whose default export is the handler (required for a handler with `workers`). */
-  handlerModule?: URL | string
-  /** Where the server's few log lines go (worker starts and restarts). Default: console.log. */
-  log?: (line: string) => void
-  /** Overrides of the defaults in src/limits.ts, validated here. */
-  limits?: Partial<Limits>
-  /** Called with a handler's error (or an internal one). Default: console.error. */
-  onError?: (error: unknown, request: Request | undefined) => void
-}
-
-/** A running HTTP server. */
-export interface Server {
-  readonly host: string
-  readonly port: number
-  /** "http://127.0.0.1:5001" */
-  readonly url: string
-  readonly limits: Limits
-  /** Open connections. */
-  readonly connections: number
-  /** Requests received and bytes of replies queued since the start (for status lines). */
-  stats(): { requests: number; bytesOut: number; connections: number }
-  /** Event loops serving (1 unless `workers` was given). */
-  readonly workers: number
-  /** Worker threads replaced after they died. */
-  readonly restarts: number
-  /** Graceful: stop accepting, finish replies in flight (up to shutdownTimeoutMs), then resolve. */
-  close(): Promise<void>
-}
+import { httpUrl, type HttpServer, type HttpServerOptions } from './types.ts'
 
 /**
- * Starts an HTTP/1.1 server.
+ * Starts an HTTP/1.1 server on this event loop.
  * @example
- * const server = await serve({ port: 5001, handler: (request, response) => response.send('Hello, World!') })
+ * const server = await listenHttp({ port: 0, handler: (request, response) => response.send('Hello') })
  * await server.close()
  */
-export async function serve(options: ServeOptions): Promise<Server> {
-  if (options.workers !== undefined) return serveWorkers(options, serve)
+export async function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
   const limits = resolveLimits(options.limits)
-  let files: StaticFiles | undefined
-  let handler = options.handler
-  if (handler !== undefined && typeof handler !== 'function') throw new TypeError('Invalid option handler: expected a function')
-  if (options.static !== undefined) {
-    const given = options.static
-    files = given instanceof StaticFiles ? given : new StaticFiles(typeof given === 'string' ? { root: given } : given)
-    await files.ready().catch((error: unknown) => {
-      files!.close()
-      throw error
-    })
-    const fallback = handler
-    const staticFiles = files
-    handler = (request, response) => staticFiles.handle(request, response, fallback)
-  }
-  if (handler === undefined) throw new TypeError('Missing option handler (or static): expected a function that answers requests')
+  if (typeof options.handler !== 'function') throw new TypeError('Invalid option handler: expected a function that answers requests')
   const counters = { requests: 0, bytesOut: 0 }
-  const context: ServerContext = {
+  const context: ServerContext = { limits, handler: options.handler, counters, onError: options.onError ?? defaultOnError }
+  let listener: Listener<ConnectionState> | undefined = undefined
+  listener = await listen({
+    host: options.host,
+    port: options.port ?? 5001,
+    reusePort: options.reusePort,
+    writeBufferBytesHigh: limits.writeBufferBytesHigh,
+    // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
+    stringEncoding: 'latin1',
+    handlers: connectionHandlers(context, () => listener?.connections.size ?? 0),
+  })
+  const sweep = sweepDeadlines(listener.connections, limits)
+  let closing: Promise<void> | undefined
+  return {
+    host: listener.host,
+    port: listener.port,
+    url: httpUrl(listener.host, listener.port),
     limits,
-    handler,
-    counters,
-    onError: options.onError ?? defaultOnError,
+    get connections() {
+      return listener.connections.size
+    },
+    stats() {
+      return { requests: counters.requests, bytesOut: counters.bytesOut, connections: listener.connections.size }
+    },
+    close() {
+      closing ??= closeGracefully(listener, limits).finally(() => clearInterval(sweep))
+      return closing
+    },
   }
-  let listener: Listener<ConnectionState> | undefined
-  const handlers: Handlers<ConnectionState> = {
+}
+
+/** The one handlers object of a server: each connection's events go to its ConnectionState. */
+function connectionHandlers(context: ServerContext, openConnections: () => number): Handlers<ConnectionState> {
+  const connectionsMax = context.limits.connectionsMax
+  return {
     open(connection) {
       const state = new ConnectionState(connection, context)
       connection.data = state
-      if (listener !== undefined && listener.connections.size > limits.connectionsMax) {
-        state.refuse(new HttpError(503, 'TOO_MANY_CONNECTIONS', `More than connectionsMax (${limits.connectionsMax}) connections`))
+      if (openConnections() > connectionsMax) {
+        state.refuse(new HttpError(503, 'TOO_MANY_CONNECTIONS', `More than connectionsMax (${connectionsMax}) connections`))
       }
     },
     data(connection, bytes) {
@@ -119,66 +86,27 @@ export async function serve(options: ServeOptions): Promise<Server> {
       // ECONNRESET and the like: `close` follows, and the connection's state cleans up there.
     },
   }
-  try {
-    listener = await listen({
-      host: options.host,
-      port: options.port ?? 5001,
-      reusePort: options.reusePort,
-      writeBufferBytesHigh: limits.writeBufferBytesHigh,
-      // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
-      stringEncoding: 'latin1',
-      handlers,
-    })
-  } catch (error) {
-    files?.close()
-    throw error
-  }
-  const connections = listener.connections
-  const sweepMs = Math.min(
-    1000,
-    Math.max(5, Math.floor(Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs, limits.idleTimeoutMs, limits.sendTimeoutMs) / 4)),
-  )
-  const sweep = setInterval(() => {
+}
+
+/** One interval for every connection's deadlines, at a quarter of the shortest timeout (5 ms to 1 s). */
+function sweepDeadlines(connections: ReadonlySet<Connection<ConnectionState>>, limits: Limits): NodeJS.Timeout {
+  const shortestMs = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs, limits.idleTimeoutMs, limits.sendTimeoutMs)
+  const sweepMs = Math.min(1000, Math.max(5, Math.floor(shortestMs / 4)))
+  return setInterval(() => {
     const now = Date.now()
     for (const connection of connections) connection.data.checkDeadline(now)
   }, sweepMs)
-
-  let closing: Promise<void> | undefined
-  const host = listener.host
-  const port = listener.port
-  return {
-    host,
-    port,
-    url: httpUrl(host, port),
-    limits,
-    get connections() {
-      return connections.size
-    },
-    stats() {
-      return { requests: counters.requests, bytesOut: counters.bytesOut, connections: connections.size }
-    },
-    workers: 1,
-    restarts: 0,
-    close() {
-      closing ??= (async () => {
-        const closed = listener.close()
-        for (const connection of connections) connection.data.shutdown()
-        const force = setTimeout(() => {
-          for (const connection of connections) connection.destroy()
-        }, limits.shutdownTimeoutMs)
-        await closed
-        clearTimeout(force)
-        clearInterval(sweep)
-        files?.close()
-      })()
-      return closing
-    },
-  }
 }
 
-/** "http://host:port", with an IPv6 address in brackets. */
-export function httpUrl(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+/** Stops accepting, lets each connection finish what it owes, and destroys what is left after shutdownTimeoutMs. */
+async function closeGracefully(listener: Listener<ConnectionState>, limits: Limits): Promise<void> {
+  const closed = listener.close()
+  for (const connection of listener.connections) connection.data.shutdown()
+  const force = setTimeout(() => {
+    for (const connection of listener.connections) connection.destroy()
+  }, limits.shutdownTimeoutMs)
+  await closed
+  clearTimeout(force)
 }
 
 function defaultOnError(error: unknown, request: Request | undefined): void {

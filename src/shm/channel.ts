@@ -1,6 +1,7 @@
 /*
  * A duplex message channel over shared memory: one ring each way, between two threads (SharedArrayBuffer)
- * or two processes (a named shared-memory object, through koffi).
+ * or two processes (a named shared-memory object, through koffi). This file is the mechanism; which kind a
+ * caller gets is `openChannel()`'s choice (./open-channel.ts).
  *
  * Layout of the memory:
  *
@@ -22,41 +23,16 @@
  * never an endless wait. `send()` waits for room the same way, on the tail word.
  */
 import { readFileSync } from 'node:fs'
-import {
-  ChannelBusyError, ChannelClosedError, ChannelIncompatibleError, ChannelInUseError, ChannelNotFoundError, ChannelTimeoutError, PeerGoneError,
-  SystemCallError,
-} from '../errors.ts'
-import { mapShared, threadSleeper, type Mapping, type Sleeper } from './memory.ts'
+import { ChannelBusyError, ChannelClosedError, ChannelIncompatibleError, ChannelTimeoutError, PeerGoneError } from '../errors.ts'
+import { threadSleeper, type Mapping, type Sleeper } from './memory.ts'
 import { Ring, RING_WORDS, ringBytes } from './ring.ts'
 
-const MAGIC = 0x48435357 // "WSCH" little-endian
+export const MAGIC = 0x48435357 // "WSCH" little-endian
 const LAYOUT_VERSION = 1
-const HEADER_BYTES = 256
-const H = { magic: 0, version: 1, capacity: 2, ready: 3, pidA: 4, pidB: 5, closedA: 6, closedB: 7 } as const
+export const HEADER_BYTES = 256
+export const H = { magic: 0, version: 1, capacity: 2, ready: 3, pidA: 4, pidB: 5, closedA: 6, closedB: 7 } as const
 const SPINS = 20_000
 const NAP_MS = 100
-
-export interface ChannelOptions {
-  /** A name ("/demo") makes a channel between processes; without one, between threads. */
-  name?: string
-  /**
-   * A port makes a channel over TCP (length-prefixed frames), with the same interface: `listen: true`
-   * accepts one peer on host:port, otherwise it connects to host:port. See src/shm/tcp-channel.ts.
-   */
-  port?: number
-  host?: string
-  listen?: boolean
-  /** With `listen`: called with the port once listening (useful with port 0). */
-  onListening?: (port: number) => void
-  /** Data bytes of each ring: a power of two (default 1 MiB). Messages may be up to half of it. */
-  bytes?: number
-  /** Create the channel (side A), or open one made by the other side (B). Default: create. */
-  create?: boolean
-  /** For side B of a thread channel: the `memory` of side A's channel, passed to the worker. */
-  memory?: SharedArrayBuffer
-  /** Publish every `batch` messages (default 1: at once); `flush()` publishes the rest. */
-  batch?: number
-}
 
 /** Bytes of memory a channel with `capacity`-byte rings takes. */
 export function channelBytes(capacity: number): number {
@@ -305,7 +281,7 @@ export class Channel {
 
 
 /** True while process `pid` runs. A zombie (dead, not yet reaped by its parent) counts as dead. */
-function processExists(pid: number): boolean {
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0)
   } catch (error) {
@@ -321,72 +297,8 @@ function processExists(pid: number): boolean {
   }
 }
 
-/**
- * Opens one side of a channel: between threads without a `name` (side A makes the SharedArrayBuffer;
- * side B passes it as `memory`), between processes with one, between machines with a `port`.
- * @throws for a capacity that is not a power of two, a mismatched build, or a missing koffi
- */
-export async function openChannel(options: ChannelOptions = {}): Promise<Channel> {
-  if (options.port !== undefined) return (await import('./tcp-channel.ts')).openTcpChannel(options)
-  const batch = options.batch ?? 1
-  if (options.memory !== undefined) return attach(options.memory, 'B', batch, threadSleeper)
-  const capacity = options.bytes ?? 1 << 20
-  if (!Number.isInteger(capacity) || capacity < 64 || (capacity & (capacity - 1)) !== 0 || capacity > 2 ** 30) {
-    throw new RangeError(`Invalid option bytes: expected a power of two from 64 to 2^30, got ${capacity}`)
-  }
-  if (options.name === undefined) {
-    const memory = new SharedArrayBuffer(channelBytes(capacity))
-    initialize(memory, capacity)
-    return new Channel(memory, 'A', capacity, batch, threadSleeper)
-  }
-  const create = options.create ?? true
-  if (create) await refuseLiveCreator(options.name)
-  const mapping = await mapShared(options.name, channelBytes(capacity), create)
-  if (create) {
-    initialize(mapping.buffer, capacity)
-    const channel = new Channel(mapping.buffer, 'A', capacity, batch, mapping.sleeper, mapping, options.name)
-    channel.attachCreator()
-    return channel
-  }
-  try {
-    const channel = attach(mapping.buffer, 'B', batch, mapping.sleeper, mapping, options.name)
-    await channel.claim(5000)
-    return channel
-  } catch (error) {
-    mapping.unmap()
-    throw error
-  }
-}
-
-/**
- * A named channel whose creator still runs is not replaced: that would cut the creator off from its peers
- * while it went on serving, and unlink the new one when either exits. Only a dead creator's object (or one
- * that is not a channel of this build) is taken over.
- * @throws ChannelInUseError naming the creator's process
- */
-async function refuseLiveCreator(name: string): Promise<void> {
-  let existing: Mapping
-  try {
-    existing = await mapShared(name, 0, false)
-  } catch (error) {
-    // None there, or one that cannot be mapped (being created this instant, or not ours): nothing to protect.
-    if (error instanceof ChannelNotFoundError || error instanceof SystemCallError) return
-    throw error
-  }
-  try {
-    if (existing.buffer.byteLength < HEADER_BYTES) return
-    const header = new Int32Array(existing.buffer, 0, HEADER_BYTES / 4)
-    if (header[H.magic] !== MAGIC) return
-    const pid = Atomics.load(header, H.pidA)
-    if (pid !== 0 && Atomics.load(header, H.closedA) === 0 && processExists(pid)) {
-      throw new ChannelInUseError(`Channel ${name} is in use: its creator, process ${pid}, is running; pick another name or stop that process`, pid)
-    }
-  } finally {
-    existing.unmap()
-  }
-}
-
-function initialize(memory: ArrayBufferLike, capacity: number): void {
+/** Lays out a fresh channel in `memory` (side A): header, then two empty rings. */
+export function initializeChannel(memory: ArrayBufferLike, capacity: number): void {
   const header = new Int32Array(memory, 0, HEADER_BYTES / 4)
   header.fill(0)
   new Int32Array(memory, HEADER_BYTES, (2 * ringBytes(capacity)) / 4).fill(0)
@@ -396,7 +308,11 @@ function initialize(memory: ArrayBufferLike, capacity: number): void {
   Atomics.store(header, H.ready, 1)
 }
 
-function attach(memory: ArrayBufferLike, side: 'B', batch: number, sleeper: Sleeper, mapping?: Mapping, name?: string): Channel {
+/**
+ * Side B of the channel laid out in `memory`.
+ * @throws ChannelIncompatibleError when the memory holds no channel of this build
+ */
+export function attachChannel(memory: ArrayBufferLike, batch: number, sleeper: Sleeper, mapping?: Mapping, name?: string): Channel {
   const header = new Int32Array(memory, 0, HEADER_BYTES / 4)
   if (memory.byteLength < HEADER_BYTES || header[H.magic] !== MAGIC || header[H.version] !== LAYOUT_VERSION) {
     throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} was made by another build (magic ${(header[H.magic]! >>> 0).toString(16)}, layout ${header[H.version]}; expected ${MAGIC.toString(16)}, layout ${LAYOUT_VERSION}): they refuse to talk`)
@@ -404,5 +320,12 @@ function attach(memory: ArrayBufferLike, side: 'B', batch: number, sleeper: Slee
   if (Atomics.load(header, H.ready) !== 1) throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} is not ready`)
   const capacity = header[H.capacity]!
   if (memory.byteLength < channelBytes(capacity)) throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} is smaller than its header says`)
-  return new Channel(memory, side, capacity, batch, sleeper, mapping, name)
+  return new Channel(memory, 'B', capacity, batch, sleeper, mapping, name)
+}
+
+/** Side A of a new channel between threads, in a fresh SharedArrayBuffer (hand `channel.memory` to side B). */
+export function threadChannel(capacity: number, batch: number): Channel {
+  const memory = new SharedArrayBuffer(channelBytes(capacity))
+  initializeChannel(memory, capacity)
+  return new Channel(memory, 'A', capacity, batch, threadSleeper)
 }

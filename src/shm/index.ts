@@ -1,2 +1,4 @@
-export { Channel, channelBytes, openChannel, type ChannelOptions } from './channel.ts'
+export { Channel, channelBytes } from './channel.ts'
+export { openChannel } from './open-channel.ts'
 export { Ring, ringBytes } from './ring.ts'
+export type { ChannelOptions, ProcessChannelOptions, TcpChannelOptions, ThreadChannelOptions, ThreadPeerChannelOptions } from './types.ts'

@@ -12,7 +12,8 @@
  * Facts that shape this file (koffi 3): mmap failure is all-ones, not null; a view touched after munmap
  * crashes the process, so `Mapping.unmap()` is guarded by the channel's closed flag and never runs twice.
  */
-import { ChannelNotFoundError, KoffiMissingError, SystemCallError } from '../errors.ts'
+import { ChannelNotFoundError, SystemCallError } from '../errors.ts'
+import { libcPath, loadKoffi, type Koffi } from '../ffi/koffi.ts'
 
 export interface Sleeper {
   /** Sleeps while `words[index]` equals `value`, for at most `timeoutMs`. */
@@ -48,29 +49,6 @@ export interface Mapping {
   unlink(): void
 }
 
-// koffi's API, typed as far as this file uses it.
-interface Koffi {
-  load(path: string): { func(signature: string): (...args: unknown[]) => any }
-  view(pointer: unknown, length: number): ArrayBuffer
-  errno(): number
-  alloc(type: string, count: number): unknown
-  address(value: unknown): bigint
-  encode(ref: unknown, type: string, value: unknown): void
-}
-
-let koffi: Koffi | undefined
-
-async function loadKoffi(): Promise<Koffi> {
-  if (koffi) return koffi
-  try {
-    const module = (await import('koffi')) as { default?: Koffi } & Koffi
-    koffi = module.default ?? module
-    return koffi
-  } catch (error) {
-    throw new KoffiMissingError('Channels between processes need the optional dependency koffi: run `npm install koffi` (thread channels work without it)', { cause: error })
-  }
-}
-
 const SYS_FUTEX: Partial<Record<string, number>> = { x64: 202, arm64: 98 }
 const FUTEX_WAIT = 0
 const FUTEX_WAKE = 1
@@ -83,9 +61,9 @@ export async function mapShared(name: string, bytes: number, create: boolean): P
   if (!/^\/[A-Za-z0-9._-]{1,200}$/.test(name)) {
     throw new RangeError(`Invalid channel name ${JSON.stringify(name)}: expected "/" then letters, digits, ".", "_" or "-"`)
   }
-  const ffi = await loadKoffi()
+  const ffi = await loadKoffi('Channels between processes', 'thread channels work without it')
   if (process.platform === 'win32') return mapWindows(ffi, name, bytes, create)
-  const libc = ffi.load(process.platform === 'darwin' ? 'libSystem.B.dylib' : 'libc.so.6')
+  const libc = ffi.load(libcPath())
   const shmOpen = libc.func(process.platform === 'darwin' ? 'int shm_open(const char *name, int oflag, ...)' : 'int shm_open(const char *name, int oflag, uint32_t mode)')
   const shmUnlink = libc.func('int shm_unlink(const char *name)')
   const ftruncate = libc.func('int ftruncate(int fd, int64_t length)')

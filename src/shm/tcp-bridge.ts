@@ -5,13 +5,14 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { ChannelClosedError, FrameError, PeerGoneError } from '../errors.ts'
 import { FrameDecoder, writeFrame } from '../tcp/framing.ts'
-import type { Connection, Handlers } from '../tcp/connection.ts'
 import { connect, listen } from '../tcp/listen.ts'
-import { openChannel } from './channel.ts'
+import type { Connection, Handlers } from '../tcp/types.ts'
+import { attachChannel } from './channel.ts'
+import { threadSleeper } from './memory.ts'
 import type { BridgeSetup } from './tcp-channel.ts'
 
 const setup = workerData as BridgeSetup
-const channel = await openChannel({ memory: setup.memory })
+const channel = attachChannel(setup.memory, 1, threadSleeper)
 const decoder = new FrameDecoder(setup.frameBytesMax)
 let connection: Connection<undefined> | undefined
 let onAccept: () => void = () => {}

@@ -9,9 +9,10 @@
  * and the socket's event loop never waits on the caller. When the connection ends, the bridge closes its
  * side and the caller's waits end with PeerGoneError; when the caller closes, the bridge ends the socket.
  */
-import { BridgeError } from '../errors.ts'
 import { Worker } from 'node:worker_threads'
-import type { Channel, ChannelOptions } from './channel.ts'
+import { BridgeError } from '../errors.ts'
+import { threadChannel, type Channel } from './channel.ts'
+import type { TcpChannelOptions } from './types.ts'
 
 const bridge = new URL(import.meta.url.endsWith('.ts') ? './tcp-bridge.ts' : './tcp-bridge.js', import.meta.url)
 
@@ -23,14 +24,13 @@ export interface BridgeSetup {
   frameBytesMax: number
 }
 
-export async function openTcpChannel(options: ChannelOptions): Promise<Channel> {
-  const { openChannel } = await import('./channel.ts')
-  const capacity = options.bytes ?? 1 << 20
-  const channel = await openChannel({ bytes: capacity, batch: options.batch })
+/** The caller's side of a TCP channel; `bytes` and `batch` are checked already (openChannel). */
+export async function openTcpChannel(options: TcpChannelOptions & { bytes: number; batch: number }): Promise<Channel> {
+  const channel = threadChannel(options.bytes, options.batch)
   const setup: BridgeSetup = {
     memory: channel.memory as SharedArrayBuffer,
     host: options.host ?? '127.0.0.1',
-    port: options.port!,
+    port: options.port,
     listen: options.listen ?? false,
     frameBytesMax: channel.messageBytesMax,
   }

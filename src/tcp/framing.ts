@@ -12,7 +12,8 @@
  * which the stream cannot be trusted and the connection should close.
  */
 import { FrameError } from '../errors.ts'
-import type { Connection } from './connection.ts'
+import { checkLimit, tcpLimitSpecs } from '../limits.ts'
+import type { Connection } from './types.ts'
 
 export const FRAME_HEADER_BYTES = 4
 
@@ -33,9 +34,7 @@ export class FrameDecoder {
   #payloadHeld = 0
 
   constructor(messageBytesMax: number) {
-    if (!Number.isInteger(messageBytesMax) || messageBytesMax < 0 || messageBytesMax > 2 ** 32 - 1) {
-      throw new RangeError(`Invalid option messageBytesMax: expected an integer from 0 to 4294967295, got ${messageBytesMax}`)
-    }
+    checkLimit('messageBytesMax', messageBytesMax, tcpLimitSpecs.messageBytesMax)
     this.messageBytesMax = messageBytesMax
   }
 

@@ -1,3 +1,3 @@
-export { Connection, type Handlers } from './connection.ts'
-export { connect, listen, resolveHost, type ConnectOptions, type ListenOptions, type Listener } from './listen.ts'
+export { connect, listen, resolveHost } from './listen.ts'
 export { encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, writeFrame } from './framing.ts'
+export type { Backend, Connection, ConnectOptions, Handlers, Listener, ListenOptions, Protocol, StringEncoding } from './types.ts'

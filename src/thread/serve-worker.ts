@@ -5,19 +5,15 @@
  * gracefully when told to.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { Handler } from '../http/connection-state.ts'
-import { serve } from '../http/server.ts'
-import { StaticFiles } from '../http/static.ts'
+import { loadHandler, serveOneLoop } from '../serve/one-loop.ts'
+import { StaticFiles } from '../static/static-files.ts'
 import type { Change } from '../watch/watch.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 
 const setup = workerData as WorkerSetup
-const handler = setup.handlerModule === undefined ? undefined : ((await import(setup.handlerModule)) as { default: Handler }).default
-if (setup.handlerModule !== undefined && typeof handler !== 'function') {
-  throw new TypeError(`${setup.handlerModule} has no default export function to handle requests`)
-}
+const handler = setup.handlerModule === undefined ? undefined : await loadHandler(setup.handlerModule)
 const files = setup.staticRoot === undefined ? undefined : new StaticFiles({ root: setup.staticRoot, watch: false })
-const server = await serve({ host: setup.host, port: setup.port, reusePort: true, handler, static: files, limits: setup.limits })
+const server = await serveOneLoop({ host: setup.host, port: setup.port, reusePort: true, handler, static: files, limits: setup.limits })
 const slots = new BigInt64Array(setup.counters)
 const slot = setup.index * COUNTERS_PER_WORKER
 const publish = setInterval(() => {

@@ -10,18 +10,18 @@
  * and on `close()` tells every worker to close gracefully, terminating any still running after the
  * shutdown timeout.
  *
- * reusePort exists on Linux and the BSDs. Elsewhere this falls back to a single event loop on the main
- * thread (said in the log line at start): one process per core with node:cluster is not built yet.
+ * reusePort exists on Linux and the BSDs; elsewhere the `serve()` facade serves on one event loop instead
+ * (said in the log line at start): one process per core with node:cluster is not built yet.
  */
-import { WorkerExitedError } from '../errors.ts'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import type { Handler } from '../http/connection-state.ts'
-import { httpUrl, type Server, type ServeOptions } from '../http/server.ts'
+import { WorkerExitedError } from '../errors.ts'
+import { httpUrl } from '../http/types.ts'
 import { resolveLimits } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
+import type { Server, WorkersServeOptions } from '../serve/types.ts'
 import { watch } from '../watch/watch.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 
@@ -43,79 +43,46 @@ export function workerCount(workers: number | 'auto'): number {
   return Math.min(workers, cores)
 }
 
-export async function serveWorkers(options: ServeOptions, fallback: (options: ServeOptions) => Promise<Server>): Promise<Server> {
-  const log = options.log ?? ((line: string) => console.log(line))
-  const count = workerCount(options.workers!)
-  if (options.handler !== undefined && options.handlerModule === undefined) {
-    throw new TypeError('Invalid option handler with workers: a function cannot cross threads; give handlerModule, a module whose default export is the handler')
-  }
-  const handlerModule = options.handlerModule === undefined ? undefined : new URL(options.handlerModule, `file://${process.cwd()}/`).href
-  if (count === 1 || !reusePortAvailable()) {
-    log(count === 1 ? 'wirespeed: serving on one event loop' : `wirespeed: reusePort is unavailable on ${process.platform}: serving on one event loop`)
-    const handler = handlerModule === undefined ? undefined : ((await import(handlerModule)) as { default: Handler }).default
-    return fallback({ ...options, workers: undefined, handlerModule: undefined, handler })
-  }
+/** One worker thread's place: its Worker while it runs, and the restart bookkeeping for its slot. */
+interface Pool {
+  readonly workers: (Worker | undefined)[]
+  closing: boolean
+  restarts: number
+  backoffMs: number
+  port: number
+}
+
+/**
+ * Serves on `count` worker threads sharing one port. `handlerModule` is an href (the facade resolved it).
+ * @example
+ * const server = await serveWorkers({ workers: 2, static: './public' }, 2, console.log, undefined)
+ */
+export async function serveWorkers(options: WorkersServeOptions, count: number, log: (line: string) => void, handlerModule: string | undefined): Promise<Server> {
   requireNode('Serving on several worker threads (reusePort)', REUSE_PORT_NODE)
-  if (options.static !== undefined && typeof options.static !== 'string' && !('root' in options.static && typeof options.static.root === 'string')) {
+  if (options.static !== undefined && typeof options.static !== 'string' && typeof options.static.root !== 'string') {
     throw new TypeError('Invalid option static with workers: give the folder (or { root }), not a StaticFiles instance')
   }
-  const staticRoot = options.static === undefined ? undefined : resolve(typeof options.static === 'string' ? options.static : (options.static as { root: string }).root)
+  const staticRoot = options.static === undefined ? undefined : resolve(typeof options.static === 'string' ? options.static : options.static.root)
   const limits = resolveLimits(options.limits)
   const counters = new SharedArrayBuffer(count * COUNTERS_PER_WORKER * 8)
-  const slots = new BigInt64Array(counters)
   const host = options.host ?? '127.0.0.1'
-  let port = options.port ?? 5001
-  const workers: (Worker | undefined)[] = new Array(count)
-  let closing = false
-  let restarts = 0
-  let backoffMs = BACKOFF_MS_MIN
-
-  const start = (index: number): Promise<void> => {
-    const setup: WorkerSetup = { index, host, port, limits: options.limits, handlerModule, staticRoot, counters }
-    const worker = new Worker(entry, { workerData: setup })
-    const startedAt = Date.now()
-    workers[index] = worker
-    return new Promise((resolve, reject) => {
-      let listening = false
-      worker.on('message', (message: { type: string; port: number }) => {
-        if (message.type !== 'listening') return
-        listening = true
-        port = message.port
-        resolve()
-      })
-      worker.on('error', (error) => {
-        if (!listening) reject(error)
-        else log(`wirespeed: worker ${index} failed: ${(error as Error).stack ?? error}`)
-      })
-      worker.on('exit', (code) => {
-        if (workers[index] === worker) workers[index] = undefined
-        if (!listening) return reject(new WorkerExitedError(`Worker ${index} exited with code ${code} before listening`))
-        if (closing) return
-        if (Date.now() - startedAt > STABLE_MS) backoffMs = BACKOFF_MS_MIN
-        restarts++
-        log(`wirespeed: worker ${index} exited with code ${code}; starting a new one in ${backoffMs} ms`)
-        const delay = backoffMs
-        backoffMs = Math.min(BACKOFF_MS_MAX, backoffMs * 2)
-        setTimeout(() => {
-          if (!closing) start(index).catch((error: Error) => log(`wirespeed: worker ${index} could not start: ${error.message}`))
-        }, delay).unref()
-      })
-    })
-  }
-
+  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001 }
+  const setupOf = (index: number): WorkerSetup => ({ index, host, port: pool.port, limits: options.limits, handlerModule, staticRoot, counters })
+  const start = (index: number): Promise<void> => startWorker(pool, index, setupOf, log)
   try {
+    // The first worker binds the port (0 picks one); the others join it.
     await start(0)
     await Promise.all(Array.from({ length: count - 1 }, (_, i) => start(i + 1)))
   } catch (error) {
-    closing = true
-    await Promise.all(workers.map((worker) => worker?.terminate()))
+    pool.closing = true
+    await Promise.all(pool.workers.map((worker) => worker?.terminate()))
     throw error
   }
   const stopWatching = staticRoot === undefined ? undefined : watch(staticRoot, {}, (changes) => {
-    for (const worker of workers) worker?.postMessage({ type: 'invalidate', changes })
+    for (const worker of pool.workers) worker?.postMessage({ type: 'invalidate', changes })
   })
   log(`wirespeed: serving with ${count} worker threads (reusePort)`)
-
+  const slots = new BigInt64Array(counters)
   const sum = (offset: number) => {
     let total = 0
     for (let index = 0; index < count; index++) total += Number(Atomics.load(slots, index * COUNTERS_PER_WORKER + offset))
@@ -124,37 +91,72 @@ export async function serveWorkers(options: ServeOptions, fallback: (options: Se
   let closed: Promise<void> | undefined
   return {
     host,
-    port,
-    url: httpUrl(host, port),
+    port: pool.port,
+    url: httpUrl(host, pool.port),
     limits,
     get connections() {
       return sum(2)
     },
-    get workers() {
-      return count
-    },
+    workers: count,
     get restarts() {
-      return restarts
+      return pool.restarts
     },
     stats() {
       return { requests: sum(0), bytesOut: sum(1), connections: sum(2) }
     },
     close() {
       closed ??= (async () => {
-        closing = true
+        pool.closing = true
         stopWatching?.()
-        await Promise.all(
-          workers.map(async (worker) => {
-            if (worker === undefined) return
-            const exited = new Promise((resolve) => worker.once('exit', resolve))
-            worker.postMessage({ type: 'close' })
-            const force = setTimeout(() => void worker.terminate(), limits.shutdownTimeoutMs + 1000)
-            await exited
-            clearTimeout(force)
-          }),
-        )
+        await Promise.all(pool.workers.map((worker) => worker && closeWorker(worker, limits.shutdownTimeoutMs + 1000)))
       })()
       return closed
     },
   }
+}
+
+/**
+ * Starts the worker of slot `index`; resolves once it listens (learning the port from it). A worker that
+ * exits unasked later is replaced after a backoff that doubles from 100 ms to 5 s, reset once one has
+ * run 10 s.
+ */
+function startWorker(pool: Pool, index: number, setupOf: (index: number) => WorkerSetup, log: (line: string) => void): Promise<void> {
+  const worker = new Worker(entry, { workerData: setupOf(index) })
+  const startedAt = Date.now()
+  pool.workers[index] = worker
+  return new Promise((resolve, reject) => {
+    let listening = false
+    worker.on('message', (message: { type: string; port: number }) => {
+      if (message.type !== 'listening') return
+      listening = true
+      pool.port = message.port
+      resolve()
+    })
+    worker.on('error', (error) => {
+      if (!listening) reject(error)
+      else log(`wirespeed: worker ${index} failed: ${(error as Error).stack ?? error}`)
+    })
+    worker.on('exit', (code) => {
+      if (pool.workers[index] === worker) pool.workers[index] = undefined
+      if (!listening) return reject(new WorkerExitedError(`Worker ${index} exited with code ${code} before listening`))
+      if (pool.closing) return
+      if (Date.now() - startedAt > STABLE_MS) pool.backoffMs = BACKOFF_MS_MIN
+      pool.restarts++
+      log(`wirespeed: worker ${index} exited with code ${code}; starting a new one in ${pool.backoffMs} ms`)
+      const delay = pool.backoffMs
+      pool.backoffMs = Math.min(BACKOFF_MS_MAX, pool.backoffMs * 2)
+      setTimeout(() => {
+        if (!pool.closing) startWorker(pool, index, setupOf, log).catch((error: Error) => log(`wirespeed: worker ${index} could not start: ${error.message}`))
+      }, delay).unref()
+    })
+  })
+}
+
+/** Asks a worker to close gracefully; terminates it if it has not exited after `graceMs`. */
+async function closeWorker(worker: Worker, graceMs: number): Promise<void> {
+  const exited = new Promise((resolve) => worker.once('exit', resolve))
+  worker.postMessage({ type: 'close' })
+  const force = setTimeout(() => void worker.terminate(), graceMs)
+  await exited
+  clearTimeout(force)
 }

@@ -10,7 +10,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { ThreadError } from '../errors.ts'
-import { checkInteger } from '../limits.ts'
+import { checkLimit, threadLimitSpecs } from '../limits.ts'
 
 export interface SpawnOptions {
   /** Terminate the worker and reject `join()` after this many milliseconds. */
@@ -38,7 +38,8 @@ const entry = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.ts' : '.
  * console.log(await job.join()) // 55
  */
 export function spawn<Result = unknown>(moduleUrl: URL | string, params?: unknown, options: SpawnOptions = {}): Thread<Result> {
-  if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, { min: 1, max: 2 ** 31 - 1 })
+  if (options.timeoutMs !== undefined) checkLimit('timeoutMs', options.timeoutMs, threadLimitSpecs.timeoutMs)
+  if (options.heapMbMax !== undefined) checkLimit('heapMbMax', options.heapMbMax, threadLimitSpecs.heapMbMax)
   const href = moduleUrl instanceof URL ? moduleUrl.href : new URL(moduleUrl, `file://${process.cwd()}/`).href
   const worker = new Worker(entry, {
     workerData: { moduleUrl: href, params },

@@ -20,7 +20,7 @@
 import { PathNotFoundError } from '../errors.ts'
 import { lstatSync, readdirSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
-import { checkInteger } from '../limits.ts'
+import { limitOrDefault, watchLimitSpecs } from '../limits.ts'
 
 export type ChangeType = 'create' | 'change' | 'delete' | 'rename' | 'rescan'
 
@@ -62,12 +62,9 @@ interface Known {
 export function watch(path: string, options: WatchOptions, onChanges: (changes: Change[]) => void): () => void {
   const root = resolve(path)
   const recursive = options.recursive ?? true
-  const debounceMs = options.debounceMs ?? 20
-  const foldersMax = options.foldersMax ?? 10_000
-  const eventsMax = options.eventsMax ?? 10_000
-  checkInteger('debounceMs', debounceMs, { min: 0, max: 60_000 })
-  checkInteger('foldersMax', foldersMax, { min: 1, max: 1_000_000 })
-  checkInteger('eventsMax', eventsMax, { min: 1, max: 1_000_000 })
+  const debounceMs = limitOrDefault('debounceMs', options.debounceMs, watchLimitSpecs.debounceMs)
+  const foldersMax = limitOrDefault('foldersMax', options.foldersMax, watchLimitSpecs.foldersMax)
+  const eventsMax = limitOrDefault('eventsMax', options.eventsMax, watchLimitSpecs.eventsMax)
   const rootStats = statOrUndefined(root)
   if (rootStats === undefined) throw new PathNotFoundError(`Cannot watch ${root}: it does not exist`)
   const strategy = options.strategy === undefined || options.strategy === 'auto' ? (process.platform === 'linux' ? 'per-folder' : 'recursive') : options.strategy

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
-import { serve, type ServeOptions, type Server } from '../../src/index.ts'
+import { serve, type OneLoopServeOptions, type Server } from '../../src/index.ts'
 
 export interface Reply {
   status: number
@@ -166,7 +166,7 @@ export function parseReplies(bytes: Buffer, headRequest = false): Reply[] {
 }
 
 /** Starts a server on a free port of 127.0.0.1, runs `body`, and always closes the server. */
-export async function withServer(options: Omit<ServeOptions, 'port' | 'host'>, body: (server: Server) => Promise<void>): Promise<void> {
+export async function withServer(options: OneLoopServeOptions, body: (server: Server) => Promise<void>): Promise<void> {
   const server = await serve({ ...options, host: '127.0.0.1', port: 0 })
   try {
     await body(server)

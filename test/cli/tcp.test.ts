@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { encodeFrame } from '../src/index.ts'
-import { RawClient } from './helpers/raw-client.ts'
+import { encodeFrame } from '../../src/index.ts'
+import { RawClient } from '../helpers/raw-client.ts'
 
-const root = fileURLToPath(new URL('../', import.meta.url))
+const root = fileURLToPath(new URL('../../', import.meta.url))
 
 function wirespeed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

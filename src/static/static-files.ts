@@ -26,29 +26,16 @@ import { open, readFile, realpath, stat } from 'node:fs/promises'
 import type { Stats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { FileChangedError, NotAFolderError, PathNotFoundError, PathRefusedError } from '../errors.ts'
-import { checkInteger } from '../limits.ts'
+import type { Handler } from '../http/types.ts'
+import type { Request } from '../http/request.ts'
+import type { Response } from '../http/response.ts'
+import { limitOrDefault, staticLimitSpecs } from '../limits.ts'
 import { watch, type Change } from '../watch/watch.ts'
+import { accepts, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
 import { contentTypeOf } from './content-type.ts'
-import type { Handler } from './connection-state.ts'
-import type { Request } from './request.ts'
-import type { Response } from './response.ts'
-
-export interface StaticOptions {
-  /** The folder to serve. */
-  root: string
-  /** Files up to this size are kept in memory (default 1 MiB); larger ones stream from disk. */
-  fileBytesMax?: number
-  /** Total bytes of file bodies kept in memory (default 64 MiB), least recently used evicted. */
-  cacheBytesMax?: number
-  /** Serve names starting with "." (default false: they are 404). */
-  dotfiles?: boolean
-  /** Cache-Control for every file (default "no-cache": revalidate, answered 304 when unchanged). */
-  cacheControl?: string
-  /** Watch the root and drop changed files from memory (default true). */
-  watch?: boolean
-  /** Debounce window of the watcher in milliseconds (default 20). */
-  debounceMs?: number
-}
+import { safeSegments } from './paths.ts'
+import { parseRange } from './ranges.ts'
+import type { StaticOptions } from './types.ts'
 
 interface Variant {
   file: string
@@ -102,10 +89,8 @@ export class StaticFiles {
 
   constructor(options: StaticOptions) {
     this.root = resolve(options.root)
-    this.#fileBytesMax = options.fileBytesMax ?? 1 << 20
-    this.#cacheBytesMax = options.cacheBytesMax ?? 64 << 20
-    checkInteger('fileBytesMax', this.#fileBytesMax, { min: 0, max: 1 << 30 })
-    checkInteger('cacheBytesMax', this.#cacheBytesMax, { min: 0, max: 2 ** 40 })
+    this.#fileBytesMax = limitOrDefault('fileBytesMax', options.fileBytesMax, staticLimitSpecs.fileBytesMax)
+    this.#cacheBytesMax = limitOrDefault('cacheBytesMax', options.cacheBytesMax, staticLimitSpecs.cacheBytesMax)
     this.#dotfiles = options.dotfiles ?? false
     this.#cacheControl = options.cacheControl ?? 'no-cache'
     if (/[\r\n\0]/.test(this.#cacheControl)) throw new TypeError('Invalid option cacheControl: CR, LF and NUL are not allowed')
@@ -342,86 +327,6 @@ function touches(path: string, entry: Entry): boolean {
     if (file === path || file.startsWith(path + sep) || path.startsWith(`${file}.`)) return true
   }
   return false
-}
-
-/**
- * Decodes a request path once and splits it into safe segments.
- * @throws PathRefusedError 400 for encoded slashes or backslashes, NUL, bad escapes, "." and ".."; 404 for a
- *   dotfile when they are not served
- */
-export function safeSegments(path: string, dotfiles: boolean): string[] {
-  if (!path.startsWith('/')) throw new PathRefusedError(400, 'the path must start with /')
-  if (/%(2f|5c|00)/i.test(path)) throw new PathRefusedError(400, 'encoded slashes, backslashes and NUL are refused')
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(path)
-  } catch {
-    throw new PathRefusedError(400, 'malformed percent-encoding')
-  }
-  if (decoded.includes('\\') || decoded.includes('\0')) throw new PathRefusedError(400, 'backslashes and NUL are refused')
-  const segments: string[] = []
-  for (const segment of decoded.split('/')) {
-    if (segment === '') continue
-    if (segment === '.' || segment === '..') throw new PathRefusedError(400, 'dot segments are refused')
-    if (segment.startsWith('.') && !dotfiles) throw new PathRefusedError(404, path)
-    segments.push(segment)
-  }
-  return segments
-}
-
-/** Accept-Encoding lists `coding` with a q-value above 0 (RFC 9110 §12.5.3). */
-function accepts(header: string, coding: string): boolean {
-  for (const part of header.split(',')) {
-    const [name, ...parameters] = part.split(';')
-    if (name!.trim().toLowerCase() !== coding) continue
-    const q = parameters.map((p) => p.trim()).find((p) => p.toLowerCase().startsWith('q='))
-    return q === undefined || Number(q.slice(2)) > 0
-  }
-  return false
-}
-
-/** If-None-Match: "*" or any listed tag, compared weakly (RFC 9110 §13.1.2). */
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true
-  for (const part of header.split(',')) {
-    const tag = part.trim()
-    if ((tag.startsWith('W/') ? tag.slice(2) : tag) === etag) return true
-  }
-  return false
-}
-
-function notModifiedSince(header: string | undefined, mtimeMs: number): boolean {
-  if (header === undefined) return false
-  const since = Date.parse(header)
-  return !Number.isNaN(since) && Math.floor(mtimeMs / 1000) * 1000 <= since
-}
-
-/** If-Range: a range applies only when the tag (strong) or the date still matches (RFC 9110 §13.1.5). */
-function ifRangeAllows(header: string | undefined, etag: string, lastModified: string): boolean {
-  if (header === undefined) return true
-  const value = header.trim()
-  return value.startsWith('"') ? value === etag : value === lastModified
-}
-
-/**
- * One byte range of a representation of `size` bytes: [start, end] inclusive, 'unsatisfiable', or null
- * to ignore the header (bad syntax or several ranges: the whole file is sent, as RFC 9110 §14.2 allows).
- */
-export function parseRange(header: string, size: number): [number, number] | 'unsatisfiable' | null {
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
-  if (match === null) return null
-  const [, first, last] = match
-  if (first === '' && last === '') return null
-  if (first === '') {
-    const suffix = Number(last)
-    if (suffix === 0) return 'unsatisfiable'
-    return size === 0 ? 'unsatisfiable' : [Math.max(0, size - suffix), size - 1]
-  }
-  const start = Number(first)
-  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1)
-  if (last !== '' && Number(last) < start) return null
-  if (start >= size) return 'unsatisfiable'
-  return [start, end]
 }
 
 async function statOrNull(path: string): Promise<Stats | null> {

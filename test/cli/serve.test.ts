@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { getOnce } from '../bench/lib/measure.ts'
-import { RawClient } from './helpers/raw-client.ts'
+import { getOnce } from '../../bench/lib/measure.ts'
+import { RawClient } from '../helpers/raw-client.ts'
 
-const root = fileURLToPath(new URL('../', import.meta.url))
+const root = fileURLToPath(new URL('../../', import.meta.url))
 const site = mkdtempSync(join(tmpdir(), 'wirespeed-cli-'))
 writeFileSync(join(site, 'index.html'), 'cli site')
 after(() => rmSync(site, { recursive: true, force: true }))

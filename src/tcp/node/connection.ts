@@ -1,6 +1,6 @@
 /*
- * One TCP connection: batched writes, backpressure, and the bridge from socket events to a shared handlers
- * object.
+ * One TCP connection on node:net (the portable backend): batched writes, backpressure, and the bridge from
+ * socket events to a shared handlers object.
  *
  * Every socket of a server gets the same six listener functions (module-level, using `this`), which find the
  * Connection through a symbol on the socket and call the server's one handlers object. No closure is made per
@@ -25,44 +25,16 @@
  * active write from a stalled one); where a runtime lacks those, whole writes completed.
  */
 import type { Socket } from 'node:net'
-
-/**
- * What a server or client does with its connections. One object serves every connection; keep
- * per-connection state in `connection.data`.
- * @example
- * const handlers: Handlers = { data(connection, bytes) { connection.write(bytes) } }
- */
-export interface Handlers<Data = unknown> {
-  /** A connection is established (accepted, or connected). */
-  open?(connection: Connection<Data>): void
-  /** Bytes arrived. Everything written during this call leaves in one write when it returns. */
-  data(connection: Connection<Data>, bytes: Buffer): void
-  /** The write buffer fell below the high-water mark after `write()` had returned false. */
-  drain?(connection: Connection<Data>): void
-  /** The peer half-closed (sent FIN). Without this handler the connection is ended in turn. */
-  end?(connection: Connection<Data>): void
-  /** The connection is gone; `error` is set when it ended by an error. Runs exactly once. */
-  close?(connection: Connection<Data>, error?: Error): void
-  /** A socket error; `close` follows. */
-  error?(connection: Connection<Data>, error: Error): void
-  /** No activity for the connection's idle timeout. Without this handler the connection is destroyed. */
-  timeout?(connection: Connection<Data>): void
-}
-
-/**
- * How strings given to `write()` become bytes. 'latin1' is one byte per character and the fastest to encode;
- * the HTTP server uses it, having turned every non-ASCII body string into UTF-8 bytes first.
- */
-export type StringEncoding = 'utf8' | 'latin1'
+import type { Connection, Handlers, StringEncoding } from '../types.ts'
 
 /** A batch mixing strings and bytes is copied into one buffer up to this size, and written with writev above. */
 const COPY_BYTES_MAX = 16 * 1024
 
 const kConnection = Symbol('wirespeed.connection')
-type SocketWithConnection = Socket & { [kConnection]: Connection<any> }
+type SocketWithConnection = Socket & { [kConnection]: NodeConnection<any> }
 
-/** A TCP connection seen through its handlers. */
-export class Connection<Data = unknown> {
+/** A TCP connection on a node:net socket, seen through its handlers. */
+export class NodeConnection<Data = unknown> implements Connection<Data> {
   /** Per-connection state, owned by the handlers. */
   data: Data
   readonly #socket: Socket
@@ -243,7 +215,7 @@ export class Connection<Data = unknown> {
     return typeof part === 'string' ? Buffer.from(part, this.#stringEncoding) : part
   }
 
-  /** Internal: runs the data handler with writes batched. */
+  /** @internal Runs the data handler with writes batched. */
   handleData(bytes: Buffer): void {
     this.#inRead = true
     try {
@@ -253,6 +225,7 @@ export class Connection<Data = unknown> {
       this.flush()
     }
   }
+  /** @internal */
   handleDrain(): void {
     if (this.closed) return
     if (this.#writeBlocked) {
@@ -264,14 +237,17 @@ export class Connection<Data = unknown> {
     this.#drainOwed = false
     this.#handlers.drain?.(this)
   }
+  /** @internal */
   handleEnd(): void {
     if (this.#handlers.end) this.#handlers.end(this)
     else this.end()
   }
+  /** @internal */
   handleError(error: Error): void {
     this.#error = error
     this.#handlers.error?.(this, error)
   }
+  /** @internal */
   handleClose(): void {
     if (this.#closed) return
     this.#closed = true
@@ -279,16 +255,17 @@ export class Connection<Data = unknown> {
     this.#pendingText = ''
     this.#handlers.close?.(this, this.#error)
   }
+  /** @internal */
   handleTimeout(): void {
     if (this.#handlers.timeout) this.#handlers.timeout(this)
     else this.destroy()
   }
 }
 
-function flushConnection(connection: Connection<unknown>): void {
+function flushConnection(connection: NodeConnection<unknown>): void {
   connection.flush()
 }
-function emitDrain(connection: Connection<unknown>): void {
+function emitDrain(connection: NodeConnection<unknown>): void {
   connection.handleDrain()
 }
 

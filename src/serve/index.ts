@@ -1,0 +1,2 @@
+export { serve } from './serve.ts'
+export type { OneLoopServeOptions, ServeOptions, Server, WorkersServeOptions } from './types.ts'

@@ -1,0 +1,60 @@
+/* The options of `serve()`, one interface per mode, and the server it returns. */
+import type { ErrorHandler, Handler, HttpServer } from '../http/types.ts'
+import type { Limits } from '../limits.ts'
+import type { StaticFiles } from '../static/static-files.ts'
+import type { StaticOptions } from '../static/types.ts'
+
+interface CommonServeOptions {
+  /** Default 127.0.0.1. */
+  host?: string
+  /** Default 5001; 0 picks a free port. */
+  port?: number
+  /** Overrides of the defaults in src/limits.ts, validated here. */
+  limits?: Partial<Limits>
+  /** Called with a handler's error (or an internal one). Default: console.error. */
+  onError?: ErrorHandler
+  /** Where the server's few log lines go (worker starts and restarts). Default: console.log. */
+  log?: (line: string) => void
+}
+
+/**
+ * One event loop, on this thread.
+ * @example
+ * serve({ port: 5001, static: './public', handler: (request, response) => response.status(404).send('none') })
+ */
+export interface OneLoopServeOptions extends CommonServeOptions {
+  workers?: undefined
+  /** Answers requests; with `static`, it gets what the folder does not have (and methods other than GET/HEAD). */
+  handler?: Handler
+  /** Serve a folder: its path, options (see StaticOptions), or a StaticFiles made by the caller. */
+  static?: string | StaticOptions | StaticFiles
+  /** Share the port with other processes or threads (Linux, BSD). */
+  reusePort?: boolean
+  handlerModule?: never
+}
+
+/**
+ * One event loop per worker thread ('auto': one per core, never more), each listening with reusePort. The
+ * handler comes from `handlerModule`, as a function cannot cross threads.
+ * @example
+ * serve({ workers: 'auto', handlerModule: new URL('./handler.ts', import.meta.url), static: './public' })
+ */
+export interface WorkersServeOptions extends CommonServeOptions {
+  workers: number | 'auto'
+  /** A module whose default export is the handler. */
+  handlerModule?: URL | string
+  /** Serve a folder (each worker keeps its own cache; one watcher tells them all of changes). */
+  static?: string | { root: string }
+  handler?: never
+  reusePort?: never
+}
+
+export type ServeOptions = OneLoopServeOptions | WorkersServeOptions
+
+/** A running server, on one event loop or on several worker threads. */
+export interface Server extends HttpServer {
+  /** Event loops serving (1 unless `workers` was given). */
+  readonly workers: number
+  /** Worker threads replaced after they died. */
+  readonly restarts: number
+}

@@ -1,0 +1,2 @@
+export { StaticFiles } from './static-files.ts'
+export type { StaticOptions } from './types.ts'

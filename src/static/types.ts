@@ -1,0 +1,23 @@
+/* The options a user gives `serve({ static })` or `new StaticFiles()`. */
+
+/**
+ * A folder to serve.
+ * @example
+ * serve({ static: { root: './public', cacheControl: 'max-age=60' } })
+ */
+export interface StaticOptions {
+  /** The folder to serve. */
+  root: string
+  /** Files up to this size are kept in memory (default 1 MiB); larger ones stream from disk. */
+  fileBytesMax?: number
+  /** Total bytes of file bodies kept in memory (default 64 MiB), least recently used evicted. */
+  cacheBytesMax?: number
+  /** Serve names starting with "." (default false: they are 404). */
+  dotfiles?: boolean
+  /** Cache-Control for every file (default "no-cache": revalidate, answered 304 when unchanged). */
+  cacheControl?: string
+  /** Watch the root and drop changed files from memory (default true). */
+  watch?: boolean
+  /** Debounce window of the watcher in milliseconds (default 20). */
+  debounceMs?: number
+}

@@ -1,0 +1,44 @@
+/*
+ * What a transport backend implements, after `listen()`/`connect()` (./listen.ts) have checked the options,
+ * resolved the host and chosen the backend. A backend reports what it meets as ListenError and ConnectError,
+ * with the system's code as `reason`.
+ */
+import { ListenError } from '../errors.ts'
+import type { Backend, Connection, Handlers, Listener, StringEncoding } from './types.ts'
+
+export interface BackendListenOptions<Data> {
+  /** A resolved address, or the Unix socket path. */
+  host: string
+  port: number
+  path: string | undefined
+  reusePort: boolean
+  backlog: number | undefined
+  idleTimeoutMs: number
+  writeBufferBytesHigh: number
+  stringEncoding: StringEncoding
+  handlers: Handlers<Data>
+}
+
+export interface BackendConnectOptions<Data> {
+  host: string
+  port: number
+  path: string | undefined
+  writeBufferBytesHigh: number
+  handlers: Handlers<Data>
+}
+
+export interface TransportBackend {
+  readonly name: Backend
+  listen<Data>(options: BackendListenOptions<Data>): Promise<Listener<Data>>
+  connect<Data>(options: BackendConnectOptions<Data>): Promise<Connection<Data>>
+}
+
+/** The ListenError for a failed bind, saying what the system's code means for the person running it. */
+export function listenError(code: string | undefined, detail: string, host: string, port: number, cause?: unknown): ListenError {
+  const why =
+    code === 'EADDRINUSE' ? 'the port is in use; pick another with --port or stop what holds it'
+    : code === 'EACCES' ? 'permission denied; ports below 1024 need privileges'
+    : code === 'EADDRNOTAVAIL' ? 'the address is not on this machine'
+    : (code ?? detail)
+  return new ListenError(`Cannot listen on ${host}:${port}: ${why}`, code ?? 'UNKNOWN', { cause })
+}

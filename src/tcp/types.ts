@@ -1,0 +1,142 @@
+/*
+ * The TCP layer's interface, the same for every backend (node:net today, an epoll loop through FFI next):
+ * one handlers object per server, and connections that batch writes, report backpressure, and say how far
+ * delivery has got. test/tcp/transport.test.ts runs one contract over every backend.
+ */
+
+/**
+ * What a server or client does with its connections. One object serves every connection; keep
+ * per-connection state in `connection.data`.
+ * @example
+ * const handlers: Handlers = { data(connection, bytes) { connection.write(bytes) } }
+ */
+export interface Handlers<Data = unknown> {
+  /** A connection is established (accepted, or connected). */
+  open?(connection: Connection<Data>): void
+  /** Bytes arrived. Everything written during this call leaves in one write when it returns. */
+  data(connection: Connection<Data>, bytes: Buffer): void
+  /** The write buffer fell below the high-water mark after `write()` had returned false. */
+  drain?(connection: Connection<Data>): void
+  /** The peer half-closed (sent FIN). Without this handler the connection is ended in turn. */
+  end?(connection: Connection<Data>): void
+  /** The connection is gone; `error` is set when it ended by an error. Runs exactly once. */
+  close?(connection: Connection<Data>, error?: Error): void
+  /** A socket error; `close` follows. */
+  error?(connection: Connection<Data>, error: Error): void
+  /** No activity for the connection's idle timeout. Without this handler the connection is destroyed. */
+  timeout?(connection: Connection<Data>): void
+}
+
+/**
+ * How strings given to `write()` become bytes. 'latin1' is one byte per character and the fastest to encode;
+ * the HTTP server uses it, having turned every non-ASCII body string into UTF-8 bytes first.
+ */
+export type StringEncoding = 'utf8' | 'latin1'
+
+/**
+ * A TCP connection seen through its handlers.
+ * @example
+ * const handlers: Handlers<{ seen: number }> = {
+ *   open(connection) { connection.data = { seen: 0 } },
+ *   data(connection, bytes) { connection.data.seen += bytes.length; connection.write(bytes) },
+ * }
+ */
+export interface Connection<Data = unknown> {
+  /** Per-connection state, owned by the handlers. */
+  data: Data
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
+  readonly localPort: number | undefined
+  /** True once the connection is closed or destroyed. */
+  readonly closed: boolean
+  /** Bytes accepted by `write()` that the kernel has not taken yet. */
+  readonly bufferedBytes: number
+  /** Bytes the kernel has taken since the connection opened: grows as a peer reads, however slowly. */
+  readonly sentBytes: number
+  /** True while `write()` would report backpressure: the bytes buffered are at or over the high-water mark. */
+  readonly writeBlocked: boolean
+  /** True while reading is paused, by `pause()` or by backpressure. */
+  readonly readPaused: boolean
+  /**
+   * Queues bytes (strings are encoded as the listener's `stringEncoding`, UTF-8 by default). They leave with
+   * the rest of this read's writes, or on the next tick when written outside a read.
+   * @returns false once the bytes buffered reach the high-water mark: wait for `drain` before writing more
+   */
+  write(bytes: string | Uint8Array): boolean
+  /** Sends everything queued now. */
+  flush(): void
+  /** True when the connection is backed up, and then a `drain` is sure to follow; false when writing may go on. */
+  owesDrain(): boolean
+  /** Stops reading until `resume()` (backpressure from the reader's side). */
+  pause(): void
+  /** Resumes reading, unless writes are still over the high-water mark. */
+  resume(): void
+  /** Closes after the idle time with no activity (0 turns it off); `handlers.timeout` decides what to do. */
+  setTimeout(idleTimeoutMs: number): void
+  /** Flushes, then half-closes: sends FIN and lets the peer finish (the socket closes when it does). */
+  end(bytes?: string | Uint8Array): void
+  /** Closes at once, dropping anything unsent. */
+  destroy(error?: Error): void
+}
+
+/** The transport backends. */
+export type Backend = 'node'
+
+/**
+ * The seam between a connection and the protocol spoken on it: with `protocolHandlers`, `connection.data`
+ * is the protocol, and every event goes to it. A protocol hands its connection on (an HTTP upgrade to
+ * WebSocket, say) with `handOff()`, which gives the next protocol the bytes already read and not consumed.
+ */
+export interface Protocol {
+  onData(bytes: Buffer): void
+  onDrain(): void
+  onEnd(): void
+  onClose(error?: Error): void
+}
+
+export interface ListenOptions<Data = unknown> {
+  /** Address or host name to listen on. Default 127.0.0.1 (loopback only: opt in to 0.0.0.0 or ::). */
+  host?: string
+  /** Port; 0 picks a free one (read it back from `listener.port`). Ignored with `path`. */
+  port: number
+  /** A Unix socket path to listen on instead of a TCP port. */
+  path?: string
+  /** Let several processes or threads listen on the same port; the kernel spreads connections (Linux, BSD). */
+  reusePort?: boolean
+  /** Length of the queue of connections not yet accepted. */
+  backlog?: number
+  /** Idle timeout per connection in milliseconds (0: none); fires `handlers.timeout`. */
+  idleTimeoutMs?: number
+  /** Write-buffer bytes per connection before backpressure. */
+  writeBufferBytesHigh?: number
+  /** How strings passed to `connection.write()` are encoded. Default 'utf8'. */
+  stringEncoding?: StringEncoding
+  /** The transport backend. Default: node. */
+  backend?: Backend
+  handlers: Handlers<Data>
+}
+
+/** A listening TCP server. */
+export interface Listener<Data = unknown> {
+  readonly host: string
+  readonly port: number
+  /** The backend serving the connections. */
+  readonly backend: Backend
+  /** The open connections. */
+  readonly connections: ReadonlySet<Connection<Data>>
+  /** Stops accepting; resolves when every connection has closed (end or destroy them yourself). */
+  close(): Promise<void>
+}
+
+export interface ConnectOptions<Data = unknown> {
+  host?: string
+  /** Ignored with `path`. */
+  port: number
+  /** A Unix socket path to connect to instead of a TCP port. */
+  path?: string
+  handlers: Handlers<Data>
+  writeBufferBytesHigh?: number
+  /** The transport backend. Default: node. */
+  backend?: Backend
+}
+
