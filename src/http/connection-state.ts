@@ -23,7 +23,7 @@
  */
 import { HttpError } from '../errors.ts'
 import { defaultLimits, type Limits } from '../limits.ts'
-import type { Connection } from '../tcp/types.ts'
+import type { Connection, Protocol } from '../tcp/types.ts'
 import { BodyDecoder } from './body-decoder.ts'
 import { RequestParser } from './parser.ts'
 import { Request, type RequestOwner } from './request.ts'
@@ -56,9 +56,9 @@ const MIN_OWNED_BYTES = 4096
  */
 const NO_REQUEST = new Request(Buffer.alloc(0), 0, new RequestParser(defaultLimits), { continueRequested() {} })
 
-export class ConnectionState implements RequestOwner, ResponseOwner {
+export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   now: number
-  readonly #connection: Connection<ConnectionState>
+  readonly #connection: Connection<Protocol>
   readonly #context: ServerContext
   readonly #limits: Limits
   readonly #parser: RequestParser
@@ -85,7 +85,7 @@ export class ConnectionState implements RequestOwner, ResponseOwner {
   #ended = false
   #shuttingDown = false
 
-  constructor(connection: Connection<ConnectionState>, context: ServerContext) {
+  constructor(connection: Connection<Protocol>, context: ServerContext) {
     this.#connection = connection
     this.#context = context
     this.#limits = context.limits

@@ -113,7 +113,7 @@ export class Response {
     return !this.#keepAlive
   }
 
-  /** Sets the status code (100-999; 1xx are not final replies and are refused). */
+  /** Sets the status code: 200-999 (a 1xx is not a final reply, and the server sends 100 Continue itself). */
   status(code: number): this {
     if (!Number.isInteger(code) || code < 200 || code > 999) {
       throw new RangeError(`Invalid status code ${code}: expected an integer from 200 to 999`)

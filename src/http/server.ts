@@ -2,7 +2,8 @@
  * `listenHttp()`: an HTTP/1.1 server on `src/tcp`, on one event loop. It knows one handler; static files,
  * worker threads and the choice between them are the `serve()` facade's (src/serve/serve.ts).
  *
- * One handlers object per server routes every connection's events to its ConnectionState. One interval per
+ * Every connection speaks HTTP/1.1 first: its `data` is a ConnectionState, the Protocol that gets its events
+ * (src/tcp/protocol.ts), which a later upgrade may hand the connection on from. One interval per
  * server sweeps the connections' deadlines (idle, headers, body, linger, send): no timer per connection or
  * per request. Its period is a quarter of the shortest timeout (5 ms to 1 s), so a timeout fires between
  * its value and 1.25 times it.
@@ -13,7 +14,8 @@
 import { HttpError } from '../errors.ts'
 import { resolveLimits, type Limits } from '../limits.ts'
 import { listen } from '../tcp/listen.ts'
-import type { Connection, Handlers, Listener } from '../tcp/types.ts'
+import { protocolHandlers } from '../tcp/protocol.ts'
+import type { Connection, Listener, Protocol } from '../tcp/types.ts'
 import { ConnectionState, type ServerContext } from './connection-state.ts'
 import type { Request } from './request.ts'
 import { httpUrl, type HttpServer, type HttpServerOptions } from './types.ts'
@@ -29,7 +31,7 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
   if (typeof options.handler !== 'function') throw new TypeError('Invalid option handler: expected a function that answers requests')
   const counters = { requests: 0, bytesOut: 0 }
   const context: ServerContext = { limits, handler: options.handler, counters, onError: options.onError ?? defaultOnError }
-  let listener: Listener<ConnectionState> | undefined = undefined
+  let listener: Listener<Protocol> | undefined = undefined
   listener = await listen({
     host: options.host,
     port: options.port ?? 5001,
@@ -37,7 +39,7 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
     writeBufferBytesHigh: limits.writeBufferBytesHigh,
     // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
     stringEncoding: 'latin1',
-    handlers: connectionHandlers(context, () => listener?.connections.size ?? 0),
+    handlers: protocolHandlers(startHttp(context, () => listener?.connections.size ?? 0)),
   })
   const sweep = sweepDeadlines(listener.connections, limits)
   let closing: Promise<void> | undefined
@@ -59,49 +61,32 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
   }
 }
 
-/** The one handlers object of a server: each connection's events go to its ConnectionState. */
-function connectionHandlers(context: ServerContext, openConnections: () => number): Handlers<ConnectionState> {
+/** Each connection starts as HTTP/1.1 (a ConnectionState), refused with 503 past connectionsMax. */
+function startHttp(context: ServerContext, openConnections: () => number): (connection: Connection<Protocol>) => Protocol {
   const connectionsMax = context.limits.connectionsMax
-  return {
-    open(connection) {
-      const state = new ConnectionState(connection, context)
-      connection.data = state
-      if (openConnections() > connectionsMax) {
-        state.refuse(new HttpError(503, 'TOO_MANY_CONNECTIONS', `More than connectionsMax (${connectionsMax}) connections`))
-      }
-    },
-    data(connection, bytes) {
-      connection.data.onData(bytes)
-    },
-    drain(connection) {
-      connection.data.onDrain()
-    },
-    end(connection) {
-      connection.data.onEnd()
-    },
-    close(connection) {
-      connection.data.onClose()
-    },
-    error() {
-      // ECONNRESET and the like: `close` follows, and the connection's state cleans up there.
-    },
+  return (connection) => {
+    const state = new ConnectionState(connection, context)
+    if (openConnections() > connectionsMax) {
+      state.refuse(new HttpError(503, 'TOO_MANY_CONNECTIONS', `More than connectionsMax (${connectionsMax}) connections`))
+    }
+    return state
   }
 }
 
 /** One interval for every connection's deadlines, at a quarter of the shortest timeout (5 ms to 1 s). */
-function sweepDeadlines(connections: ReadonlySet<Connection<ConnectionState>>, limits: Limits): NodeJS.Timeout {
+function sweepDeadlines(connections: ReadonlySet<Connection<Protocol>>, limits: Limits): NodeJS.Timeout {
   const shortestMs = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs, limits.idleTimeoutMs, limits.sendTimeoutMs)
   const sweepMs = Math.min(1000, Math.max(5, Math.floor(shortestMs / 4)))
   return setInterval(() => {
     const now = Date.now()
-    for (const connection of connections) connection.data.checkDeadline(now)
+    for (const connection of connections) connection.data.checkDeadline?.(now)
   }, sweepMs)
 }
 
 /** Stops accepting, lets each connection finish what it owes, and destroys what is left after shutdownTimeoutMs. */
-async function closeGracefully(listener: Listener<ConnectionState>, limits: Limits): Promise<void> {
+async function closeGracefully(listener: Listener<Protocol>, limits: Limits): Promise<void> {
   const closed = listener.close()
-  for (const connection of listener.connections) connection.data.shutdown()
+  for (const connection of listener.connections) connection.data.shutdown?.()
   const force = setTimeout(() => {
     for (const connection of listener.connections) connection.destroy()
   }, limits.shutdownTimeoutMs)

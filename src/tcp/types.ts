@@ -90,8 +90,14 @@ export type Backend = 'node'
 export interface Protocol {
   onData(bytes: Buffer): void
   onDrain(): void
+  /** The peer half-closed (sent FIN). */
   onEnd(): void
+  /** The connection is gone; runs once. */
   onClose(error?: Error): void
+  /** A server's sweep: act on a deadline that has passed (`now` in ms). */
+  checkDeadline?(now: number): void
+  /** The server is closing: finish what is owed, take nothing new. */
+  shutdown?(): void
 }
 
 export interface ListenOptions<Data = unknown> {

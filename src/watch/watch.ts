@@ -17,9 +17,9 @@
  * start and whenever an unwatched folder would be needed); a burst of changes larger than `eventsMax` in
  * one window becomes one `rescan`.
  */
-import { PathNotFoundError } from '../errors.ts'
 import { lstatSync, readdirSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
+import { PathNotFoundError } from '../errors.ts'
 import { limitOrDefault, watchLimitSpecs } from '../limits.ts'
 
 export type ChangeType = 'create' | 'change' | 'delete' | 'rename' | 'rescan'
@@ -61,112 +61,185 @@ interface Known {
  */
 export function watch(path: string, options: WatchOptions, onChanges: (changes: Change[]) => void): () => void {
   const root = resolve(path)
-  const recursive = options.recursive ?? true
-  const debounceMs = limitOrDefault('debounceMs', options.debounceMs, watchLimitSpecs.debounceMs)
-  const foldersMax = limitOrDefault('foldersMax', options.foldersMax, watchLimitSpecs.foldersMax)
-  const eventsMax = limitOrDefault('eventsMax', options.eventsMax, watchLimitSpecs.eventsMax)
+  const settings: Settings = {
+    root,
+    recursive: options.recursive ?? true,
+    debounceMs: limitOrDefault('debounceMs', options.debounceMs, watchLimitSpecs.debounceMs),
+    foldersMax: limitOrDefault('foldersMax', options.foldersMax, watchLimitSpecs.foldersMax),
+    eventsMax: limitOrDefault('eventsMax', options.eventsMax, watchLimitSpecs.eventsMax),
+    strategy: options.strategy === undefined || options.strategy === 'auto' ? (process.platform === 'linux' ? 'per-folder' : 'recursive') : options.strategy,
+  }
   const rootStats = statOrUndefined(root)
   if (rootStats === undefined) throw new PathNotFoundError(`Cannot watch ${root}: it does not exist`)
-  const strategy = options.strategy === undefined || options.strategy === 'auto' ? (process.platform === 'linux' ? 'per-folder' : 'recursive') : options.strategy
+  const watcher = new TreeWatcher(settings, onChanges)
+  watcher.start(rootStats)
+  return () => watcher.stop()
+}
 
-  const known = new Map<string, Known>()
-  const watchers = new Map<string, FSWatcher>()
-  let queued = new Set<string>()
-  let overflow = false
-  let timer: NodeJS.Timeout | undefined
-  let closed = false
+interface Settings {
+  readonly root: string
+  readonly recursive: boolean
+  readonly debounceMs: number
+  readonly foldersMax: number
+  readonly eventsMax: number
+  readonly strategy: 'per-folder' | 'recursive'
+}
 
-  const remember = (file: string, stats: Stats) => known.set(file, { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, folder: stats.isDirectory() })
+/** What one `watch()` knows and holds: the files seen, the fs watchers, and the names queued this window. */
+class TreeWatcher {
+  readonly #settings: Settings
+  readonly #onChanges: (changes: Change[]) => void
+  readonly #known = new Map<string, Known>()
+  readonly #watchers = new Map<string, FSWatcher>()
+  #queued = new Set<string>()
+  #overflow = false
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(settings: Settings, onChanges: (changes: Change[]) => void) {
+    this.#settings = settings
+    this.#onChanges = onChanges
+  }
+
+  /** Records the tree and starts watching it (or, for a file, its folder). */
+  start(rootStats: Stats): void {
+    const { root, recursive, strategy } = this.#settings
+    this.#remember(root, rootStats)
+    if (rootStats.isDirectory()) {
+      this.#addFolder(root, true)
+      if (strategy === 'recursive') this.#watchFolder(root, recursive, (file) => this.#note(file))
+    } else {
+      // A single file: watch its folder (so that replacing the file by rename is seen) and keep only its name.
+      this.#watchFolder(resolve(root, '..'), false, (file) => file === root && this.#note(root))
+    }
+    if (this.#overflow) {
+      this.#overflow = false
+      queueMicrotask(() => !this.#closed && this.#onChanges([{ type: 'rescan', path: root }]))
+    }
+  }
+
+  stop(): void {
+    this.#closed = true
+    clearTimeout(this.#timer)
+    for (const watcher of this.#watchers.values()) watcher.close()
+    this.#watchers.clear()
+    this.#known.clear()
+  }
+
+  #remember(file: string, stats: Stats): void {
+    this.#known.set(file, { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, folder: stats.isDirectory() })
+  }
+
+  /** One fs.watch on `folder`; every name it reports goes to `onName` as an absolute path. */
+  #watchFolder(folder: string, recursive: boolean, onName: (file: string) => void): boolean {
+    try {
+      const watcher = fsWatch(folder, { persistent: true, recursive }, (_event, name) => onName(name === null ? folder : join(folder, name.toString())))
+      watcher.on('error', () => onName(folder))
+      this.#watchers.set(folder, watcher)
+      return true
+    } catch {
+      return false
+    }
+  }
 
   /**
    * Watches a folder. At start (`initial`) it records every entry and descends; for a folder that appears
    * later it queues the entries it does not know, and the next window reports them created (and descends).
    */
-  const addFolder = (folder: string, initial: boolean): void => {
-    if (closed) return
+  #addFolder(folder: string, initial: boolean): void {
+    if (this.#closed) return
     let names: string[]
     try {
       names = readdirSync(folder)
     } catch {
       return
     }
-    if (strategy === 'per-folder' && !watchers.has(folder)) {
-      if (watchers.size >= foldersMax) {
-        overflow = true
+    if (this.#settings.strategy === 'per-folder' && !this.#watchers.has(folder)) {
+      if (this.#watchers.size >= this.#settings.foldersMax) {
+        this.#overflow = true
         return
       }
-      try {
-        const watcher = fsWatch(folder, { persistent: true }, (_event, name) => note(name === null ? folder : join(folder, name.toString())))
-        watcher.on('error', () => note(folder))
-        watchers.set(folder, watcher)
-      } catch {
-        return
-      }
+      if (!this.#watchFolder(folder, false, (file) => this.#note(file))) return
     }
     for (const name of names) {
       const file = join(folder, name)
       if (!initial) {
-        if (!known.has(file)) queue(file)
+        if (!this.#known.has(file)) this.#queue(file)
         continue
       }
       const stats = statOrUndefined(file)
       if (stats === undefined) continue
-      remember(file, stats)
-      if (stats.isDirectory() && recursive) addFolder(file, true)
+      this.#remember(file, stats)
+      if (stats.isDirectory() && this.#settings.recursive) this.#addFolder(file, true)
     }
   }
 
-  const queue = (file: string): void => {
-    if (queued.size >= eventsMax) overflow = true
-    else queued.add(file)
+  #queue(file: string): void {
+    if (this.#queued.size >= this.#settings.eventsMax) this.#overflow = true
+    else this.#queued.add(file)
   }
 
-  const note = (file: string): void => {
-    if (closed) return
-    queue(file)
+  #note(file: string): void {
+    if (this.#closed) return
+    this.#queue(file)
     // The window opens with the first change and closes debounceMs later: a steady stream of changes is
     // still reported every window, never held back indefinitely.
-    timer ??= setTimeout(flush, debounceMs)
+    this.#timer ??= setTimeout(() => this.#flush(), this.#settings.debounceMs)
   }
 
-  const flush = (): void => {
-    timer = undefined
-    if (closed) return
-    const paths = queued
-    queued = new Set()
-    if (overflow) {
-      overflow = false
-      onChanges([{ type: 'rescan', path: root }])
+  /** Ends a window: classifies every name queued in it and reports the changes (or one rescan). */
+  #flush(): void {
+    this.#timer = undefined
+    if (this.#closed) return
+    const paths = this.#queued
+    this.#queued = new Set()
+    if (this.#overflow) {
+      this.#overflow = false
+      this.#onChanges([{ type: 'rescan', path: this.#settings.root }])
       return
     }
+    const changes = this.#classify(paths)
+    // Paths queued while looking into new folders come in the next window.
+    if (this.#queued.size > 0 || this.#overflow) this.#timer ??= setTimeout(() => this.#flush(), this.#settings.debounceMs)
+    if (changes.length > 0) this.#onChanges(changes)
+  }
+
+  /** Each queued name by lstat against what was known: created, changed, deleted; then renames paired. */
+  #classify(paths: Set<string>): Change[] {
+    const { root, recursive } = this.#settings
     const created: Change[] = []
     const deleted = new Map<number, Change>()
     const changes: Change[] = []
     for (const file of paths) {
-      const before = known.get(file)
+      const before = this.#known.get(file)
       const now = statOrUndefined(file)
       if (now === undefined) {
         if (before === undefined) continue
-        forget(file)
+        this.#forget(file)
         const change: Change = { type: 'delete', path: file }
         deleted.set(before.ino, change)
         changes.push(change)
         continue
       }
-      remember(file, now)
+      this.#remember(file, now)
       if (before === undefined) {
         const change: Change = { type: 'create', path: file }
         created.push(change)
         changes.push(change)
         // A folder that appears is watched now; what it already holds is reported in the next window.
-        if (now.isDirectory() && recursive && file !== root) addFolder(file, false)
+        if (now.isDirectory() && recursive && file !== root) this.#addFolder(file, false)
       } else if (before.ino !== now.ino || before.size !== now.size || before.mtimeMs !== now.mtimeMs) {
         if (!now.isDirectory()) changes.push({ type: 'change', path: file })
       }
     }
-    // A delete and a create of the same inode in one window are a rename.
+    this.#pairRenames(created, deleted, changes)
+    return changes
+  }
+
+  /** A delete and a create of the same inode in one window are a rename. */
+  #pairRenames(created: Change[], deleted: Map<number, Change>, changes: Change[]): void {
     for (const change of created) {
-      const ino = known.get(change.path)?.ino
+      const ino = this.#known.get(change.path)?.ino
       const gone = ino === undefined ? undefined : deleted.get(ino)
       if (gone === undefined) continue
       change.type = 'rename'
@@ -174,58 +247,19 @@ export function watch(path: string, options: WatchOptions, onChanges: (changes: 
       changes.splice(changes.indexOf(gone), 1)
       deleted.delete(ino!)
     }
-    // Paths queued while looking into new folders come in the next window.
-    if (queued.size > 0 || overflow) timer ??= setTimeout(flush, debounceMs)
-    if (changes.length > 0) onChanges(changes)
   }
 
-  const forget = (file: string): void => {
-    known.delete(file)
-    const watcher = watchers.get(file)
-    if (watcher) {
-      watcher.close()
-      watchers.delete(file)
-    }
+  /** Forgets a deleted path and everything under it, closing the watchers of folders that went with it. */
+  #forget(file: string): void {
+    this.#known.delete(file)
     const prefix = file + sep
-    for (const path of known.keys()) if (path.startsWith(prefix)) known.delete(path)
-    for (const [folder, child] of watchers) {
-      if (folder.startsWith(prefix)) {
-        child.close()
-        watchers.delete(folder)
+    for (const path of this.#known.keys()) if (path.startsWith(prefix)) this.#known.delete(path)
+    for (const [folder, watcher] of this.#watchers) {
+      if (folder === file || folder.startsWith(prefix)) {
+        watcher.close()
+        this.#watchers.delete(folder)
       }
     }
-  }
-
-  if (rootStats.isDirectory()) {
-    remember(root, rootStats)
-    addFolder(root, true)
-    if (strategy === 'recursive') {
-      const watcher = fsWatch(root, { persistent: true, recursive }, (_event, name) => note(name === null ? root : join(root, name.toString())))
-      watcher.on('error', () => note(root))
-      watchers.set(root, watcher)
-    }
-  } else {
-    // A single file: watch its folder (so that replacing the file by rename is seen) and keep only its name.
-    remember(root, rootStats)
-    const folder = resolve(root, '..')
-    const watcher = fsWatch(folder, { persistent: true }, (_event, name) => {
-      const file = name === null ? root : join(folder, name.toString())
-      if (file === root) note(root)
-    })
-    watcher.on('error', () => note(root))
-    watchers.set(folder, watcher)
-  }
-  if (overflow) {
-    overflow = false
-    queueMicrotask(() => !closed && onChanges([{ type: 'rescan', path: root }]))
-  }
-
-  return () => {
-    closed = true
-    clearTimeout(timer)
-    for (const watcher of watchers.values()) watcher.close()
-    watchers.clear()
-    known.clear()
   }
 }
 

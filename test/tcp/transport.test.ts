@@ -1,7 +1,13 @@
+/*
+ * The transport contract: what every backend of src/tcp must do, run once per backend. node:net is the
+ * portable one; the epoll backend joins `backends` when it exists, and must pass every case unchanged.
+ */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { connect, listen, type Connection, type Handlers } from '../../src/index.ts'
+import { readdirSync } from 'node:fs'
+import { connect as connectAny, listen as listenAny, type Backend, type Connection, type ConnectOptions, type Handlers, type ListenOptions, type Listener, type Protocol } from '../../src/index.ts'
+import { handOff, protocolHandlers } from '../../src/tcp/protocol.ts'
 import { assertNoOpenHandles, RawClient } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)
@@ -31,7 +37,19 @@ async function until(done: () => boolean, what: string): Promise<void> {
   assert.ok(done(), `Timed out waiting for ${what}`)
 }
 
-describe('tcp listen/connect', () => {
+/** Every backend this machine can run. */
+const backends: Backend[] = ['node']
+
+for (const backend of backends) describe(`transport contract: ${backend} backend`, () => {
+  const listen = <Data = unknown>(options: ListenOptions<Data>): Promise<Listener<Data>> => listenAny({ ...options, backend })
+  const connect = <Data = unknown>(options: ConnectOptions<Data>): Promise<Connection<Data>> => connectAny({ ...options, backend })
+
+  test('says which backend serves', async () => {
+    const listener = await listen({ port: 0, handlers: echo })
+    assert.equal(listener.backend, backend)
+    await listener.close()
+  })
+
   test('echoes through one shared handlers object, with per-connection data', async () => {
     const opened: Connection<{ n: number }>[] = []
     const listener = await listen<{ n: number }>({
@@ -170,5 +188,82 @@ describe('tcp listen/connect', () => {
     const port = listener.port
     await listener.close()
     await assert.rejects(connect({ port, handlers: echo }), /Cannot connect to 127\.0\.0\.1:\d+: ECONNREFUSED/)
+  })
+  test('a peer that resets the connection closes it with an error', async () => {
+    let closedWith: unknown = null
+    const listener = await listen({ port: 0, handlers: { data() {}, close(_connection, error) { closedWith = error } } })
+    const client = await RawClient.open(listener.port)
+    client.send('x')
+    await sleep(20)
+    client.socket.resetAndDestroy()
+    await until(() => closedWith !== null, 'the close')
+    assert.ok(closedWith instanceof Error, 'close got the reset as an error')
+    await listener.close()
+  })
+
+  test('write() after the connection closed returns false and sends nothing', async () => {
+    let server: Connection | undefined
+    const listener = await listen({ port: 0, handlers: { open(connection) { server = connection }, data() {} } })
+    const client = await RawClient.open(listener.port)
+    await until(() => server !== undefined, 'the accept')
+    server!.destroy()
+    await client.waitForClose()
+    assert.equal(server!.write('late'), false)
+    assert.equal(server!.closed, true)
+    await listener.close()
+  })
+
+  test('open/close cycles leave no file descriptor behind', async () => {
+    const listener = await listen({ port: 0, handlers: echo })
+    const fds = () => readdirSync('/proc/self/fd').length
+    for (let i = 0; i < 20; i++) {
+      const client = await RawClient.open(listener.port)
+      client.send('warm')
+      await client.waitFor(() => client.received.length === 4)
+      client.close()
+    }
+    await until(() => listener.connections.size === 0, 'the warm-up connections to close')
+    const before = fds()
+    for (let i = 0; i < 200; i++) {
+      const client = await RawClient.open(listener.port)
+      client.send('ping')
+      await client.waitFor(() => client.received.length === 4)
+      client.close()
+    }
+    await until(() => listener.connections.size === 0, 'every connection to close')
+    assert.ok(fds() <= before + 2, `${fds()} descriptors open after 200 cycles, ${before} before`)
+    await listener.close()
+  })
+
+  test('a protocol hands its connection on with the bytes it has not consumed, in order', async () => {
+    // The first protocol reads one line ("UPGRADE\n"), answers, then hands the rest to an echo protocol.
+    const seen: string[] = []
+    const echoProtocol = (connection: Connection<Protocol>): Protocol => ({
+      onData(bytes) { seen.push(`echo:${bytes}`); connection.write(bytes) },
+      onDrain() {},
+      onEnd() { connection.end() },
+      onClose() {},
+    })
+    const lineProtocol = (connection: Connection<Protocol>): Protocol => ({
+      onData(bytes) {
+        const newline = bytes.indexOf(0x0a)
+        if (newline < 0) return
+        seen.push(`line:${bytes.subarray(0, newline)}`)
+        connection.write('OK\n')
+        handOff(connection, echoProtocol(connection), bytes.subarray(newline + 1))
+      },
+      onDrain() {},
+      onEnd() { connection.end() },
+      onClose() {},
+    })
+    const listener = await listen({ port: 0, handlers: protocolHandlers(lineProtocol) })
+    const client = await RawClient.open(listener.port)
+    client.send('UPGRADE\nfirst')
+    await client.waitFor(() => client.received.toString() === 'OK\nfirst')
+    client.send('second')
+    await client.waitFor(() => client.received.toString() === 'OK\nfirstsecond')
+    assert.deepEqual(seen, ['line:UPGRADE', 'echo:first', 'echo:second'])
+    client.close()
+    await listener.close()
   })
 })
