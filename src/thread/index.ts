@@ -1,1 +1,2 @@
-export { spawn, type SpawnOptions, type Thread } from './spawn.ts'
+export { spawn } from './spawn.ts'
+export type { SpawnOptions, Thread } from './types.ts'

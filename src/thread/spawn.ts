@@ -11,22 +11,7 @@
 import { Worker } from 'node:worker_threads'
 import { ThreadError } from '../errors.ts'
 import { checkLimit, threadLimitSpecs } from '../limits.ts'
-
-export interface SpawnOptions {
-  /** Terminate the worker and reject `join()` after this many milliseconds. */
-  timeoutMs?: number
-  /** Heap limit of the worker in MiB (default: Node's). */
-  heapMbMax?: number
-}
-
-/** A running job. */
-export interface Thread<Result> {
-  readonly threadId: number
-  /** The result of the module's default export (awaited), or its error. */
-  join(): Promise<Result>
-  /** Stops the worker at once; `join()` then rejects. */
-  terminate(): Promise<void>
-}
+import type { SpawnOptions, Thread } from './types.ts'
 
 const entry = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js', import.meta.url)
 

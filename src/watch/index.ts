@@ -1,1 +1,2 @@
-export { watch, type Change, type ChangeType, type WatchOptions } from './watch.ts'
+export { watch } from './watch.ts'
+export type { Change, ChangeType, WatchOptions } from './types.ts'
