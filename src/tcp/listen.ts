@@ -16,7 +16,7 @@ import type { Backend, ConnectOptions, Connection, Listener, ListenOptions } fro
 /** The first Node whose net.Server.listen() takes reusePort. */
 export const REUSE_PORT_NODE = '22.12'
 
-const backends: Record<Backend, TransportBackend> = { node: nodeBackend }
+const BACKENDS: readonly Backend[] = ['node', 'epoll']
 
 /**
  * Starts a TCP server.
@@ -33,7 +33,7 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   const idleTimeoutMs = options.idleTimeoutMs ?? 0
   checkLimit('idleTimeoutMs', idleTimeoutMs, tcpLimitSpecs.idleTimeoutMs)
   if (options.backlog !== undefined) checkLimit('backlog', options.backlog, tcpLimitSpecs.backlog)
-  return backendOf(options.backend).listen({
+  return (await backendOf(options.backend)).listen({
     host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
     port,
     path: options.path,
@@ -56,7 +56,7 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   if (options.path === undefined) checkLimit('port', options.port, tcpLimitSpecs.connectPort)
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
   checkLimit('writeBufferBytesHigh', writeBufferBytesHigh, limitSpecs.writeBufferBytesHigh)
-  return backendOf(options.backend).connect({
+  return (await backendOf(options.backend)).connect({
     host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
     port: options.port,
     path: options.path,
@@ -65,11 +65,25 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   })
 }
 
-function backendOf(name: Backend | undefined): TransportBackend {
-  if (name === undefined) return nodeBackend
-  const backend = backends[name]
-  if (backend === undefined) throw new RangeError(`Invalid option backend: expected one of ${Object.keys(backends).join(', ')}, got ${String(name)}`)
-  return backend
+/** The backend asked for (option, else WIRESPEED_BACKEND, else node); epoll is loaded on first use. */
+async function backendOf(asked: Backend | undefined): Promise<TransportBackend> {
+  const name = asked ?? chosenBackend()
+  if (name === 'node') return nodeBackend
+  if (name === 'epoll') {
+    if (process.platform !== 'linux') throw new RangeError(`Invalid option backend: epoll needs Linux (this is ${process.platform}); use node`)
+    return (await import('./epoll/listen.ts')).epollBackend
+  }
+  throw new RangeError(`Invalid option backend: expected one of ${BACKENDS.join(', ')}, got ${String(name)}`)
+}
+
+/** The backend when none is asked for: WIRESPEED_BACKEND if set, else node. */
+export function chosenBackend(): Backend {
+  const fromEnvironment = process.env.WIRESPEED_BACKEND
+  if (fromEnvironment === undefined || fromEnvironment === '') return 'node'
+  if (!(BACKENDS as readonly string[]).includes(fromEnvironment)) {
+    throw new RangeError(`Invalid WIRESPEED_BACKEND ${JSON.stringify(fromEnvironment)}: expected one of ${BACKENDS.join(', ')}`)
+  }
+  return fromEnvironment as Backend
 }
 
 /** Resolves a host name to one address with getaddrinfo; an IP literal is returned as it is. */

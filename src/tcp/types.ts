@@ -79,8 +79,11 @@ export interface Connection<Data = unknown> {
   destroy(error?: Error): void
 }
 
-/** The transport backends. */
-export type Backend = 'node'
+/**
+ * The transport backends: 'node' (node:net, every OS) and 'epoll' (Linux, through koffi). Chosen by the
+ * `backend` option, else the WIRESPEED_BACKEND environment variable, else node.
+ */
+export type Backend = 'node' | 'epoll'
 
 /**
  * The seam between a connection and the protocol spoken on it: with `protocolHandlers`, `connection.data`
@@ -117,7 +120,7 @@ export interface ListenOptions<Data = unknown> {
   writeBufferBytesHigh?: number
   /** How strings passed to `connection.write()` are encoded. Default 'utf8'. */
   stringEncoding?: StringEncoding
-  /** The transport backend. Default: node. */
+  /** The transport backend (default: WIRESPEED_BACKEND, else node). */
   backend?: Backend
   handlers: Handlers<Data>
 }
@@ -142,7 +145,7 @@ export interface ConnectOptions<Data = unknown> {
   path?: string
   handlers: Handlers<Data>
   writeBufferBytesHigh?: number
-  /** The transport backend. Default: node. */
+  /** The transport backend (default: WIRESPEED_BACKEND, else node). */
   backend?: Backend
 }
 

@@ -97,6 +97,8 @@ async function neverRead(server: Server, request: string, timeoutMs = 20_000): P
   socket.on('error', () => {})
   const started = Date.now()
   socket.write(request)
+  // The server may not have accepted the connection yet: first see it, then see it go.
+  while (server.connections === 0 && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 5))
   while (server.connections > 0 && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 20))
   const result = { closedByServer: server.connections === 0, ms: Date.now() - started }
   socket.destroy()

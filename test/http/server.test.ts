@@ -6,6 +6,8 @@ import { Socket } from 'node:net'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Request, Response } from '../../src/index.ts'
+import { loadLibc } from '../../src/tcp/epoll/libc.ts'
+import { chosenBackend } from '../../src/tcp/listen.ts'
 import { assertNoOpenHandles, exchange, RawClient, withServer } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)
@@ -82,7 +84,7 @@ describe('HTTP server basics', () => {
 
   test('sends the replies of one read in one socket write', async () => {
     await withServer({ handler: hello }, async (server) => {
-      const writes = countServerWrites(server.port)
+      const writes = await countServerWrites(server.port)
       try {
         const { replies, client } = await exchange(server.port, GET.repeat(16), 16)
         assert.equal(replies.length, 16)
@@ -336,17 +338,30 @@ describe('HTTP server basics', () => {
 })
 
 /** Counts socket writes made by the server side of connections to `port` (observes; changes nothing). */
-function countServerWrites(port: number): { count: number; restore(): void } {
+/**
+ * Counts the server's socket writes to `port`: node:net socket writes on the node backend, send(2) calls on
+ * the epoll backend (the test's own client is a node:net socket, so every send(2) is the server's).
+ */
+async function countServerWrites(port: number): Promise<{ count: number; restore(): void }> {
   const original = Socket.prototype.write
+  const libc = chosenBackend() === 'epoll' ? await loadLibc() : undefined
+  const originalSend = libc?.send
   const counter = {
     count: 0,
     restore: () => {
       Socket.prototype.write = original
+      if (libc !== undefined) libc.send = originalSend!
     },
   }
   Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
     if (this.localPort === port) counter.count++
     return (original as (...args: unknown[]) => boolean).apply(this, args)
   } as typeof original
+  if (libc !== undefined) {
+    libc.send = (...args: unknown[]) => {
+      counter.count++
+      return originalSend!(...args)
+    }
+  }
   return counter
 }

@@ -38,7 +38,7 @@ async function until(done: () => boolean, what: string): Promise<void> {
 }
 
 /** Every backend this machine can run. */
-const backends: Backend[] = ['node']
+const backends: Backend[] = process.platform === 'linux' ? ['node', 'epoll'] : ['node']
 
 for (const backend of backends) describe(`transport contract: ${backend} backend`, () => {
   const listen = <Data = unknown>(options: ListenOptions<Data>): Promise<Listener<Data>> => listenAny({ ...options, backend })

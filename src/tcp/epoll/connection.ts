@@ -1,0 +1,403 @@
+/*
+ * One TCP connection of the epoll backend: a nonblocking socket fd, read and written with system calls
+ * through koffi, with the same semantics as the node:net backend (test/tcp/transport.test.ts holds both to
+ * one contract).
+ *
+ * Reads land in the loop's slab (no copy) and go to `handlers.data` as a view that is never written again.
+ * Writes are batched as on node:net: while a read is handled they only queue; when the handler returns the
+ * batch leaves in one send(2), small parts joined in the loop's scratch buffer, large buffers sent from
+ * where they are. What the kernel does not take waits in `#unsent` (copied only when it came from the
+ * scratch buffer), EPOLLOUT is asked for, and it leaves as the socket drains.
+ *
+ * Backpressure: `write()` returns false once the bytes buffered (batch plus unsent) reach the mark, and
+ * reading pauses (EPOLLIN dropped from the interest set) until they fall below it; then `drain`. The FIN
+ * goes out after the last unsent byte (shutdown(SHUT_WR)); the fd is closed once both sides have ended,
+ * or at once on destroy(). `sentBytes` is exact: the sum of what send(2) returned.
+ */
+import type { Connection, Handlers, StringEncoding } from '../types.ts'
+import {
+  EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_NOSIGNAL, SHUT_WR, SO_ERROR, SOL_SOCKET,
+  systemError, type Libc,
+} from './libc.ts'
+import type { EpollLoop, Target } from './loop.ts'
+import { decodeAddress, SOCKADDR_BYTES_MAX } from './sockaddr.ts'
+
+export class EpollConnection<Data = unknown> implements Connection<Data>, Target {
+  data: Data
+  readonly #fd: number
+  readonly #loop: EpollLoop
+  readonly #libc: Libc
+  readonly #handlers: Handlers<Data>
+  readonly #writeBufferBytesHigh: number
+  readonly #stringEncoding: StringEncoding
+  readonly #onClosed: (connection: EpollConnection<Data>) => void
+  #pendingText = ''
+  #pending: (string | Uint8Array)[] = []
+  #pendingBytes = 0
+  /** Bytes the kernel has not taken yet, oldest first; the first may be partly sent (`#unsentOffset`). */
+  #unsent: Uint8Array[] = []
+  #unsentOffset = 0
+  #unsentBytes = 0
+  #sentBytes = 0
+  #interest = EPOLLIN | EPOLLRDHUP
+  #inRead = false
+  #flushScheduled = false
+  #readPaused = false
+  #writeBlocked = false
+  #drainOwed = false
+  #endRequested = false
+  #finSent = false
+  #peerEnded = false
+  #closed = false
+  #error: Error | undefined
+  #idleTimeoutMs = 0
+  #idleTimer: NodeJS.Timeout | undefined
+  #peer: { address: string; port: number } | undefined | null = null
+
+  constructor(fd: number, loop: EpollLoop, handlers: Handlers<Data>, writeBufferBytesHigh: number, stringEncoding: StringEncoding, onClosed: (connection: EpollConnection<Data>) => void) {
+    this.#fd = fd
+    this.#loop = loop
+    this.#libc = loop.libc
+    this.#handlers = handlers
+    this.#writeBufferBytesHigh = writeBufferBytesHigh
+    this.#stringEncoding = stringEncoding
+    this.#onClosed = onClosed
+    this.data = undefined as Data
+    loop.add(fd, this, this.#interest)
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#peerAddress()?.address
+  }
+  get remotePort(): number | undefined {
+    return this.#peerAddress()?.port
+  }
+  get localPort(): number | undefined {
+    const bytes = Buffer.alloc(SOCKADDR_BYTES_MAX)
+    const length = Buffer.alloc(4)
+    length.writeUInt32LE(SOCKADDR_BYTES_MAX)
+    if (this.#closed || this.#libc.getsockname(this.#fd, bytes, length) !== 0) return undefined
+    return decodeAddress(bytes)?.port
+  }
+  get closed(): boolean {
+    return this.#closed
+  }
+  get bufferedBytes(): number {
+    return this.#pendingBytes + this.#unsentBytes
+  }
+  get sentBytes(): number {
+    return this.#sentBytes
+  }
+  get writeBlocked(): boolean {
+    return this.#writeBlocked || this.#pendingBytes + this.#unsentBytes >= this.#writeBufferBytesHigh
+  }
+  get readPaused(): boolean {
+    return this.#readPaused || this.#writeBlocked
+  }
+
+  owesDrain(): boolean {
+    if (this.#closed || !this.writeBlocked) return false
+    this.#drainOwed = true
+    return true
+  }
+
+  write(bytes: string | Uint8Array): boolean {
+    if (this.#closed || this.#endRequested) return false
+    if (typeof bytes === 'string') this.#pendingText += bytes
+    else {
+      if (this.#pendingText !== '') {
+        this.#pending.push(this.#pendingText)
+        this.#pendingText = ''
+      }
+      this.#pending.push(bytes)
+    }
+    this.#pendingBytes += bytes.length
+    if (!this.#inRead && !this.#flushScheduled) {
+      this.#flushScheduled = true
+      process.nextTick(flushConnection, this)
+    }
+    if (!this.writeBlocked) return true
+    this.#drainOwed = true
+    this.#block()
+    return false
+  }
+
+  flush(): void {
+    this.#flushScheduled = false
+    if (this.#pendingBytes === 0 || this.#closed) return
+    const parts = this.#pending
+    if (this.#pendingText !== '') parts.push(this.#pendingText)
+    this.#pendingText = ''
+    this.#pendingBytes = 0
+    this.#pending = []
+    if (this.#unsentBytes > 0) {
+      // Earlier bytes still wait for the socket: these go behind them, as bytes of their own.
+      for (const part of parts) this.#queueUnsent(typeof part === 'string' ? Buffer.from(part, this.#stringEncoding) : part)
+    } else {
+      this.#sendParts(parts)
+    }
+    this.#afterSend()
+  }
+
+  pause(): void {
+    this.#readPaused = true
+    this.#updateInterest()
+  }
+  resume(): void {
+    this.#readPaused = false
+    this.#updateInterest()
+  }
+
+  setTimeout(idleTimeoutMs: number): void {
+    this.#idleTimeoutMs = idleTimeoutMs
+    clearTimeout(this.#idleTimer)
+    this.#idleTimer = idleTimeoutMs > 0 ? setTimeout(onIdle, idleTimeoutMs, this) : undefined
+  }
+
+  end(bytes?: string | Uint8Array): void {
+    if (this.#closed || this.#endRequested) return
+    if (bytes !== undefined) this.write(bytes)
+    this.flush()
+    this.#endRequested = true
+    if (this.#unsentBytes === 0) this.#sendFin()
+  }
+
+  destroy(error?: Error): void {
+    if (this.#closed) return
+    if (error !== undefined) this.#error = error
+    this.#close()
+  }
+
+  /** @internal The loop's report for this fd. */
+  onEvents(flags: number): void {
+    if (this.#closed) return
+    if ((flags & EPOLLERR) !== 0) return this.#fail(this.#socketError())
+    if ((flags & EPOLLOUT) !== 0) this.#writable()
+    if ((flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) !== 0 && !this.#closed) this.#readable()
+  }
+
+  /** @internal Idle timer fired. */
+  idle(): void {
+    this.#idleTimer = undefined
+    if (this.#closed) return
+    if (this.#handlers.timeout) this.#handlers.timeout(this)
+    else this.destroy()
+  }
+
+  #readable(): void {
+    if (this.#peerEnded || this.readPaused) return
+    const view = this.#loop.readView()
+    const count = this.#libc.read(this.#fd, view, view.length)
+    if (count > 0) {
+      this.#touch()
+      const bytes = this.#loop.commitRead(count)
+      this.#inRead = true
+      try {
+        this.#handlers.data(this, bytes)
+      } finally {
+        this.#inRead = false
+        this.flush()
+      }
+      return
+    }
+    if (count === 0) return this.#peerEnd()
+    const errno = this.#libc.errno()
+    if (errno !== EAGAIN && errno !== EINTR) this.#fail(systemError('read', errno))
+  }
+
+  /** The peer sent FIN: stop reading; the handlers decide whether more is written (by default, end too). */
+  #peerEnd(): void {
+    this.#peerEnded = true
+    this.#updateInterest()
+    if (this.#finSent) return this.#close()
+    if (this.#handlers.end) this.#handlers.end(this)
+    else this.end()
+  }
+
+  #writable(): void {
+    this.#sendUnsent()
+    this.#afterSend()
+  }
+
+  /** Sends `parts` in order: small ones joined in the scratch buffer, large buffers from where they are. */
+  #sendParts(parts: (string | Uint8Array)[]): void {
+    const scratch = this.#loop.scratch
+    let used = 0
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!
+      if (typeof part === 'string') {
+        const length = this.#stringEncoding === 'latin1' ? part.length : Buffer.byteLength(part)
+        if (length > scratch.length - used) {
+          if (!this.#sendScratch(used)) return this.#queueRest(parts, i, Buffer.from(part, this.#stringEncoding))
+          used = 0
+          if (length > scratch.length) {
+            if (!this.#sendBytes(Buffer.from(part, this.#stringEncoding))) return this.#queueRest(parts, i + 1)
+            continue
+          }
+        }
+        used += scratch.write(part, used, this.#stringEncoding)
+      } else if (part.length <= 4096 && part.length <= scratch.length - used) {
+        scratch.set(part, used)
+        used += part.length
+      } else {
+        if (!this.#sendScratch(used)) return this.#queueRest(parts, i)
+        used = 0
+        if (!this.#sendBytes(part)) return this.#queueRest(parts, i + 1)
+      }
+    }
+    if (!this.#sendScratch(used)) return
+  }
+
+  /** Sends the scratch buffer's first `length` bytes; keeps a copy of what the kernel did not take. */
+  #sendScratch(length: number): boolean {
+    if (length === 0) return true
+    const sent = this.#send(this.#loop.scratch, length)
+    if (sent === length) return true
+    if (sent >= 0) this.#queueUnsent(Buffer.from(this.#loop.scratch.subarray(sent, length)))
+    return false
+  }
+
+  /** Sends `bytes` (not the scratch buffer); keeps a view of what the kernel did not take. */
+  #sendBytes(bytes: Uint8Array): boolean {
+    const sent = this.#send(bytes, bytes.length)
+    if (sent === bytes.length) return true
+    if (sent >= 0) this.#queueUnsent(sent === 0 ? bytes : bytes.subarray(sent))
+    return false
+  }
+
+  /** One send(2). @returns the bytes taken (0 when the socket is full), or -1 after a failure (closed) */
+  #send(bytes: Uint8Array, length: number): number {
+    const sent = this.#libc.send(this.#fd, bytes, length, MSG_NOSIGNAL)
+    if (sent >= 0) {
+      this.#sentBytes += sent
+      if (sent > 0) this.#touch()
+      return sent
+    }
+    const errno = this.#libc.errno()
+    if (errno === EAGAIN || errno === EINTR) return 0
+    this.#fail(systemError('write', errno))
+    return -1
+  }
+
+  /** Parts from `from` on wait for the socket (after `first`, when given). */
+  #queueRest(parts: (string | Uint8Array)[], from: number, first?: Uint8Array): void {
+    if (this.#closed) return
+    if (first !== undefined) this.#queueUnsent(first)
+    for (let i = from; i < parts.length; i++) {
+      const part = parts[i]!
+      this.#queueUnsent(typeof part === 'string' ? Buffer.from(part, this.#stringEncoding) : part)
+    }
+  }
+
+  #queueUnsent(bytes: Uint8Array): void {
+    if (bytes.length === 0) return
+    this.#unsent.push(bytes)
+    this.#unsentBytes += bytes.length
+  }
+
+  #sendUnsent(): void {
+    while (this.#unsent.length > 0 && !this.#closed) {
+      const first = this.#unsent[0]!
+      const length = first.length - this.#unsentOffset
+      const sent = this.#send(this.#unsentOffset === 0 ? first : first.subarray(this.#unsentOffset), length)
+      if (sent < 0) return
+      this.#unsentBytes -= sent
+      if (sent < length) {
+        this.#unsentOffset += sent
+        return
+      }
+      this.#unsent.shift()
+      this.#unsentOffset = 0
+    }
+  }
+
+  /** After sending: ask for EPOLLOUT while bytes wait; FIN when asked and all is sent; drain when due. */
+  #afterSend(): void {
+    if (this.#closed) return
+    if (this.#unsentBytes === 0 && this.#endRequested && !this.#finSent) this.#sendFin()
+    if (this.#closed) return
+    if (this.#pendingBytes + this.#unsentBytes >= this.#writeBufferBytesHigh) this.#block()
+    else if (this.#writeBlocked) {
+      this.#writeBlocked = false
+      this.#drainOwed = false
+      this.#updateInterest()
+      this.#handlers.drain?.(this)
+    } else if (this.#drainOwed) {
+      this.#drainOwed = false
+      this.#handlers.drain?.(this)
+    }
+    this.#updateInterest()
+  }
+
+  #block(): void {
+    if (this.#writeBlocked) return
+    this.#writeBlocked = true
+    this.#updateInterest()
+  }
+
+  #sendFin(): void {
+    this.#finSent = true
+    this.#libc.shutdown(this.#fd, SHUT_WR)
+    if (this.#peerEnded) this.#close()
+  }
+
+  #updateInterest(): void {
+    if (this.#closed) return
+    let interest = 0
+    if (!this.#peerEnded && !this.#readPaused && !this.#writeBlocked) interest |= EPOLLIN | EPOLLRDHUP
+    if (this.#unsentBytes > 0) interest |= EPOLLOUT
+    if (interest === this.#interest) return
+    this.#interest = interest
+    this.#loop.modify(this.#fd, interest)
+  }
+
+  #touch(): void {
+    if (this.#idleTimer !== undefined) this.#idleTimer.refresh()
+  }
+
+  #socketError(): Error {
+    const value = Buffer.alloc(4)
+    const length = Buffer.alloc(4)
+    length.writeUInt32LE(4)
+    this.#libc.getsockopt(this.#fd, SOL_SOCKET, SO_ERROR, value, length)
+    return systemError('read', value.readInt32LE(0) || 104)
+  }
+
+  #fail(error: Error): void {
+    if (this.#closed) return
+    this.#error = error
+    this.#handlers.error?.(this, error)
+    this.#close()
+  }
+
+  #close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#idleTimer)
+    this.#pending = []
+    this.#pendingText = ''
+    this.#pendingBytes = 0
+    this.#unsent = []
+    this.#unsentBytes = 0
+    this.#loop.remove(this.#fd)
+    this.#libc.close(this.#fd)
+    this.#onClosed(this)
+    this.#handlers.close?.(this, this.#error)
+  }
+
+  #peerAddress(): { address: string; port: number } | undefined {
+    if (this.#peer !== null) return this.#peer
+    const bytes = Buffer.alloc(SOCKADDR_BYTES_MAX)
+    const length = Buffer.alloc(4)
+    length.writeUInt32LE(SOCKADDR_BYTES_MAX)
+    this.#peer = !this.#closed && this.#libc.getpeername(this.#fd, bytes, length) === 0 ? decodeAddress(bytes) : undefined
+    return this.#peer
+  }
+}
+
+function flushConnection(connection: EpollConnection<any>): void {
+  connection.flush()
+}
+function onIdle(connection: EpollConnection<any>): void {
+  connection.idle()
+}

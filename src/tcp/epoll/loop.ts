@@ -1,0 +1,164 @@
+/*
+ * The event loop of the epoll backend: one per thread, one epoll instance, driven from Node's own loop so
+ * that it never blocks it.
+ *
+ * While events flow, `poll()` calls epoll_wait with a zero timeout, hands each ready fd's flags to its
+ * target, and schedules itself again with setImmediate: between two batches Node runs its timers, promise
+ * jobs, fs and DNS callbacks and other sockets. When a poll finds nothing ready, the loop parks: one
+ * blocking epoll_wait runs on libuv's thread pool (koffi's async call), and its callback resumes polling
+ * here. The parked thread sees fds added or changed meanwhile (epoll_ctl is thread-safe), so writes that
+ * need EPOLLOUT, new connections and new listeners all wake it. An eventfd wakes it when the last target
+ * leaves, so an idle process with nothing open can exit. Idle, the loop costs nothing: no timer, no spin.
+ *
+ * Worst case: a parked wait holds one of libuv's thread-pool threads (4 by default, shared with fs, DNS and
+ * zlib) for as long as the loop is idle; several worker threads each park one.
+ */
+import {
+  EFD_CLOEXEC, EFD_NONBLOCK, EINTR, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLIN, EVENT_BYTES,
+  EVENT_DATA_OFFSET, type Libc,
+} from './libc.ts'
+
+/** What owns an fd in the loop: a listener or a connection. */
+export interface Target {
+  onEvents(flags: number): void
+}
+
+const EVENTS_MAX = 256
+
+export class EpollLoop {
+  readonly libc: Libc
+  /** A scratch buffer for encoding batches before they are sent (reused: the kernel copies on send). */
+  readonly scratch = Buffer.allocUnsafeSlow(64 * 1024)
+  readonly #epfd: number
+  readonly #wakeFd: number
+  readonly #events = Buffer.alloc(EVENTS_MAX * EVENT_BYTES)
+  readonly #parkEvents = Buffer.alloc(EVENTS_MAX * EVENT_BYTES)
+  readonly #event = Buffer.alloc(EVENT_BYTES)
+  readonly #targets = new Map<number, Target>()
+  readonly #wakeBytes = Buffer.alloc(8)
+  #scheduled = false
+  #parked = false
+  #slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+  #slabUsed = 0
+
+  constructor(libc: Libc) {
+    this.libc = libc
+    this.#epfd = libc.epoll_create1(EFD_CLOEXEC)
+    this.#wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
+    this.#control(EPOLL_CTL_ADD, this.#wakeFd, EPOLLIN)
+    // The fds are the process's, not the thread's: a worker thread that exits (process.exit, an uncaught
+    // error) must close them, or a dead thread's listener keeps taking connections through SO_REUSEPORT.
+    process.once('exit', () => this.closeAll())
+  }
+
+  /**
+   * Closes every fd of this loop at once (a thread's exit). A parked wait is woken first, so no thread of
+   * libuv's pool stays blocked on an epoll fd that is gone.
+   */
+  closeAll(): void {
+    if (this.#parked) this.libc.write(this.#wakeFd, ONE, 8)
+    for (const fd of this.#targets.keys()) this.libc.close(fd)
+    this.#targets.clear()
+    this.libc.close(this.#epfd)
+    this.libc.close(this.#wakeFd)
+  }
+
+  /** Registers `fd` for `events` (EPOLLIN, EPOLLOUT...) and starts polling. */
+  add(fd: number, target: Target, events: number): void {
+    this.#targets.set(fd, target)
+    this.#control(EPOLL_CTL_ADD, fd, events)
+    this.#schedule()
+  }
+
+  modify(fd: number, events: number): void {
+    this.#control(EPOLL_CTL_MOD, fd, events)
+  }
+
+  /** Forgets `fd` (call before closing it). When nothing is left, a parked wait is woken so it ends. */
+  remove(fd: number): void {
+    if (!this.#targets.delete(fd)) return
+    this.#control(EPOLL_CTL_DEL, fd, 0)
+    if (this.#targets.size === 0 && this.#parked) this.libc.write(this.#wakeFd, ONE, 8)
+  }
+
+  /**
+   * Room to read into: a view of the current slab from its first unused byte. Bytes read are handed out as
+   * views of the slab and never written again (requests keep views of them), so a slab is replaced, not
+   * reused, once its tail is too short.
+   */
+  readView(): Buffer {
+    if (SLAB_BYTES - this.#slabUsed < READ_BYTES_MIN) {
+      this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+      this.#slabUsed = 0
+    }
+    return this.#slab.subarray(this.#slabUsed)
+  }
+  /** Takes `length` bytes of the last readView() for good. */
+  commitRead(length: number): Buffer {
+    const bytes = this.#slab.subarray(this.#slabUsed, this.#slabUsed + length)
+    this.#slabUsed += length
+    return bytes
+  }
+
+  #control(op: number, fd: number, events: number): void {
+    const event = this.#event
+    event.writeUInt32LE(events, 0)
+    event.writeUInt32LE(fd, EVENT_DATA_OFFSET)
+    if (EVENT_DATA_OFFSET + 8 <= EVENT_BYTES) event.writeUInt32LE(0, EVENT_DATA_OFFSET + 4)
+    this.libc.epoll_ctl(this.#epfd, op, fd, event)
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#parked) return
+    this.#scheduled = true
+    setImmediate(poll, this)
+  }
+
+  /** @internal One turn: what is ready now, then again next turn, or park when nothing was. */
+  poll(): void {
+    this.#scheduled = false
+    if (this.#targets.size === 0) return
+    const count = this.libc.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, 0)
+    if (count > 0) {
+      this.#dispatch(this.#events, count)
+      this.#schedule()
+    } else if (count < 0 && this.libc.errno() === EINTR) {
+      this.#schedule()
+    } else {
+      this.#park()
+    }
+  }
+
+  #park(): void {
+    if (this.#parked || this.#targets.size === 0) return
+    this.#parked = true
+    this.libc.epoll_wait.async(this.#epfd, this.#parkEvents, EVENTS_MAX, -1, (error: unknown, count: number) => {
+      this.#parked = false
+      if (error === null && count > 0) this.#dispatch(this.#parkEvents, count)
+      this.#schedule()
+    })
+  }
+
+  #dispatch(events: Buffer, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const at = i * EVENT_BYTES
+      const flags = events.readUInt32LE(at)
+      const fd = events.readUInt32LE(at + EVENT_DATA_OFFSET)
+      if (fd === this.#wakeFd) {
+        while (this.libc.read(this.#wakeFd, this.#wakeBytes, 8) === 8) {}
+        continue
+      }
+      // A target removed earlier in this batch (its fd closed) gets nothing.
+      this.#targets.get(fd)?.onEvents(flags)
+    }
+  }
+}
+
+const ONE = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0])
+const SLAB_BYTES = 128 * 1024
+const READ_BYTES_MIN = 16 * 1024
+
+function poll(loop: EpollLoop): void {
+  loop.poll()
+}
+
