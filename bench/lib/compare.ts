@@ -25,6 +25,8 @@ export interface Contender {
   missing?: string
   /** Cores it may run on, as a taskset list (default: the server core only). */
   cores?: string
+  /** Environment for the server (WIRESPEED_BACKEND, say). */
+  env?: Record<string, string>
 }
 
 export interface Load {
@@ -71,7 +73,7 @@ export async function compare(options: CompareOptions): Promise<string> {
     for (const contender of order) {
       if (skipped.has(contender.name)) continue
       const port = await freePort()
-      const server = startServer(contender.argv(port), { PORT: String(port) }, contender.cores)
+      const server = startServer(contender.argv(port), { PORT: String(port), ...contender.env }, contender.cores)
       try {
         await waitForPort(port)
         if (round === 0 && !(await answersRight(contender, port, loads, log))) {

@@ -1,12 +1,16 @@
 /*
- * `npm run bench -- http`: GET / "Hello, World!" from wirespeed (examples/hello.ts; and on every core with
- * worker threads), node:http (same shape, same Node), Bun.serve and nginx (`return 200`, one worker), with 60 keep-alive
+ * `npm run bench -- http`: GET / "Hello, World!" from wirespeed (examples/hello.ts) on each transport backend
+ * (and on every core with worker threads), the floor under it (a C epoll loop with a canned reply, and bare
+ * responders on each of wirespeed's backends that count requests without parsing them), node:http (same
+ * shape, same Node), Bun.serve and nginx (`return 200`, one worker), with 60 keep-alive
  * connections, then 60 connections with
  * 16 pipelined requests per write. On a 2-core machine the load generator saturates its core first, so the
  * server CPU time per request is the fairer figure. See bench/lib/compare.ts for the method.
  */
+import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { bun, compare, nginx, root, type Contender } from '../lib/compare.ts'
+import { buildC } from '../lib/measure.ts'
 import { nginxConfig } from './nginx.ts'
 
 export interface SuiteOptions {
@@ -16,8 +20,29 @@ export interface SuiteOptions {
   log: (line: string) => void
 }
 
+const floor = `${root}bench/.work/http-floor`
+const epollHere = process.platform === 'linux'
+
 const contenders: Contender[] = [
-  { name: 'wirespeed', argv: () => [process.execPath, `${root}examples/hello.ts`] },
+  {
+    name: 'C epoll floor',
+    missing: buildC(`${root}bench/c/http-floor.c`, floor, () => {}),
+    argv: (port) => [floor, String(port)],
+  },
+  {
+    name: 'bare responder (epoll)',
+    missing: epollHere ? undefined : 'the epoll backend is Linux only',
+    env: { WIRESPEED_BACKEND: 'epoll' },
+    argv: () => [process.execPath, `${root}bench/load/bare-responder.ts`],
+  },
+  { name: 'bare responder (node:net)', env: { WIRESPEED_BACKEND: 'node' }, argv: () => [process.execPath, `${root}bench/load/bare-responder.ts`] },
+  {
+    name: 'wirespeed (epoll)',
+    missing: epollHere ? undefined : 'the epoll backend is Linux only',
+    env: { WIRESPEED_BACKEND: 'epoll' },
+    argv: () => [process.execPath, `${root}examples/hello.ts`],
+  },
+  { name: 'wirespeed (node:net)', env: { WIRESPEED_BACKEND: 'node' }, argv: () => [process.execPath, `${root}examples/hello.ts`] },
   {
     name: `wirespeed ×${availableParallelism()} workers`,
     // Every core: the workers share them with the load generator (see the note under the table).
@@ -47,7 +72,7 @@ export function runHttpBench(options: SuiteOptions): Promise<string> {
       { name: 'keep-alive', path: '/', pipeline: 1, expect: 'Hello, World!' },
       { name: 'pipelined ×16', path: '/', pipeline: 16, expect: 'Hello, World!' },
     ],
-    reference: 'node:http',
+    reference: existsSync(floor) ? 'C epoll floor' : 'node:http',
     notes: [
       'Load: 60 keep-alive connections; then 60 connections each writing 16 pipelined requests at a time',
       `wirespeed ×${availableParallelism()} workers: one worker thread per core with reusePort, not pinned, so on this ${availableParallelism()}-core machine its workers share the cores with the load generator; its req/s says what the machine as a whole delivers, and requests per server CPU-second what each core's work buys`,

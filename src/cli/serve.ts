@@ -36,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
   const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
   if (workers !== undefined) requireNode('--workers', REUSE_PORT_NODE)
   const server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root }, workers })
-  process.stdout.write(`wirespeed serving ${root} at ${server.url}/\n`)
+  process.stdout.write(`wirespeed serving ${root} at ${server.url}/ (${server.backend} backend: ${server.backendReason})\n`)
 
   const live = process.stdout.isTTY ? startStatusLine(server) : undefined
   await new Promise<void>((resolve) => {

@@ -73,7 +73,7 @@ function framedEcho(frameBytesMax: number): Handlers<FrameDecoder> {
 
 async function server(host: string, port: number, path: string | undefined, framed: boolean, frameBytesMax: number): Promise<number> {
   const listener = await listen({ host, port, path, handlers: framed ? framedEcho(frameBytesMax) : (rawEcho as Handlers<unknown>) })
-  process.stdout.write(`wirespeed tcp: ${framed ? 'framed' : 'raw'} echo on ${path ?? `${listener.host}:${listener.port}`}\n`)
+  process.stdout.write(`wirespeed tcp: ${framed ? 'framed' : 'raw'} echo on ${path ?? `${listener.host}:${listener.port}`} (${listener.backend} backend: ${listener.backendReason})\n`)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)

@@ -36,6 +36,7 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
     host: options.host,
     port: options.port ?? 5001,
     reusePort: options.reusePort,
+    backend: options.backend,
     writeBufferBytesHigh: limits.writeBufferBytesHigh,
     // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
     stringEncoding: 'latin1',
@@ -48,6 +49,8 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
     port: listener.port,
     url: httpUrl(listener.host, listener.port),
     limits,
+    backend: listener.backend,
+    backendReason: listener.backendReason ?? 'the backend option',
     get connections() {
       return listener.connections.size
     },

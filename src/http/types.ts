@@ -1,5 +1,6 @@
 /* The types a user of the HTTP layer writes against. */
 import type { Limits } from '../limits.ts'
+import type { Backend } from '../tcp/types.ts'
 import type { Request } from './request.ts'
 import type { Response } from './response.ts'
 
@@ -22,6 +23,8 @@ export interface HttpServerOptions {
   port?: number
   /** Share the port with other processes or threads (Linux, BSD; Node 22.12 or later). */
   reusePort?: boolean
+  /** The transport backend (default: WIRESPEED_BACKEND, else epoll on Linux, else node). */
+  backend?: Backend
   handler: Handler
   /** Overrides of the defaults in src/limits.ts, validated here. */
   limits?: Partial<Limits>
@@ -36,6 +39,9 @@ export interface HttpServer {
   /** "http://127.0.0.1:5001" */
   readonly url: string
   readonly limits: Limits
+  /** The transport backend serving, and why it was chosen. */
+  readonly backend: Backend
+  readonly backendReason: string
   /** Open connections. */
   readonly connections: number
   /** Requests received and bytes of replies queued since the start (for status lines). */

@@ -16,7 +16,7 @@ export async function serveOneLoop(options: OneLoopServeOptions): Promise<Server
   if (handler === undefined) throw new TypeError('Missing option handler (or static): expected a function that answers requests')
   let server
   try {
-    server = await listenHttp({ host: options.host, port: options.port, reusePort: options.reusePort, handler, limits: options.limits, onError: options.onError })
+    server = await listenHttp({ host: options.host, port: options.port, reusePort: options.reusePort, backend: options.backend, handler, limits: options.limits, onError: options.onError })
   } catch (error) {
     files?.close()
     throw error
@@ -27,6 +27,8 @@ export async function serveOneLoop(options: OneLoopServeOptions): Promise<Server
     port: http.port,
     url: http.url,
     limits: http.limits,
+    backend: http.backend,
+    backendReason: http.backendReason,
     get connections() {
       return http.connections
     },

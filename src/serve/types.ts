@@ -1,6 +1,7 @@
 /* The options of `serve()`, one interface per mode, and the server it returns. */
 import type { ErrorHandler, Handler, HttpServer } from '../http/types.ts'
 import type { Limits } from '../limits.ts'
+import type { Backend } from '../tcp/types.ts'
 import type { StaticFiles } from '../static/static-files.ts'
 import type { StaticOptions } from '../static/types.ts'
 
@@ -15,6 +16,8 @@ interface CommonServeOptions {
   onError?: ErrorHandler
   /** Where the server's few log lines go (worker starts and restarts). Default: console.log. */
   log?: (line: string) => void
+  /** The transport backend (default: WIRESPEED_BACKEND, else epoll on Linux where koffi loads, else node). */
+  backend?: Backend
 }
 
 /**

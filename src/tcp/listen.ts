@@ -6,7 +6,7 @@
  */
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { HostNotFoundError } from '../errors.ts'
+import { HostNotFoundError, KoffiMissingError } from '../errors.ts'
 import { checkLimit, defaultLimits, limitSpecs, tcpLimitSpecs } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
 import type { TransportBackend } from './backend.ts'
@@ -33,7 +33,8 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   const idleTimeoutMs = options.idleTimeoutMs ?? 0
   checkLimit('idleTimeoutMs', idleTimeoutMs, tcpLimitSpecs.idleTimeoutMs)
   if (options.backlog !== undefined) checkLimit('backlog', options.backlog, tcpLimitSpecs.backlog)
-  return (await backendOf(options.backend)).listen({
+  const { backend, reason } = await chooseBackend(options.backend)
+  const listener = await backend.listen({
     host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
     port,
     path: options.path,
@@ -44,6 +45,7 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
     stringEncoding: options.stringEncoding ?? 'utf8',
     handlers: options.handlers,
   })
+  return { ...listener, backendReason: reason }
 }
 
 /**
@@ -56,7 +58,7 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   if (options.path === undefined) checkLimit('port', options.port, tcpLimitSpecs.connectPort)
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
   checkLimit('writeBufferBytesHigh', writeBufferBytesHigh, limitSpecs.writeBufferBytesHigh)
-  return (await backendOf(options.backend)).connect({
+  return (await chooseBackend(options.backend)).backend.connect({
     host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
     port: options.port,
     path: options.path,
@@ -65,25 +67,44 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   })
 }
 
-/** The backend asked for (option, else WIRESPEED_BACKEND, else node); epoll is loaded on first use. */
-async function backendOf(asked: Backend | undefined): Promise<TransportBackend> {
-  const name = asked ?? chosenBackend()
-  if (name === 'node') return nodeBackend
-  if (name === 'epoll') {
-    if (process.platform !== 'linux') throw new RangeError(`Invalid option backend: epoll needs Linux (this is ${process.platform}); use node`)
-    return (await import('./epoll/listen.ts')).epollBackend
+/**
+ * The backend to use, and why: the `backend` option, else WIRESPEED_BACKEND, else epoll on Linux where it
+ * loads (koffi present), else node. An explicit epoll that cannot load is an error; the default falls back.
+ */
+async function chooseBackend(asked: Backend | undefined): Promise<{ backend: TransportBackend; reason: string }> {
+  const fromEnvironment = process.env.WIRESPEED_BACKEND
+  if (asked !== undefined) return { backend: await backendNamed(asked, 'backend'), reason: 'the backend option' }
+  if (fromEnvironment !== undefined && fromEnvironment !== '') {
+    return { backend: await backendNamed(fromEnvironment, 'WIRESPEED_BACKEND'), reason: `WIRESPEED_BACKEND=${fromEnvironment}` }
   }
-  throw new RangeError(`Invalid option backend: expected one of ${BACKENDS.join(', ')}, got ${String(name)}`)
+  if (process.platform !== 'linux') return { backend: nodeBackend, reason: `the portable default (epoll is Linux only; this is ${process.platform})` }
+  try {
+    return { backend: await loadEpoll(), reason: 'the default on Linux' }
+  } catch (error) {
+    if (!(error instanceof KoffiMissingError)) throw error
+    return { backend: nodeBackend, reason: 'koffi is not installed, so epoll cannot load (npm install koffi)' }
+  }
 }
 
-/** The backend when none is asked for: WIRESPEED_BACKEND if set, else node. */
-export function chosenBackend(): Backend {
-  const fromEnvironment = process.env.WIRESPEED_BACKEND
-  if (fromEnvironment === undefined || fromEnvironment === '') return 'node'
-  if (!(BACKENDS as readonly string[]).includes(fromEnvironment)) {
-    throw new RangeError(`Invalid WIRESPEED_BACKEND ${JSON.stringify(fromEnvironment)}: expected one of ${BACKENDS.join(', ')}`)
+async function backendNamed(name: string, option: string): Promise<TransportBackend> {
+  if (name === 'node') return nodeBackend
+  if (name === 'epoll') {
+    if (process.platform !== 'linux') throw new RangeError(`Invalid ${option === 'backend' ? 'option backend' : option}: epoll needs Linux (this is ${process.platform}); use node`)
+    return loadEpoll()
   }
-  return fromEnvironment as Backend
+  throw new RangeError(`Invalid ${option === 'backend' ? 'option backend' : option} ${JSON.stringify(name)}: expected one of ${BACKENDS.join(', ')}`)
+}
+
+/** The epoll backend with its system calls bound. @throws KoffiMissingError without koffi */
+async function loadEpoll(): Promise<TransportBackend> {
+  const { epollBackend, ready } = await import('./epoll/listen.ts')
+  await ready()
+  return epollBackend
+}
+
+/** The backend a listen() with no `backend` option would use now (for tests that look under the hood). */
+export async function defaultBackend(): Promise<Backend> {
+  return (await chooseBackend(undefined)).backend.name
 }
 
 /** Resolves a host name to one address with getaddrinfo; an IP literal is returned as it is. */

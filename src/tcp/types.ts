@@ -131,6 +131,8 @@ export interface Listener<Data = unknown> {
   readonly port: number
   /** The backend serving the connections. */
   readonly backend: Backend
+  /** Why that backend: "the default on Linux", "WIRESPEED_BACKEND=node", "the backend option"... */
+  readonly backendReason?: string
   /** The open connections. */
   readonly connections: ReadonlySet<Connection<Data>>
   /** Stops accepting; resolves when every connection has closed (end or destroy them yourself). */

@@ -13,7 +13,7 @@ import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 const setup = workerData as WorkerSetup
 const handler = setup.handlerModule === undefined ? undefined : await loadHandler(setup.handlerModule)
 const files = setup.staticRoot === undefined ? undefined : new StaticFiles({ root: setup.staticRoot, watch: false })
-const server = await serveOneLoop({ host: setup.host, port: setup.port, reusePort: true, handler, static: files, limits: setup.limits })
+const server = await serveOneLoop({ host: setup.host, port: setup.port, reusePort: true, backend: setup.backend, handler, static: files, limits: setup.limits })
 const slots = new BigInt64Array(setup.counters)
 const slot = setup.index * COUNTERS_PER_WORKER
 const publish = setInterval(() => {
@@ -34,4 +34,4 @@ parentPort!.on('message', async (message: { type: 'invalidate'; changes: Change[
     parentPort!.close()
   }
 })
-parentPort!.postMessage({ type: 'listening', port: server.port })
+parentPort!.postMessage({ type: 'listening', port: server.port, backend: server.backend, backendReason: server.backendReason })

@@ -22,6 +22,7 @@ import { resolveLimits } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import type { Server, WorkersServeOptions } from '../serve/types.ts'
+import type { Backend } from '../tcp/types.ts'
 import { watch } from '../watch/watch.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 
@@ -50,6 +51,9 @@ interface Pool {
   restarts: number
   backoffMs: number
   port: number
+  /** What the workers serve on, as the first one reported it. */
+  backend: Backend
+  backendReason: string
 }
 
 /**
@@ -66,8 +70,8 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
   const limits = resolveLimits(options.limits)
   const counters = new SharedArrayBuffer(count * COUNTERS_PER_WORKER * 8)
   const host = options.host ?? '127.0.0.1'
-  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001 }
-  const setupOf = (index: number): WorkerSetup => ({ index, host, port: pool.port, limits: options.limits, handlerModule, staticRoot, counters })
+  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: 'node', backendReason: '' }
+  const setupOf = (index: number): WorkerSetup => ({ index, host, port: pool.port, limits: options.limits, backend: options.backend, handlerModule, staticRoot, counters })
   const start = (index: number): Promise<void> => startWorker(pool, index, setupOf, log)
   try {
     // The first worker binds the port (0 picks one); the others join it.
@@ -94,6 +98,8 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     port: pool.port,
     url: httpUrl(host, pool.port),
     limits,
+    backend: pool.backend,
+    backendReason: pool.backendReason,
     get connections() {
       return sum(2)
     },
@@ -126,10 +132,12 @@ function startWorker(pool: Pool, index: number, setupOf: (index: number) => Work
   pool.workers[index] = worker
   return new Promise((resolve, reject) => {
     let listening = false
-    worker.on('message', (message: { type: string; port: number }) => {
+    worker.on('message', (message: { type: string; port: number; backend: Backend; backendReason: string }) => {
       if (message.type !== 'listening') return
       listening = true
       pool.port = message.port
+      pool.backend = message.backend
+      pool.backendReason = message.backendReason
       resolve()
     })
     worker.on('error', (error) => {

@@ -6,12 +6,14 @@
  * Each worker is the only writer of its own three slots (Atomics.store); the main thread sums them.
  */
 import type { Limits } from '../limits.ts'
+import type { Backend } from '../tcp/types.ts'
 
 export interface WorkerSetup {
   index: number
   host: string
   port: number
   limits: Partial<Limits> | undefined
+  backend: Backend | undefined
   handlerModule: string | undefined
   staticRoot: string | undefined
   counters: SharedArrayBuffer

@@ -20,8 +20,8 @@ async function startServer(args: string[]): Promise<{ port: number; stop(): Prom
   let out = ''
   child.stdout.on('data', (bytes: Buffer) => (out += bytes))
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  for (let i = 0; i < 200 && !/:\d+\n/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  const port = Number(/:(\d+)\n/.exec(out)?.[1])
+  for (let i = 0; i < 200 && !/ on \S+:\d+ /.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  const port = Number(/ on \S+:(\d+) /.exec(out)?.[1])
   return { port, stop: async () => (child.kill('SIGTERM'), exited) }
 }
 

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Request, Response } from '../../src/index.ts'
 import { loadLibc } from '../../src/tcp/epoll/libc.ts'
-import { chosenBackend } from '../../src/tcp/listen.ts'
+import { defaultBackend } from '../../src/tcp/listen.ts'
 import { assertNoOpenHandles, exchange, RawClient, withServer } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)
@@ -344,7 +344,7 @@ describe('HTTP server basics', () => {
  */
 async function countServerWrites(port: number): Promise<{ count: number; restore(): void }> {
   const original = Socket.prototype.write
-  const libc = chosenBackend() === 'epoll' ? await loadLibc() : undefined
+  const libc = (await defaultBackend()) === 'epoll' ? await loadLibc() : undefined
   const originalSend = libc?.send
   const counter = {
     count: 0,

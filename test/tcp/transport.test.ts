@@ -235,6 +235,18 @@ for (const backend of backends) describe(`transport contract: ${backend} backend
     await listener.close()
   })
 
+  test('serves two thousand connections at once', async () => {
+    const listener = await listen({ port: 0, backlog: 4096, handlers: echo })
+    const clients: RawClient[] = []
+    for (let i = 0; i < 2000; i += 200) clients.push(...(await Promise.all(Array.from({ length: 200 }, () => RawClient.open(listener.port)))))
+    clients.forEach((client, i) => client.send(`${i};`))
+    await Promise.all(clients.map((client, i) => client.waitFor(() => client.received.toString() === `${i};`, 10_000, `echo ${i}`)))
+    assert.equal(listener.connections.size, 2000)
+    for (const client of clients) client.close()
+    await until(() => listener.connections.size === 0, 'every connection to close')
+    await listener.close()
+  })
+
   test('a protocol hands its connection on with the bytes it has not consumed, in order', async () => {
     // The first protocol reads one line ("UPGRADE\n"), answers, then hands the rest to an echo protocol.
     const seen: string[] = []

@@ -30,6 +30,11 @@ async function loopOfThisThread(): Promise<EpollLoop> {
   return loop
 }
 
+/** Loads koffi and binds the calls (nothing is opened). @throws KoffiMissingError without koffi */
+export async function ready(): Promise<void> {
+  await loadLibc()
+}
+
 const ONE = Buffer.from([1, 0, 0, 0])
 
 function setOption(libc: Libc, fd: number, level: number, name: number): void {

@@ -56,7 +56,7 @@ export class EpollLoop {
    * libuv's pool stays blocked on an epoll fd that is gone.
    */
   closeAll(): void {
-    if (this.#parked) this.libc.write(this.#wakeFd, ONE, 8)
+    this.libc.write(this.#wakeFd, ONE, 8)
     for (const fd of this.#targets.keys()) this.libc.close(fd)
     this.#targets.clear()
     this.libc.close(this.#epfd)
