@@ -71,14 +71,25 @@ export async function getOnce(port: number, path = '/'): Promise<{ status: numbe
     let received = ''
     const timer = setTimeout(() => (socket.destroy(), reject(new Error(`No answer from 127.0.0.1:${port}`))), 5000)
     socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
-    socket.on('data', (bytes: Buffer) => (received += bytes.toString('latin1')))
-    socket.on('error', (error) => (clearTimeout(timer), reject(error)))
-    socket.on('close', () => {
+    const done = () => {
       clearTimeout(timer)
       const headEnd = received.indexOf('\r\n\r\n')
       const head = received.slice(0, headEnd)
       resolve({ status: Number(head.slice(9, 12)), body: received.slice(headEnd + 4), head })
+    }
+    socket.on('data', (bytes: Buffer) => {
+      received += bytes.toString('latin1')
+      // A reply with a Content-Length is complete when its body is: a server that ignores Connection: close
+      // (the C floor, which parses nothing) is not waited for.
+      const headEnd = received.indexOf('\r\n\r\n')
+      const length = /\r\ncontent-length: *(\d+)/i.exec(received.slice(0, headEnd))?.[1]
+      if (headEnd >= 0 && length !== undefined && received.length >= headEnd + 4 + Number(length)) {
+        socket.destroy()
+        done()
+      }
     })
+    socket.on('error', (error) => (clearTimeout(timer), reject(error)))
+    socket.on('close', done)
   })
 }
 
