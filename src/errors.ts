@@ -11,6 +11,7 @@
  *
  * The codes, by area:
  *   HTTP (HttpError, answered with its status): the request codes in HttpErrorCode
+ *   routes (RouteError, thrown by serve() at start): BAD_ROUTE, ROUTE_CONFLICT
  *   TCP: LISTEN_FAILED, CONNECT_FAILED, HOST_NOT_FOUND, FRAME_TOO_LARGE
  *   channels: CHANNEL_TIMEOUT, PEER_GONE, CHANNEL_CLOSED, CHANNEL_IN_USE, CHANNEL_BUSY, CHANNEL_NOT_FOUND,
  *     CHANNEL_INCOMPATIBLE, BRIDGE_FAILED
@@ -22,7 +23,7 @@
 
 /** The codes of requests the HTTP server refuses (each answered with the status its HttpError carries). */
 export type HttpErrorCode =
-  | 'BAD_CHUNK' | 'BAD_CONTENT_LENGTH' | 'BAD_FIELD_NAME' | 'BAD_FIELD_VALUE' | 'BAD_HOST' | 'BAD_METHOD'
+  | 'BAD_CHUNK' | 'BAD_CONTENT_LENGTH' | 'BAD_PARAMETER' | 'BAD_FIELD_NAME' | 'BAD_FIELD_VALUE' | 'BAD_HOST' | 'BAD_METHOD'
   | 'BAD_TARGET' | 'BAD_TRANSFER_ENCODING' | 'BAD_VERSION' | 'BARE_LF' | 'BLANK_LINES' | 'BODY_TIMEOUT'
   | 'BODY_TOO_LARGE' | 'CONNECTION_CLOSED' | 'CONTENT_LENGTH_AND_TRANSFER_ENCODING' | 'EXPECTATION_FAILED'
   | 'HANDLER_FAILED' | 'HEADERS_TIMEOUT' | 'HEADERS_TOO_LARGE' | 'HEADER_TOO_LARGE' | 'INCOMPLETE_BODY'
@@ -33,6 +34,7 @@ export type HttpErrorCode =
 /** Every code a WirespeedError can carry. */
 export type ErrorCode =
   | HttpErrorCode
+  | 'BAD_ROUTE' | 'ROUTE_CONFLICT'
   | 'LISTEN_FAILED' | 'CONNECT_FAILED' | 'HOST_NOT_FOUND' | 'FRAME_TOO_LARGE'
   | 'CHANNEL_TIMEOUT' | 'PEER_GONE' | 'CHANNEL_CLOSED' | 'CHANNEL_IN_USE' | 'CHANNEL_BUSY' | 'CHANNEL_NOT_FOUND'
   | 'CHANNEL_INCOMPATIBLE' | 'BRIDGE_FAILED'
@@ -66,6 +68,16 @@ export class HttpError extends WirespeedError {
     super(code, message)
     this.name = 'HttpError'
     this.status = status
+  }
+}
+
+// Routes
+
+/** A route table that cannot be served: a bad key (BAD_ROUTE) or two routes for one method and path (ROUTE_CONFLICT). */
+export class RouteError extends WirespeedError {
+  constructor(code: 'BAD_ROUTE' | 'ROUTE_CONFLICT', message: string) {
+    super(code, message)
+    this.name = 'RouteError'
   }
 }
 

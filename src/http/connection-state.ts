@@ -54,7 +54,7 @@ const MIN_OWNED_BYTES = 4096
  * The request of an error reply to bytes that never became a request: a real Request over no bytes (no
  * method, no fields, no body). Its reply closes the connection (sendError says so).
  */
-const NO_REQUEST = new Request(Buffer.alloc(0), 0, new RequestParser(defaultLimits), { continueRequested() {} })
+const NO_REQUEST = new Request(Buffer.alloc(0), 0, new RequestParser(defaultLimits), { continueRequested() {}, remoteAddress: undefined, remotePort: undefined })
 
 export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   now: number
@@ -66,7 +66,7 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   readonly #queue: Response[] = []
   #bodyRequest: Request | null = null
   #bodyResponse: Response | null = null
-  #continuePending: Request | null = null
+  #continuePending: Request<unknown> | null = null
   #owned: Buffer | null = null
   #ownedLength = 0
   #deadline = 0
@@ -125,6 +125,10 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   onEnd(): void {
     this.#peerEnded = true
     this.#stopParsing = true
+    // The peer sent its FIN: replies still owed are sent if they come (half-close), but handlers that watch
+    // for the client going away are told now (a fetch handler's request.signal), as node:http does.
+    const queue = this.#queue
+    for (let index = 0; index < queue.length; index++) if (!queue[index]!.finished) queue[index]!.request.abort()
     if (this.#bodyRequest !== null) {
       this.#fail(new HttpError(400, 'INCOMPLETE_BODY', 'The connection ended before the body was complete'))
     } else if (this.#queue.length === 0) {
@@ -138,7 +142,9 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     this.#owned = null
     this.#bodyRequest?.failBody(new HttpError(400, 'CONNECTION_CLOSED', 'The connection closed before the body was complete'))
     this.#bodyRequest = null
-    this.#queue.length = 0
+    const queue = this.#queue
+    for (let index = 0; index < queue.length; index++) queue[index]!.request.abort()
+    queue.length = 0
     this.#wakeDrainWaiters()
   }
 
@@ -197,7 +203,13 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   }
 
   // RequestOwner
-  continueRequested(request: Request): void {
+  get remoteAddress(): string | undefined {
+    return this.#connection.remoteAddress
+  }
+  get remotePort(): number | undefined {
+    return this.#connection.remotePort
+  }
+  continueRequested(request: Request<unknown>): void {
     const active = this.#queue[0]
     if (active !== undefined && active.request === request) {
       if (!active.headersSent) this.#connection.write(CONTINUE)

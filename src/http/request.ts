@@ -19,10 +19,13 @@ import type { RequestParser } from './parser.ts'
 
 /** What a request needs from its connection. */
 export interface RequestOwner {
-  continueRequested(request: Request): void
+  continueRequested(request: Request<unknown>): void
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
 }
 
 const EMPTY = Buffer.alloc(0)
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>
 
 /**
  * An HTTP request.
@@ -32,7 +35,12 @@ const EMPTY = Buffer.alloc(0)
  * } })
  */
 // (A BodySink for the decoder, by shape: the interface is internal and stays out of the published types.)
-export class Request {
+export class Request<Params = Record<string, string>> {
+  /**
+   * The route's parameters, percent-decoded (`'GET /users/:id'` gives `{ id }`; a wildcard gives `'*'`, the
+   * rest of the path). Empty outside routes.
+   */
+  params: Params = NO_PARAMS as Params
   /** GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE or PATCH. */
   readonly method: string
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
@@ -62,6 +70,8 @@ export class Request {
   #bodyWaiters: { resolve: (body: Buffer) => void; reject: (error: Error) => void }[] | null = null
   #continueAsked = false
   #discarding = false
+  #onAbort: (() => void) | null = null
+  #aborted = false
 
   /** @internal Made by the connection for each request. */
   constructor(buffer: Buffer, base: number, parser: RequestParser, owner: RequestOwner) {
@@ -155,6 +165,34 @@ export class Request {
       ])
     }
     return pairs
+  }
+
+  /** The peer's address ("127.0.0.1", "::1"), undefined once the connection is gone. */
+  get remoteAddress(): string | undefined {
+    return this.#owner.remoteAddress
+  }
+  get remotePort(): number | undefined {
+    return this.#owner.remotePort
+  }
+
+  /** True once the connection closed before the reply was complete. */
+  get aborted(): boolean {
+    return this.#aborted
+  }
+
+  /** @internal called once if the connection closes before the reply ends (the fetch mode's signal). */
+  onAbort(listener: () => void): void {
+    if (this.#aborted) listener()
+    else this.#onAbort = listener
+  }
+
+  /** @internal the connection closed before the reply was complete. */
+  abort(): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    const listener = this.#onAbort
+    this.#onAbort = null
+    listener?.()
   }
 
   /** The whole body (empty when there is none). Rejects with an HttpError when the body is refused. */

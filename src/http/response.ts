@@ -13,7 +13,7 @@
  */
 import { HttpError } from '../errors.ts'
 import type { Request } from './request.ts'
-import { headStart, reasonPhrase } from './status.ts'
+import { headStart, headStartWithReason, reasonPhrase } from './status.ts'
 
 /** What a response needs from its connection. */
 export interface ResponseOwner {
@@ -53,8 +53,9 @@ const PARTS_BYTES_HIGH = 64 * 1024
 /**
  * The connection encodes strings as Latin-1 (one byte per character, the cheapest encoding), which is right
  * for ASCII only: any other string becomes its UTF-8 bytes here. (byteLength equals length only for ASCII.)
+ * @internal
  */
-function asciiOrBytes(body: string | Uint8Array): string | Uint8Array {
+export function asciiOrBytes(body: string | Uint8Array): string | Uint8Array {
   if (typeof body !== 'string' || body === lastAscii) return body
   if (Buffer.byteLength(body) !== body.length) return Buffer.from(body, 'utf8')
   // Handlers tend to send the same string again: remember the last one found to be ASCII.
@@ -89,6 +90,8 @@ export class Response {
   #prepared = ''
   #parts: (string | Uint8Array)[] | null = null
   #partsBytes = 0
+  /** A reason phrase of the handler's own, or undefined for the standard one. */
+  #reason: string | undefined = undefined
 
   /** @internal Made by the connection for each request. */
   constructor(request: Request, owner: ResponseOwner) {
@@ -238,6 +241,8 @@ export class Response {
     this.#names = this.#lines = null
     this.#contentLength = -1
     this.#userClose = true
+    this.#reason = undefined
+    this.#prepared = ''
     this.statusCode = error.status
     this.send(`${reasonPhrase(error.status)}: ${error.message}\n`)
   }
@@ -260,6 +265,16 @@ export class Response {
       this.#emit(body)
     }
     this.#owner.responseEnded(this)
+  }
+
+  /**
+   * @internal the reason phrase to send instead of the standard one (RFC 9112 §4: HTAB, SP, visible
+   * characters and obs-text).
+   */
+  reason(text: string): this {
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(text)) throw new TypeError(`Invalid status text ${JSON.stringify(text)}: expected tabs, spaces and visible characters`)
+    this.#reason = text
+    return this
   }
 
   /** @internal complete header lines (each ending in CRLF) to send with the head of a streamed body. */
@@ -296,7 +311,7 @@ export class Response {
       // A client that expects 100-continue and was not asked for its body may or may not send it (RFC 9110 §10.1.1).
       !(request.expectContinue && !request.continueAsked && !request.bodyComplete)
     const names = this.#names
-    let head = headStart(this.statusCode, owner.now)
+    let head = this.#reason === undefined ? headStart(this.statusCode, owner.now) : headStartWithReason(this.statusCode, this.#reason, owner.now)
     if (names !== null) head += this.#lines!.join('')
     head += prepared
     if (contentType !== undefined && length > 0 && (names === null || !names.includes('content-type'))) {

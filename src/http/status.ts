@@ -55,3 +55,8 @@ export function headStart(status: number, nowMs: number): string {
   const lines = serverAndDateLines(nowMs)
   return status === 200 ? ok : statusLine(status) + lines
 }
+
+/** The head's start with a reason phrase of the handler's own (the fetch mode's `statusText`). */
+export function headStartWithReason(status: number, reason: string, nowMs: number): string {
+  return `HTTP/1.1 ${status} ${reason}\r\n${serverAndDateLines(nowMs)}`
+}

@@ -1,29 +1,50 @@
 /*
- * A server on this event loop: static files (when asked) in front of the handler, on `listenHttp()`. The
- * `serve()` facade uses it for one loop, and each serving worker thread uses it for its own.
+ * A server on this event loop, on `listenHttp()`: routes, then static files, then the fetch handler or the
+ * handler, then 404, composed into one Handler at start. The `serve()` facade uses it for one loop, and each
+ * serving worker thread uses it for its own.
  */
+import { AppServer, fetchHandler } from '../app/fetch.ts'
+import { routeHandler } from '../app/routes.ts'
+import type { RouteValue } from '../app/types.ts'
+import { installLightResponse } from '../app/web-response.ts'
 import type { Handler } from '../http/types.ts'
+import type { Request } from '../http/request.ts'
+import type { Response } from '../http/response.ts'
 import { listenHttp } from '../http/server.ts'
 import { StaticFiles } from '../static/static-files.ts'
 import type { StaticOptions } from '../static/types.ts'
 import type { OneLoopServeOptions, Server } from './types.ts'
 
 /** Serves `options` on this event loop. */
-export async function serveOneLoop(options: OneLoopServeOptions): Promise<Server> {
+export async function serveOneLoop<R>(options: OneLoopServeOptions<R>): Promise<Server> {
   if (options.handler !== undefined && typeof options.handler !== 'function') throw new TypeError('Invalid option handler: expected a function')
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('Invalid option fetch: expected a function (request, server) => Response')
+  if (options.fetch !== undefined && options.handler !== undefined) throw new TypeError('Invalid options fetch and handler: give one (fetch for web Requests, handler for the native shape)')
+  if (options.handler === undefined && options.fetch === undefined && options.static === undefined && options.routes === undefined) {
+    throw new TypeError('Missing option handler (or fetch, routes, static): expected something that answers requests')
+  }
+  const app = new AppServer()
+  const last: Handler = options.fetch !== undefined ? fetchHandler(options.fetch, app) : options.handler ?? notFound
   const files = await openStatic(options.static)
-  const handler = files === undefined ? options.handler : staticFirst(files, options.handler)
-  if (handler === undefined) throw new TypeError('Missing option handler (or static): expected a function that answers requests')
+  let handler = files === undefined ? last : staticFirst(files, options.handler === undefined && options.fetch === undefined ? undefined : last)
+  let uninstall: (() => void) | undefined
   let server
   try {
+    if (options.routes !== undefined) handler = await routeHandler(options.routes as Record<string, RouteValue>, handler)
+    if (options.fetch !== undefined && options.lightResponse !== false) uninstall = installLightResponse()
     server = await listenHttp({ host: options.host, port: options.port, reusePort: options.reusePort, backend: options.backend, handler, limits: options.limits, onError: options.onError })
   } catch (error) {
     files?.close()
+    uninstall?.()
     throw error
   }
   const http = server
+  app.url = http.url
+  app.hostname = http.host
+  app.port = http.port
   return {
     host: http.host,
+    hostname: http.host,
     port: http.port,
     url: http.url,
     limits: http.limits,
@@ -33,13 +54,20 @@ export async function serveOneLoop(options: OneLoopServeOptions): Promise<Server
       return http.connections
     },
     stats: () => http.stats(),
+    requestIP: (request) => app.requestIP(request),
     workers: 1,
     restarts: 0,
     async close() {
       await http.close()
       files?.close()
+      uninstall?.()
     },
   }
+}
+
+/** What nothing else answered. */
+function notFound(request: Request, response: Response): void {
+  response.status(404).send(`Not Found: ${request.method} ${request.path}\n`)
 }
 
 /** The default export of `handlerModule`, checked to be a function. */

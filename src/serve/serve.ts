@@ -13,7 +13,7 @@ import type { ServeOptions, Server } from './types.ts'
  * const server = await serve({ port: 5001, handler: (request, response) => response.send('Hello, World!') })
  * await server.close()
  */
-export async function serve(options: ServeOptions): Promise<Server> {
+export async function serve<R>(options: ServeOptions<R>): Promise<Server> {
   if (options.workers === undefined) return serveOneLoop(options)
   const log = options.log ?? ((line: string) => console.log(line))
   const count = workerCount(options.workers)

@@ -1,4 +1,5 @@
 /* The options of `serve()`, one interface per mode, and the server it returns. */
+import type { FetchHandler, FetchServer, Routes } from '../app/types.ts'
 import type { ErrorHandler, Handler, HttpServer } from '../http/types.ts'
 import type { Limits } from '../limits.ts'
 import type { Backend } from '../tcp/types.ts'
@@ -21,14 +22,32 @@ interface CommonServeOptions {
 }
 
 /**
- * One event loop, on this thread.
+ * One event loop, on this thread. A request meets, in order: `routes`, then `static` files, then `fetch`
+ * or `handler` (give one), then a 404.
  * @example
- * serve({ port: 5001, static: './public', handler: (request, response) => response.status(404).send('none') })
+ * serve({
+ *   routes: { '/health': new Response('ok'), 'GET /users/:id': (request, response) => response.json({ id: request.params.id }) },
+ *   static: './public',
+ *   fetch: (request) => new Response(`No page at ${new URL(request.url).pathname}`, { status: 404 }),
+ * })
  */
-export interface OneLoopServeOptions extends CommonServeOptions {
+export interface OneLoopServeOptions<R = Record<string, unknown>> extends CommonServeOptions {
   workers?: undefined
-  /** Answers requests; with `static`, it gets what the folder does not have (and methods other than GET/HEAD). */
+  /**
+   * Routes in Bun.serve's shape: `"/path"` (every method) or `"METHOD /path"` → a handler, a fixed Response or
+   * an object of methods; `:name` parameters (typed in `request.params`), a last `*` for the rest. Exact
+   * paths win over parameters, parameters over wildcards; other methods on a known path get 405 with Allow.
+   */
+  routes?: Routes<R>
+  /** Answers requests (the native shape); with `static`, it gets what the folder does not have (and methods other than GET/HEAD). */
   handler?: Handler
+  /** A web-standard handler, `(Request, server) → Response` (Hono's `app.fetch`), in place of `handler`. */
+  fetch?: FetchHandler
+  /**
+   * With `fetch`: make `globalThis.Response` wirespeed's light Response while the server runs (default true;
+   * @hono/node-server does the same). A real Response is made only when a handler asks for what only it has.
+   */
+  lightResponse?: boolean
   /** Serve a folder: its path, options (see StaticOptions), or a StaticFiles made by the caller. */
   static?: string | StaticOptions | StaticFiles
   /** Share the port with other processes or threads (Linux, BSD). */
@@ -50,12 +69,14 @@ export interface WorkersServeOptions extends CommonServeOptions {
   static?: string | { root: string }
   handler?: never
   reusePort?: never
+  routes?: never
+  fetch?: never
 }
 
-export type ServeOptions = OneLoopServeOptions | WorkersServeOptions
+export type ServeOptions<R = Record<string, unknown>> = OneLoopServeOptions<R> | WorkersServeOptions
 
 /** A running server, on one event loop or on several worker threads. */
-export interface Server extends HttpServer {
+export interface Server extends HttpServer, FetchServer {
   /** Event loops serving (1 unless `workers` was given). */
   readonly workers: number
   /** Worker threads replaced after they died. */

@@ -95,8 +95,11 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
   let closed: Promise<void> | undefined
   return {
     host,
+    hostname: host,
     port: pool.port,
     url: httpUrl(host, pool.port),
+    // Requests are served on the workers; this thread never holds one.
+    requestIP: () => null,
     limits,
     backend: pool.backend,
     backendReason: pool.backendReason,

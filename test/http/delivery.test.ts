@@ -13,7 +13,7 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import type { Handler, Server } from '../../src/index.ts'
+import type { FetchHandler, Handler, Server } from '../../src/index.ts'
 import { collectGarbage } from '../helpers/gc.ts'
 import { assertNoOpenHandles, parseReplies, withServer } from '../helpers/raw-client.ts'
 
@@ -116,7 +116,7 @@ after(async () => {
 })
 
 /** Each way of sending a body, as a handler (the static ones serve `big.bin` from `folder`). */
-const ways: { name: string; handler?: Handler; static?: (root: string) => object; expected: Buffer }[] = [
+const ways: { name: string; handler?: Handler; fetch?: FetchHandler; routes?: Record<string, Response>; static?: (root: string) => object; expected: Buffer }[] = [
   { name: 'send() with bytes', handler: (_request, response) => response.send(body), expected: body },
   { name: 'send() with a string', handler: (_request, response) => response.send(bodyText), expected: Buffer.from(bodyText, 'latin1') },
   {
@@ -142,12 +142,37 @@ const ways: { name: string; handler?: Handler; static?: (root: string) => object
     },
     expected: body,
   },
+  { name: 'fetch mode, a string body', fetch: () => new Response(bodyText), expected: Buffer.from(bodyText, 'latin1') },
+  { name: 'fetch mode, a bytes body', fetch: () => new Response(body), expected: body },
+  { name: 'fetch mode, a Blob body', fetch: () => new Response(new Blob([new Uint8Array(body)])), expected: body },
+  { name: 'fetch mode, a ReadableStream body (chunked)', fetch: () => new Response(chunks(body)), expected: body },
+  {
+    name: 'fetch mode, a ReadableStream body with Content-Length',
+    fetch: () => new Response(chunks(body), { headers: { 'Content-Length': String(body.length) } }),
+    expected: body,
+  },
+  { name: 'a route with a fixed Response', routes: { '/big.bin': new Response(body) }, expected: body },
   { name: 'static from memory', static: (root) => ({ root, fileBytesMax: BODY_BYTES, cacheBytesMax: 2 * BODY_BYTES }), expected: body },
   { name: 'static streamed from disk', static: (root) => ({ root, fileBytesMax: 1 << 20 }), expected: body },
 ]
 
+/** `bytes` as a pull stream of STREAM_CHUNK_BYTES chunks: nothing is made before the reader asks. */
+function chunks(bytes: Buffer): ReadableStream<Uint8Array> {
+  let at = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close()
+      controller.enqueue(bytes.subarray(at, at + STREAM_CHUNK_BYTES))
+      at += STREAM_CHUNK_BYTES
+    },
+  })
+}
+
 function optionsFor(way: (typeof ways)[number]): Parameters<typeof withServer>[0] {
-  return way.static ? { static: way.static(folder) as never, limits } : { handler: way.handler!, limits }
+  if (way.static) return { static: way.static(folder) as never, limits }
+  if (way.fetch) return { fetch: way.fetch, limits }
+  if (way.routes) return { routes: way.routes, limits }
+  return { handler: way.handler!, limits }
 }
 
 describe('a client that reads slower than every timeout gets the whole body', () => {

@@ -24,7 +24,7 @@ export interface FeedResult {
   incomplete: boolean
 }
 
-const owner = { continueRequested() {} }
+const owner = { continueRequested() {}, remoteAddress: undefined, remotePort: undefined }
 
 /** Feeds `pieces` one read at a time. */
 export function feed(pieces: readonly Buffer[], limits: Limits = resolveLimits()): FeedResult {

@@ -1,0 +1,222 @@
+/*
+ * serve({ fetch }): the web Request a handler gets (a real `instanceof Request`, lazy, with every reader,
+ * multipart formData, a body stream, clone(), and a signal that aborts when the client goes away), and
+ * every kind of Response it may return (string, bytes, null, Blob, URLSearchParams, streams chunked or by
+ * Content-Length, several Set-Cookie, status text, HEAD), errors through onError, and requestIP().
+ */
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { after, test } from 'node:test'
+import { serve, type FetchHandler, type Server } from '../../src/index.ts'
+import { assertNoOpenHandles, exchange, RawClient } from '../helpers/raw-client.ts'
+
+after(assertNoOpenHandles)
+
+async function withFetch(fetch: FetchHandler, body: (server: Server) => Promise<void>, extra: { onError?: (error: unknown) => void; lightResponse?: boolean } = {}): Promise<void> {
+  const server = await serve({ host: '127.0.0.1', port: 0, fetch, ...extra })
+  try {
+    await body(server)
+  } finally {
+    await server.close()
+  }
+}
+
+test('the handler gets a real Request: method, url, headers and the body readers', async () => {
+  const seen: unknown[] = []
+  await withFetch(async (request) => {
+    seen.push(request instanceof Request, request.method, request.url, request.headers.get('x-thing'), request.headers.get('host'), await request.json(), request.bodyUsed)
+    return new Response('ok')
+  }, async (server) => {
+    const reply = await fetch(`${server.url}/path?q=1`, { method: 'POST', headers: { 'X-Thing': 'yes', 'Content-Type': 'application/json' }, body: '{"a":[1,2]}' })
+    assert.equal(await reply.text(), 'ok')
+    assert.deepEqual(seen, [true, 'POST', `${server.url}/path?q=1`, 'yes', server.url.slice(7), { a: [1, 2] }, true])
+  })
+})
+
+test('text(), arrayBuffer(), bytes(), a body stream, clone() and formData() with multipart all read the body', async () => {
+  const results: Record<string, unknown> = {}
+  await withFetch(async (request) => {
+    const kind = new URL(request.url).pathname.slice(1)
+    if (kind === 'text') results.text = await request.text()
+    if (kind === 'arrayBuffer') results.arrayBuffer = Buffer.from(await request.arrayBuffer()).toString()
+    if (kind === 'bytes') results.bytes = Buffer.from(await request.bytes()).toString()
+    if (kind === 'stream') {
+      const parts: Uint8Array[] = []
+      for await (const part of request.body!) parts.push(part)
+      results.stream = Buffer.concat(parts).toString()
+    }
+    if (kind === 'clone') {
+      const copy = request.clone()
+      results.clone = [await copy.text(), await request.text()]
+    }
+    if (kind === 'form') {
+      const form = await request.formData()
+      const file = form.get('upload') as File
+      results.form = [form.get('name'), file.name, file.type, await file.text()]
+    }
+    if (kind === 'twice') {
+      await request.text()
+      results.twice = await request.text().then(() => 'read twice', (error: Error) => error.name)
+    }
+    return new Response(null, { status: 204 })
+  }, async (server) => {
+    for (const kind of ['text', 'arrayBuffer', 'bytes', 'stream', 'clone', 'twice']) {
+      assert.equal((await fetch(`${server.url}/${kind}`, { method: 'POST', body: 'héllo' })).status, 204, kind)
+    }
+    const form = new FormData()
+    form.set('name', 'ann')
+    form.set('upload', new File(['file body\n'], 'notes.txt', { type: 'text/plain' }))
+    assert.equal((await fetch(`${server.url}/form`, { method: 'POST', body: form })).status, 204)
+  })
+  assert.deepEqual(results, {
+    text: 'héllo', arrayBuffer: 'héllo', bytes: 'héllo', stream: 'héllo', clone: ['héllo', 'héllo'], twice: 'TypeError',
+    form: ['ann', 'notes.txt', 'text/plain', 'file body\n'],
+  })
+})
+
+test('request.signal aborts when the client goes away before the reply', async () => {
+  let aborted: Promise<string> | undefined
+  await withFetch((request) => {
+    aborted = new Promise((resolve) => request.signal.addEventListener('abort', () => resolve((request.signal.reason as Error).name)))
+    return new Promise(() => {}) // never answers
+  }, async (server) => {
+    const socket = connect({ port: server.port, host: '127.0.0.1' })
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write('GET /wait HTTP/1.1\r\nHost: x\r\n\r\n')
+    while (aborted === undefined) await new Promise((resolve) => setTimeout(resolve, 5))
+    socket.destroy()
+    assert.equal(await aborted, 'AbortError')
+  })
+})
+
+test('every kind of body is written: string, bytes, null, Blob, URLSearchParams, streams', async () => {
+  const streamOf = (parts: string[]) => new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const part of parts) controller.enqueue(new TextEncoder().encode(part))
+      controller.close()
+    },
+  })
+  const bodies: Record<string, () => Response> = {
+    string: () => new Response('héllo wörld'),
+    bytes: () => new Response(new Uint8Array([104, 105])),
+    none: () => new Response(null),
+    blob: () => new Response(new Blob(['blob body'], { type: 'text/x-blob' })),
+    params: () => new Response(new URLSearchParams({ a: '1', b: 'x y' })),
+    chunked: () => new Response(streamOf(['one ', 'two ', 'three'])),
+    sized: () => new Response(streamOf(['12345', '67890']), { headers: { 'Content-Length': '10' } }),
+    real: () => Response.json({ real: true }, { status: 202 }),
+  }
+  await withFetch((request) => bodies[new URL(request.url).pathname.slice(1)]!(), async (server) => {
+    const expect: Record<string, [string, string | null, string | null]> = {
+      string: ['héllo wörld', 'text/plain;charset=UTF-8', '13'],
+      bytes: ['hi', null, '2'],
+      none: ['', null, '0'],
+      blob: ['blob body', 'text/x-blob', '9'],
+      params: ['a=1&b=x+y', 'application/x-www-form-urlencoded;charset=UTF-8', '9'],
+      chunked: ['one two three', null, null],
+      sized: ['1234567890', null, '10'],
+      real: ['{"real":true}', 'application/json', null],
+    }
+    for (const [kind, [body, type, length]] of Object.entries(expect)) {
+      const { replies, client } = await exchange(server.port, `GET /${kind} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      client.close()
+      const reply = replies[0]!
+      assert.equal(reply.body.toString(), body, kind)
+      assert.equal(reply.headers.get('content-type') ?? null, type, kind)
+      assert.equal(reply.headers.get('content-length') ?? null, length, kind)
+      if (length === null) assert.equal(reply.headers.get('transfer-encoding'), 'chunked', kind)
+    }
+  })
+})
+
+test('every Set-Cookie stays its own field line; status text and headers pass; HEAD gets no body', async () => {
+  await withFetch(() => {
+    const headers = new Headers({ 'X-A': '1' })
+    headers.append('Set-Cookie', 'a=1; Path=/')
+    headers.append('Set-Cookie', 'b=2; Expires=Wed, 09 Jun 2027 10:18:14 GMT')
+    return new Response('body', { status: 299, statusText: 'Fine Thanks', headers })
+  }, async (server) => {
+    const { replies, client } = await exchange(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    client.close()
+    const reply = replies[0]!
+    assert.equal(reply.status, 299)
+    assert.equal(reply.reason, 'Fine Thanks')
+    assert.deepEqual(reply.head.split('\r\n').filter((line) => /^set-cookie:/i.test(line)), ['set-cookie: a=1; Path=/', 'set-cookie: b=2; Expires=Wed, 09 Jun 2027 10:18:14 GMT'])
+    const headClient = await RawClient.open(server.port)
+    headClient.send('HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    const both = await headClient.replies(2, 5000, false).catch(() => [])
+    headClient.close()
+    const text = headClient.received.toString('latin1')
+    assert.equal(text.split('HTTP/1.1 299').length, 3, 'the HEAD reply is followed at once by the next reply')
+    assert.ok(both.length <= 2)
+  })
+})
+
+test('a throw, a rejection or a value that is not a Response is 500 through onError, and the server goes on', async () => {
+  const errors: string[] = []
+  await withFetch((request) => {
+    const path = new URL(request.url).pathname
+    if (path === '/throw') throw new Error('thrown')
+    if (path === '/reject') return Promise.reject(new Error('rejected'))
+    if (path === '/nothing') return undefined as never
+    return new Response('fine')
+  }, async (server) => {
+    for (const path of ['/throw', '/reject', '/nothing']) {
+      const { replies, client } = await exchange(server.port, `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      client.close()
+      assert.equal(replies[0]!.status, 500, path)
+    }
+    assert.deepEqual(errors.slice(0, 2), ['thrown', 'rejected'])
+    assert.match(errors[2]!, /returned undefined: expected a Response/)
+    assert.equal(await (await fetch(server.url)).text(), 'fine')
+  }, { onError: (error) => errors.push((error as Error).message) })
+})
+
+test('server.requestIP() gives the peer, to the handler and on the server', async () => {
+  let ip: unknown
+  await withFetch((request, server) => {
+    ip = server.requestIP(request)
+    return new Response(server.url)
+  }, async (server) => {
+    const reply = await fetch(server.url)
+    assert.equal(await reply.text(), server.url)
+    assert.deepEqual(Object.keys(ip as object), ['address', 'family', 'port'])
+    assert.equal((ip as { address: string }).address, '127.0.0.1')
+    assert.equal((ip as { family: string }).family, 'IPv4')
+    assert.equal(server.requestIP(new Request('http://x/')), null, 'a Request that did not come from the server')
+  })
+})
+
+test('the light Response is global only while a fetch server runs, and instanceof holds both ways', async () => {
+  const original = globalThis.Response
+  await withFetch(() => new Response('x'), async () => {
+    assert.notEqual(globalThis.Response, original)
+    const light = new Response('light')
+    assert.ok(light instanceof original, 'a light Response is a Response')
+    assert.ok(new original('real') instanceof Response, 'a real Response is a (light) Response')
+    assert.equal(await light.clone().text(), 'light')
+    assert.equal(light.headers.get('content-type'), 'text/plain;charset=UTF-8')
+    assert.throws(() => new Response('x', { status: 99 }), RangeError)
+    assert.throws(() => new Response('x', { status: 204 }), TypeError)
+  })
+  assert.equal(globalThis.Response, original)
+  await withFetch(() => new Response('real one'), async (server) => {
+    assert.equal(globalThis.Response, original, 'lightResponse: false leaves the global alone')
+    assert.equal(await (await fetch(server.url)).text(), 'real one')
+  }, { lightResponse: false })
+})
+
+test('headers changed on a light Response after it was made are the ones sent', async () => {
+  await withFetch(() => {
+    const response = new Response('x', { headers: { 'X-Early': '1' } })
+    response.headers.set('X-Late', '2')
+    response.headers.append('Set-Cookie', 'late=1')
+    return response
+  }, async (server) => {
+    const reply = await fetch(server.url)
+    assert.equal(reply.headers.get('x-early'), '1')
+    assert.equal(reply.headers.get('x-late'), '2')
+    assert.equal(reply.headers.get('set-cookie'), 'late=1')
+    assert.equal(reply.headers.get('content-type'), 'text/plain;charset=UTF-8')
+  })
+})
