@@ -1,11 +1,12 @@
 /*
  * The benchmark runner: `npm run bench -- <suite> [--quick] [--rounds N] [--seconds S] [--out FILE]`.
- * Suites: http, static, shm, tcp, soak. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
+ * Suites: http, apps, static, shm, tcp, soak. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
  * the harness cannot rot) does one short round and prints the table without writing it, unless --out says.
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { runAppsBench } from './load/apps.ts'
 import { runHttpBench } from './load/http.ts'
 import { runShmBench } from './load/shm.ts'
 import { runStaticBench } from './load/static.ts'
@@ -13,7 +14,7 @@ import { runTcpBench } from './load/tcp.ts'
 import { stopChildrenOnExit, stoppingOnSignal } from './lib/children.ts'
 import { runSoak } from './soak.ts'
 
-const suites = { http: runHttpBench, static: runStaticBench, shm: runShmBench, tcp: runTcpBench, soak: runSoak } as const
+const suites = { http: runHttpBench, apps: runAppsBench, static: runStaticBench, shm: runShmBench, tcp: runTcpBench, soak: runSoak } as const
 
 const HELP = `Usage: npm run bench -- [suite ...] [--quick] [--rounds N] [--seconds S] [--out FILE]
        wirespeed bench [suite ...] [options]   (from a checkout)

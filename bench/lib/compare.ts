@@ -35,6 +35,8 @@ export interface Load {
   pipeline: number
   /** The body every contender must answer the path with. */
   expect: Buffer | string
+  /** A JSON body to POST (a GET without it). */
+  body?: string
 }
 
 export interface CompareOptions {
@@ -104,10 +106,10 @@ export async function compare(options: CompareOptions): Promise<string> {
 
 async function answersRight(contender: Contender, port: number, loads: Load[], log: (line: string) => void): Promise<boolean> {
   for (const load of loads) {
-    const answer = await getOnce(port, load.path)
+    const answer = await getOnce(port, load.path, load.body)
     const expected = typeof load.expect === 'string' ? load.expect : load.expect.toString('latin1')
     const good = answer.status === 200 && answer.body === expected
-    log(`${good ? '✔' : '✘'} ${contender.name} answers GET ${load.path} with ${answer.status} and ${answer.body.length} bytes${good ? '' : ` (expected 200 and ${expected.length} bytes)`}`)
+    log(`${good ? '✔' : '✘'} ${contender.name} answers ${load.body === undefined ? 'GET' : 'POST'} ${load.path} with ${answer.status} and ${answer.body.length} bytes${good ? '' : ` (expected 200 and ${expected.length} bytes)`}`)
     if (!good) return false
   }
   return true
@@ -130,7 +132,8 @@ async function generateLoad(port: number, load: Load, seconds: number): Promise<
   const url = `http://127.0.0.1:${port}${load.path}`
   if (wrk) {
     const args = ['-t1', '-c60', `-d${Math.max(1, Math.round(seconds))}s`, url] // wrk takes whole seconds
-    if (load.pipeline > 1) args.push('-s', `${root}bench/load/pipeline.lua`, '--', String(load.pipeline), load.path)
+    if (load.body !== undefined) args.push('-s', `${root}bench/load/post.lua`, '--', load.path, load.body)
+    else if (load.pipeline > 1) args.push('-s', `${root}bench/load/pipeline.lua`, '--', String(load.pipeline), load.path)
     const out = await runToEnd(pinned(LOAD_CORE, [wrk, ...args]))
     const match = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out)
     if (!match) throw new Error(`Cannot read wrk's output: ${out}`)
@@ -140,7 +143,7 @@ async function generateLoad(port: number, load: Load, seconds: number): Promise<
     const errors = non2xx + (socketErrors ? socketErrors.slice(1, 4).map(Number).reduce((a, b) => a + b, 0) : 0)
     return { requests: Number(match[1]), seconds: Number(match[2]) * unit, errors }
   }
-  const out = await runToEnd(pinned(LOAD_CORE, [process.execPath, `${root}bench/load/loadgen.ts`, '--port', String(port), '--path', load.path, '--connections', '60', '--pipeline', String(load.pipeline), '--seconds', String(seconds)]))
+  const out = await runToEnd(pinned(LOAD_CORE, [process.execPath, `${root}bench/load/loadgen.ts`, '--port', String(port), '--path', load.path, '--connections', '60', '--pipeline', String(load.pipeline), '--seconds', String(seconds), ...(load.body === undefined ? [] : ['--body', load.body])]))
   return JSON.parse(out.trim().split('\n').at(-1)!) as Run
 }
 

@@ -65,12 +65,15 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
 }
 
 /** Sends one GET and returns the status and body (a raw socket: no client library in the way). */
-export async function getOnce(port: number, path = '/'): Promise<{ status: number; body: string; head: string }> {
+export async function getOnce(port: number, path = '/', body?: string): Promise<{ status: number; body: string; head: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port })
     let received = ''
     const timer = setTimeout(() => (socket.destroy(), reject(new Error(`No answer from 127.0.0.1:${port}`))), 5000)
-    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))
+    const request = body === undefined
+      ? `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`
+      : `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    socket.on('connect', () => socket.write(request))
     const done = () => {
       clearTimeout(timer)
       const headEnd = received.indexOf('\r\n\r\n')

@@ -1,9 +1,9 @@
 /*
  * A small HTTP/1.1 load generator, used where wrk is not installed (and by the quick mode in the tests).
- * N keep-alive connections, each keeping `pipeline` GET requests in flight; it counts complete replies by
+ * N keep-alive connections, each keeping `pipeline` GET requests (or POSTs of `--body`) in flight; it counts complete replies by
  * their Content-Length and prints one JSON line: { requests, seconds, errors }.
  * It is written with wirespeed's own TCP client, which gets exercised on the way.
- *   node bench/load/loadgen.ts --port 5001 [--path /] [--connections 60] [--pipeline 1] [--seconds 5]
+ *   node bench/load/loadgen.ts --port 5001 [--path /] [--connections 60] [--pipeline 1] [--seconds 5] [--body JSON]
  */
 import { parseArgs } from 'node:util'
 import { connect, type Connection } from '../../src/index.ts'
@@ -15,13 +15,17 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '60' },
     pipeline: { type: 'string', default: '1' },
     seconds: { type: 'string', default: '5' },
+    body: { type: 'string' },
   },
 })
 const port = Number(values.port)
 const connections = Number(values.connections)
 const pipeline = Number(values.pipeline)
 const seconds = Number(values.seconds)
-const batch = `GET ${values.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(pipeline)
+const one = values.body === undefined
+  ? `GET ${values.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`
+  : `POST ${values.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(values.body)}\r\n\r\n${values.body}`
+const batch = one.repeat(pipeline)
 
 interface State {
   held: Buffer

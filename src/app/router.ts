@@ -113,7 +113,11 @@ export class Router<T> {
   readonly #root = new Node<T>('')
   readonly #exact = new Map<string, Endpoint<T>>()
   readonly #patterns = new Map<string, Endpoint<T>>()
-  /** Scratch for parameter values during a lookup (lookups are synchronous). */
+  /**
+   * Scratch for parameter values during a lookup (lookups are synchronous): the value of the i-th parameter
+   * on the current branch is at index i; a route with n parameters reads the first n. Never shrunk (setting
+   * an array's length costs more than a whole lookup).
+   */
   readonly #values: string[] = []
   /** The first endpoint (by precedence) a lookup matched without serving the method: the 405. */
   #unserved: Endpoint<T> | null = null
@@ -153,8 +157,7 @@ export class Router<T> {
     }
     this.#unserved = exact ?? null
     const values = this.#values
-    values.length = 0
-    const found = this.#walk(this.#root, path, 0, method)
+    const found = this.#walk(this.#root, path, 0, method, 0)
     if (found !== null) {
       const entry = found.serving(method)!
       const names = found.names
@@ -179,7 +182,7 @@ export class Router<T> {
   }
 
   /** Depth-first in precedence order: literal child, parameter, wildcard. */
-  #walk(node: Node<T>, path: string, position: number, method: string): Endpoint<T> | null {
+  #walk(node: Node<T>, path: string, position: number, method: string, depth: number): Endpoint<T> | null {
     if (position === path.length) {
       const endpoint = node.endpoint
       if (endpoint !== null) {
@@ -193,7 +196,7 @@ export class Router<T> {
         if (codes[index] !== code) continue
         const child = node.children[index]!
         if (path.startsWith(child.prefix, position)) {
-          const found = this.#walk(child, path, position + child.prefix.length, method)
+          const found = this.#walk(child, path, position + child.prefix.length, method, depth)
           if (found !== null) return found
         }
         break
@@ -202,18 +205,15 @@ export class Router<T> {
       if (param !== null && code !== 0x2f) {
         let end = path.indexOf('/', position)
         if (end < 0) end = path.length
-        const values = this.#values
-        const depth = values.length
-        values.push(path.slice(position, end))
-        const found = this.#walk(param, path, end, method)
+        this.#values[depth] = path.slice(position, end)
+        const found = this.#walk(param, path, end, method, depth + 1)
         if (found !== null) return found
-        values.length = depth
       }
     }
     const wildcard = node.wildcard
     if (wildcard !== null) {
       if (wildcard.serving(method) !== null) {
-        this.#values.push(path.slice(position))
+        this.#values[depth] = path.slice(position)
         return wildcard
       }
       this.#unserved ??= wildcard

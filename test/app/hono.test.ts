@@ -7,6 +7,7 @@
  * its default mode it replaces globalThis.Response for good, as wirespeed does only while it serves).
  */
 import assert from 'node:assert/strict'
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { serve as serveNode } from '@hono/node-server'
@@ -44,7 +45,7 @@ before(async () => {
 })
 after(async () => {
   await wirespeed.close()
-  nodeServer.closeAllConnections?.()
+  ;(nodeServer as HttpServer).closeAllConnections()
   await new Promise((resolve) => nodeServer.close(resolve))
   await assertNoOpenHandles()
 })

@@ -34,6 +34,20 @@ test('the http benchmark runs in quick mode and prints its table', async () => {
   assert.doesNotMatch(stderr, /errors/)
 })
 
+test('the apps benchmark runs in quick mode: every app answers right, and the router table comes out', async () => {
+  const { stdout, stderr } = await bench('apps')
+  for (const name of ['Hono on wirespeed \\(fetch\\)', 'Hono on @hono/node-server', 'wirespeed routes', 'wirespeed handler']) {
+    assert.match(stderr, new RegExp(`✔ ${name} answers GET /users/42 with 200`))
+    assert.match(stderr, new RegExp(`✔ ${name} answers POST /echo with 200`))
+    assert.match(stdout, new RegExp(`\\| ${name} \\| POST /echo JSON body \\| [\\d,]+ \\| [\\d.]+ \\|`))
+  }
+  for (const router of ['wirespeed Router', 'find-my-way']) {
+    assert.match(stderr, new RegExp(`✔ ${router} matches the parametric lookups`))
+    assert.match(stdout, new RegExp(`\\| ${router} \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\|`))
+  }
+  assert.doesNotMatch(stderr, /errors|✘/)
+})
+
 test('the static benchmark runs in quick mode and prints its table', async () => {
   const { stdout, stderr } = await bench('static')
   assert.match(stderr, /✔ wirespeed answers GET \/ with 200 and 50 bytes/)

@@ -166,7 +166,7 @@ export function parseReplies(bytes: Buffer, headRequest = false): Reply[] {
 }
 
 /** Starts a server on a free port of 127.0.0.1, runs `body`, and always closes the server. */
-export async function withServer(options: OneLoopServeOptions, body: (server: Server) => Promise<void>): Promise<void> {
+export async function withServer<R>(options: OneLoopServeOptions<R>, body: (server: Server) => Promise<void>): Promise<void> {
   const server = await serve({ ...options, host: '127.0.0.1', port: 0 })
   try {
     await body(server)
