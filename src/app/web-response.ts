@@ -122,13 +122,18 @@ let installs = 0
 
 /** Makes `globalThis.Response` the light one while at least one server asks for it. @internal */
 export function installLightResponse(): () => void {
-  if (installs++ === 0) globalThis.Response = LightResponse as unknown as typeof globalThis.Response
+  if (installs++ === 0) setGlobalResponse(LightResponse)
   let done = false
   return () => {
     if (done) return
     done = true
-    if (--installs === 0) globalThis.Response = GlobalResponse
+    if (--installs === 0) setGlobalResponse(GlobalResponse)
   }
+}
+
+/** Replaces the global binding (a data property, as Node defines it) without claiming a type. */
+function setGlobalResponse(value: object): void {
+  Object.defineProperty(globalThis, 'Response', { value, writable: true, configurable: true, enumerable: false })
 }
 
 /** True for any web Response, light or real. @internal */

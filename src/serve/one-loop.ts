@@ -5,7 +5,7 @@
  */
 import { AppServer, fetchHandler } from '../app/fetch.ts'
 import { routeHandler } from '../app/routes.ts'
-import type { RouteValue } from '../app/types.ts'
+import type { FetchHandler, RouteValue } from '../app/types.ts'
 import { installLightResponse } from '../app/web-response.ts'
 import type { Handler } from '../http/types.ts'
 import type { Request } from '../http/request.ts'
@@ -70,11 +70,34 @@ function notFound(request: Request, response: Response): void {
   response.status(404).send(`Not Found: ${request.method} ${request.path}\n`)
 }
 
-/** The default export of `handlerModule`, checked to be a function. */
-export async function loadHandler(handlerModule: string): Promise<Handler> {
-  const handler = ((await import(handlerModule)) as { default?: unknown }).default
-  if (typeof handler !== 'function') throw new TypeError(`${handlerModule} has no default export function to handle requests`)
-  return handler as Handler
+/** What a `handlerModule` gives a worker: its default export, a handler or an app object. */
+export interface AppModule {
+  handler?: Handler
+  fetch?: FetchHandler
+  routes?: Record<string, RouteValue>
+}
+
+/**
+ * The default export of `handlerModule`: a function (the handler), or an object with `fetch` and/or
+ * `routes` (and `handler`), as Bun's `export default { fetch }` and a Hono app (`export default app`) are.
+ */
+export async function loadHandler(handlerModule: string): Promise<AppModule> {
+  const exported = ((await import(handlerModule)) as { default?: unknown }).default
+  if (typeof exported === 'function') return { handler: exported as Handler }
+  if (typeof exported === 'object' && exported !== null) {
+    const app = exported as { fetch?: unknown; routes?: unknown; handler?: unknown }
+    if (app.fetch !== undefined || app.routes !== undefined || app.handler !== undefined) {
+      const fetch = app.fetch
+      return {
+        // Called on the object, so that a method (not only an arrow property) keeps its `this`.
+        fetch: typeof fetch === 'function' ? (request, server) => (fetch as FetchHandler).call(exported, request, server) : (fetch as undefined),
+        // A Hono app has `routes` of its own (an array): with a fetch, an array is not a route table.
+        routes: Array.isArray(app.routes) && typeof fetch === 'function' ? undefined : (app.routes as Record<string, RouteValue> | undefined),
+        handler: app.handler as Handler | undefined,
+      }
+    }
+  }
+  throw new TypeError(`${handlerModule} has no default export to answer requests: expected a handler function, or an object with fetch or routes`)
 }
 
 async function openStatic(given: string | StaticOptions | StaticFiles | undefined): Promise<StaticFiles | undefined> {

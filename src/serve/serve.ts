@@ -24,9 +24,9 @@ export async function serve<R>(options: ServeOptions<R>): Promise<Server> {
   const handlerModule = options.handlerModule === undefined ? undefined : handlerHref(options.handlerModule)
   if (count > 1 && reusePortAvailable()) return serveWorkers(options, count, log, handlerModule)
   log(count === 1 ? 'wirespeed: serving on one event loop' : `wirespeed: reusePort is unavailable on ${process.platform}: serving on one event loop`)
-  const handler = handlerModule === undefined ? undefined : await loadHandler(handlerModule)
+  const app = handlerModule === undefined ? {} : await loadHandler(handlerModule)
   const { workers: _workers, handlerModule: _handlerModule, ...rest } = options
-  return serveOneLoop({ ...rest, handler })
+  return serveOneLoop({ ...rest, ...app })
 }
 
 /** A module URL or path (relative to the working folder) as an href. */

@@ -63,7 +63,10 @@ export interface OneLoopServeOptions<R = Record<string, unknown>> extends Common
  */
 export interface WorkersServeOptions extends CommonServeOptions {
   workers: number | 'auto'
-  /** A module whose default export is the handler. */
+  /**
+   * A module each worker imports. Its default export is the handler, or an app object with `fetch` and/or
+   * `routes` (`export default { fetch, routes }`, or a Hono app: `export default app`).
+   */
   handlerModule?: URL | string
   /** Serve a folder (each worker keeps its own cache; one watcher tells them all of changes). */
   static?: string | { root: string }

@@ -1,5 +1,6 @@
 /*
- * One worker thread of a multi-core server: imports the handler module, serves with reusePort on the port
+ * One worker thread of a multi-core server: imports the handler module (a handler, or an app with fetch
+ * and routes), serves with reusePort on the port
  * the main thread chose, copies its counters into its slot of the shared counters four times a second (no
  * message on the request path), drops static files the main thread's watcher reports, and closes
  * gracefully when told to.
@@ -11,9 +12,9 @@ import type { Change } from '../watch/types.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 
 const setup = workerData as WorkerSetup
-const handler = setup.handlerModule === undefined ? undefined : await loadHandler(setup.handlerModule)
+const app = setup.handlerModule === undefined ? {} : await loadHandler(setup.handlerModule)
 const files = setup.staticRoot === undefined ? undefined : new StaticFiles({ root: setup.staticRoot, watch: false })
-const server = await serveOneLoop({ host: setup.host, port: setup.port, reusePort: true, backend: setup.backend, handler, static: files, limits: setup.limits })
+const server = await serveOneLoop({ host: setup.host, port: setup.port, reusePort: true, backend: setup.backend, ...app, static: files, limits: setup.limits })
 const slots = new BigInt64Array(setup.counters)
 const slot = setup.index * COUNTERS_PER_WORKER
 const publish = setInterval(() => {

@@ -84,7 +84,7 @@ test('npm run bench -- --help (and -h) prints the usage and exits 0', async () =
     )
     assert.equal(result.code, 0)
     assert.match(result.stdout, /^Usage: npm run bench -- \[suite \.\.\.\]/)
-    assert.match(result.stdout, /Suites: http, static, shm, tcp, soak/)
+    assert.match(result.stdout, /Suites: http, apps, static, shm, tcp, soak/)
   }
 })
 

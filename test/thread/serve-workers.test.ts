@@ -10,6 +10,28 @@ const handlerModule = new URL('./fixtures/handler.ts', import.meta.url)
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`
 
 describe('serve({ workers })', () => {
+  test('a handler module may export an app: a Hono app, or an object with routes and fetch', async () => {
+    const hono = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/hono-app.ts', import.meta.url), log: () => {} })
+    try {
+      const { replies, client } = await exchange(hono.port, GET('/'))
+      client.close()
+      assert.match(replies[0]!.body.toString(), /^hono on thread \d+$/)
+    } finally {
+      await hono.close()
+    }
+    const app = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/app-object.ts', import.meta.url), log: () => {} })
+    try {
+      const route = await exchange(app.port, GET('/users/7'))
+      route.client.close()
+      assert.equal(route.replies[0]!.body.toString(), '{"id":"7"}')
+      const fetched = await exchange(app.port, GET('/other'))
+      fetched.client.close()
+      assert.equal(fetched.replies[0]!.body.toString(), 'fetched /other', 'fetch is called on its object')
+    } finally {
+      await app.close()
+    }
+  })
+
   test('serves connections on both of 2 workers, and sums their counters', async () => {
     const lines: string[] = []
     const server = await serve({ port: 0, workers: 2, handlerModule, log: (line) => lines.push(line) })
