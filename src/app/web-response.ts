@@ -197,7 +197,7 @@ export function writeWebResponse(web: unknown, response: NativeResponse): void |
   const lines = fieldLines(real.headers, out)
   if (real.statusText !== '') response.reason(real.statusText)
   if (real.body === null) {
-    response.sendPrepared(real.status, lines, null, 0)
+    response.sendPrepared(real.status, lines, null, emptyLength(response, out.length))
     return
   }
   return writeStream(real.body, real.status, lines, out.length, response)
@@ -219,7 +219,16 @@ function writeLight(body: FastBody, init: ResponseInit | undefined, headers: Hea
     : body instanceof URLSearchParams ? body.toString()
     : body instanceof ArrayBuffer ? new Uint8Array(body)
     : body
-  response.sendPrepared(status, lines, bytes, bytes === null ? 0 : bytes.length)
+  response.sendPrepared(status, lines, bytes, bytes === null ? emptyLength(response, out.length) : bytes.length)
+}
+
+/**
+ * The Content-Length of a reply without a body: 0, except to HEAD, where a null body is what frameworks
+ * send for "the GET reply without its body" (Hono does): then the length given, or none, never a false 0
+ * (RFC 9110 §9.3.2, §8.6).
+ */
+function emptyLength(response: NativeResponse, given: number): number {
+  return response.request.method === 'HEAD' ? given : 0
 }
 
 /** Streams a body with backpressure: Content-Length when the Response gave one, else chunked (1.0: until close). */

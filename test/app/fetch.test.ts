@@ -220,3 +220,18 @@ test('headers changed on a light Response after it was made are the ones sent', 
     assert.equal(reply.headers.get('content-type'), 'text/plain;charset=UTF-8')
   })
 })
+
+test('HEAD with a null body (the GET reply without its body, as Hono sends it) claims no false length', async () => {
+  await withFetch((request) => new Response(request.method === 'HEAD' ? null : 'twelve bytes', { headers: request.url.endsWith('/sized') ? { 'Content-Length': '12' } : {} }), async (server) => {
+    for (const [path, length] of [['/', undefined], ['/sized', '12']] as const) {
+      const client = await RawClient.open(server.port)
+      client.send(`HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n`)
+      const replies = await client.replies(2, 5000, false).catch(() => [])
+      client.close()
+      const head = client.received.toString('latin1').split('\r\n\r\n')[0]!
+      assert.equal(/\r\ncontent-length: (\d+)/i.exec(head)?.[1], length, path)
+      assert.ok(client.received.toString('latin1').includes('\r\n\r\nHTTP/1.1 200 OK'), 'the next reply follows the head at once')
+      assert.ok(replies.length <= 2)
+    }
+  })
+})
