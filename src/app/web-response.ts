@@ -13,7 +13,7 @@
  * real one by streaming its body with backpressure, chunked unless it says its Content-Length. Every
  * Set-Cookie stays its own field line (RFC 6265 §3). A HEAD request gets the head only.
  */
-import { asciiOrBytes, type Response as NativeResponse } from '../http/response.ts'
+import { asciiOrBytes, HEADER_NAME, HEADER_VALUE_BAD, type Response as NativeResponse } from '../http/response.ts'
 import { delegateToReal } from './delegate.ts'
 
 const GlobalResponse = globalThis.Response
@@ -21,8 +21,6 @@ type BodyInit = ConstructorParameters<typeof globalThis.Response>[0]
 type HeadersInit = NonNullable<ResponseInit['headers']>
 const GlobalHeaders = globalThis.Headers
 
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const HEADER_VALUE_BAD = /[\0\r\n]/
 const TEXT_TYPE = 'text/plain;charset=UTF-8'
 const FORM_TYPE = 'application/x-www-form-urlencoded;charset=UTF-8'
 /** Fields the server writes itself (framing and the connection are the server's, RFC 9112 §6, §9.6). */

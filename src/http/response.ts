@@ -44,8 +44,10 @@ function contentLengthLine(length: number): string {
   }
   return lastLengthLine
 }
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const HEADER_VALUE_BAD = /[\0\r\n]/
+/** A field name is a token (RFC 9110 §5.1). @internal */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** What a field value may not hold (RFC 9110 §5.5). @internal */
+export const HEADER_VALUE_BAD = /[\0\r\n]/
 
 /** A reply waiting behind earlier ones reports backpressure past this many buffered bytes. */
 const PARTS_BYTES_HIGH = 64 * 1024
