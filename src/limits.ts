@@ -2,7 +2,7 @@
  * Every default limit of wirespeed, with its unit and the reason for its size.
  *
  * A server facing a network must put a bound on everything a peer can make it hold: bytes, counts and time.
- * Each limit here is a named option, grouped by area (HTTP, TCP, static files, watching, channels, threads),
+ * Each limit here is a named option, grouped by area (HTTP, TCP, WebSocket, static files, watching, channels, threads),
  * with its unit last in its name. `resolveLimits()` merges a caller's HTTP overrides with these defaults;
  * every other area checks its options with `checkLimit()` against the same table when the object is made, so
  * a typo fails at start-up ("Invalid option headerBytesMax: expected an integer from 256 to 1048576, got 12")
@@ -52,6 +52,22 @@ export const tcpLimitSpecs = {
   backlog: { value: 511, min: 1, max: 65535 },
   /** Bytes of one framed message (FrameDecoder). 1 MiB; the 4-byte length field allows up to 2^32 - 1. */
   messageBytesMax: { value: 1 << 20, min: 0, max: 2 ** 32 - 1 },
+} as const satisfies Record<string, LimitSpec>
+
+// WebSocket: `serve({ websocket: { messageBytesMax, … } })`, checked when the server starts.
+export const webSocketLimitSpecs = {
+  /** Bytes of one message, all its frames, after decompression. Over it: close 1009. 16 MiB, as Bun's maxPayloadLength. */
+  messageBytesMax: { value: 16 << 20, min: 125, max: 2 ** 31 - 1 },
+  /** Bytes of one frame's payload, refused from its header before any of it is read. Over it: close 1009. */
+  frameBytesMax: { value: 16 << 20, min: 125, max: 2 ** 31 - 1 },
+  /** Bytes queued for one socket past which `send()` and `publish()` drop a message (send returns 0). 16 MiB, as Bun. */
+  backpressureBytesMax: { value: 16 << 20, min: 1024, max: 2 ** 31 - 1 },
+  /** Nothing received and nothing delivered for this long: close 1001. A ping goes out at half of it. 120 s, as Bun; 0: none. */
+  idleTimeoutMs: { value: 120_000, min: 0, max: 3_600_000 },
+  /** How long after our close frame the peer has to answer with its own before the connection is dropped. */
+  closeTimeoutMs: { value: 5_000, min: 1, max: 600_000 },
+  /** Messages shorter than this are sent uncompressed even with permessage-deflate (deflate makes them longer). */
+  compressBytesMin: { value: 64, min: 0, max: 2 ** 31 - 1 },
 } as const satisfies Record<string, LimitSpec>
 
 // Static files: `serve({ static })`, `new StaticFiles()`.

@@ -1,6 +1,6 @@
 /*
  * `npm test`: every test on the default transport backend (epoll on Linux where koffi loads), then the
- * suites that serve sockets (tcp, http, app, static, thread, cli, shm) again on the other backend, so both
+ * suites that serve sockets (tcp, http, app, websocket, static, thread, cli, shm) again on the other backend, so both
  * backends keep the same semantics. Each pass is one `node --test` run with WIRESPEED_BACKEND set; the
  * exit code is the first failure's, and a backend that cannot run here is said, not silently skipped.
  */
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { defaultBackend } from '../src/tcp/listen.ts'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
-const SOCKET_SUITES = ['tcp', 'http', 'app', 'static', 'thread', 'cli', 'shm'].map((folder) => `test/${folder}/**/*.test.ts`)
+const SOCKET_SUITES = ['tcp', 'http', 'app', 'websocket', 'static', 'thread', 'cli', 'shm'].map((folder) => `test/${folder}/**/*.test.ts`)
 
 function pass(backend: string, files: string[]): number {
   process.stdout.write(`\n# wirespeed: ${files.length === 1 ? 'every test' : 'the socket suites'} on the ${backend} backend\n`)

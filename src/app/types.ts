@@ -1,6 +1,7 @@
 /* The types an app writes against: routes (typed parameters), the fetch handler, and the server it gets. */
 import type { Request } from '../http/request.ts'
 import type { Response } from '../http/response.ts'
+import type { WebSocketData } from '../websocket/types.ts'
 import type { RouteMethod } from './router.ts'
 
 export type { RouteMethod }
@@ -56,6 +57,26 @@ export interface FetchServer {
   readonly port: number
   /** The peer's address and port, or null for a Request that did not come from this server. */
   requestIP(request: globalThis.Request): SocketAddress | null
+  /**
+   * Makes `request`'s connection a WebSocket (the server's `websocket` handlers get it, `options.data` as
+   * `ws.data`); return nothing from the handler then. False, with nothing sent, for a request that is not a
+   * WebSocket upgrade; false after the refusal (400, 405, 426) for one that asks wrongly.
+   * @throws TypeError when the server has no `websocket` handlers
+   */
+  upgrade<Data>(request: globalThis.Request, options?: WebUpgradeOptions<Data>): boolean
+  /**
+   * Sends a message to every WebSocket subscribed to `topic` (on this event loop: with workers, on each).
+   * @returns the number of sockets it was queued for (with workers, 0: the workers count their own)
+   */
+  publish(topic: string, data: WebSocketData, compress?: boolean): number
+  /** WebSockets subscribed to `topic` on this event loop. */
+  subscriberCount(topic: string): number
+}
+
+/** What `server.upgrade()` takes: the socket's data, and header fields for the 101 reply. */
+export interface WebUpgradeOptions<Data = unknown> {
+  data?: Data
+  headers?: Headers | Record<string, string> | [string, string][]
 }
 
 /**
@@ -63,4 +84,4 @@ export interface FetchServer {
  * @example
  * const fetch: FetchHandler = (request) => new Response(`Hello from ${new URL(request.url).pathname}`)
  */
-export type FetchHandler = (request: globalThis.Request, server: FetchServer) => globalThis.Response | Promise<globalThis.Response>
+export type FetchHandler = (request: globalThis.Request, server: FetchServer) => globalThis.Response | undefined | Promise<globalThis.Response | undefined>

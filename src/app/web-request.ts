@@ -11,6 +11,7 @@
  * `signal` aborts when the connection closes before the reply is complete (the client went away).
  */
 import type { Request as NativeRequest } from '../http/request.ts'
+import type { Response as NativeResponse } from '../http/response.ts'
 import { delegateToReal } from './delegate.ts'
 
 const GlobalRequest = globalThis.Request
@@ -26,20 +27,28 @@ export class WebRequest {
   readonly #native: NativeRequest
   /** "http://host:port" of the server, for a request without Host (HTTP/1.0). */
   readonly #origin: string
+  /** The reply the request's connection awaits (what `server.upgrade()` switches). */
+  readonly #response: NativeResponse | undefined
   #url: string | undefined
   #headers: Headers | undefined
   #controller: AbortController | undefined
   #real: globalThis.Request | undefined
   #bodyUsed = false
 
-  constructor(native: NativeRequest, origin: string) {
+  constructor(native: NativeRequest, origin: string, response?: NativeResponse) {
     this.#native = native
     this.#origin = origin
+    this.#response = response
   }
 
   /** The wirespeed Request under a WebRequest, or undefined for any other value. */
   static nativeOf(value: unknown): NativeRequest | undefined {
     return typeof value === 'object' && value !== null && #native in value ? value.#native : undefined
+  }
+
+  /** The wirespeed Response a WebRequest's connection awaits, or undefined. */
+  static responseOf(value: unknown): NativeResponse | undefined {
+    return typeof value === 'object' && value !== null && #native in value ? value.#response : undefined
   }
 
   get method(): string {

@@ -23,11 +23,12 @@
  */
 import { HttpError } from '../errors.ts'
 import { defaultLimits, type Limits } from '../limits.ts'
+import { handOff } from '../tcp/protocol.ts'
 import type { Connection, Protocol } from '../tcp/types.ts'
 import { BodyDecoder } from './body-decoder.ts'
 import { RequestParser } from './parser.ts'
 import { Request, type RequestOwner } from './request.ts'
-import { Response, type ResponseOwner } from './response.ts'
+import { Response, type ResponseOwner, type Upgrader } from './response.ts'
 import type { Handler } from './types.ts'
 
 
@@ -38,6 +39,8 @@ export interface ServerContext {
   /** Counted for the live status line: plain increments, nothing else on the request path. */
   readonly counters: { requests: number; bytesOut: number }
   onError(error: unknown, request: Request | undefined): void
+  /** The WebSocket upgrade `response.upgrade()` calls, when the server has one. */
+  readonly upgrader: Upgrader | undefined
 }
 
 const Deadline = { none: 0, idle: 1, headers: 2, body: 3, linger: 4 } as const
@@ -84,6 +87,13 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   #processing = false
   #ended = false
   #shuttingDown = false
+  /**
+   * The reply to a request that asks to switch protocols (Connection: upgrade) while its handler decides:
+   * the bytes after it are the next request or the new protocol's, so parsing waits for that reply.
+   */
+  #upgradeCandidate: Response | null = null
+  /** The protocol a reply switched to during this read's processing: the rest of the read is its. */
+  #switchTo: Protocol | null = null
 
   constructor(connection: Connection<Protocol>, context: ServerContext) {
     this.#connection = connection
@@ -113,7 +123,17 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     this.now = Date.now()
     if (this.#stopParsing && this.#bodyRequest === null) return // draining what the peer still sends
     const buffer = this.#owned === null ? bytes : this.#append(bytes)
-    this.#keep(buffer, this.#process(buffer))
+    this.#keepOrHandOff(buffer, this.#process(buffer))
+  }
+
+  /** Keeps the unconsumed bytes, or gives them to the protocol a reply switched to in the meantime. */
+  #keepOrHandOff(buffer: Buffer, position: number): void {
+    const next = this.#switchTo
+    if (next === null) return this.#keep(buffer, position)
+    this.#switchTo = null
+    this.#owned = null
+    this.#ownedLength = 0
+    handOff(this.#connection, next, buffer.subarray(position))
   }
 
   onDrain(): void {
@@ -219,6 +239,38 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   }
 
   // ResponseOwner
+  get upgrader(): Upgrader | undefined {
+    return this.#context.upgrader
+  }
+
+  /**
+   * A reply switches the connection to another protocol (RFC 9110 §15.2.2): only the oldest, for a request
+   * without a body, while the connection is open and not shutting down. From here on this state gets no
+   * event: the next protocol gets the bytes after the request, whether this read still holds them or they
+   * wait in the owned buffer (the handler upgraded after an await).
+   */
+  switchProtocols(response: Response, head: string, start: (connection: Connection<Protocol>) => Protocol): boolean {
+    const connection = this.#connection
+    if (this.#queue[0] !== response || response.request.hasBody || this.#bodyRequest !== null) return false
+    if (connection.closed || this.#ended || this.#shuttingDown || this.#peerEnded) return false
+    this.#queue.length = 0
+    this.#upgradeCandidate = null
+    this.#stopParsing = true
+    this.#deadlineKind = Deadline.none
+    this.write(head)
+    const next = start(connection)
+    if (this.#processing) {
+      this.#switchTo = next
+      return true
+    }
+    const owned = this.#owned
+    this.#owned = null
+    const unread = owned === null ? undefined : owned.subarray(0, this.#ownedLength)
+    this.#ownedLength = 0
+    handOff(connection, next, unread)
+    return true
+  }
+
   isActive(response: Response): boolean {
     return this.#queue[0] === response
   }
@@ -227,6 +279,7 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     return this.#connection.write(bytes)
   }
   responseEnded(response: Response): void {
+    if (response === this.#upgradeCandidate) this.#upgradeCandidate = null
     if (response === this.#bodyResponse && !response.request.bodyComplete) response.request.discardBody()
     if (this.#queue[0] === response) this.#advance()
   }
@@ -249,6 +302,11 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
           if (!this.#decoder.done) break
           this.#finishBody()
           continue
+        }
+        if (this.#switchTo !== null) break
+        if (this.#upgradeCandidate !== null) {
+          this.#parsePaused = true
+          break
         }
         if (this.#stopParsing) return buffer.length
         // Throttle: too many replies owed, or replies not leaving (a peer that sends without reading).
@@ -308,6 +366,7 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     }
     // RFC 9112 §9.6: nothing after a request that closes the connection is read.
     if (!request.keepAlive) this.#stopParsing = true
+    else if (request.wantsUpgrade && this.#context.upgrader !== undefined) this.#upgradeCandidate = response
     parser.reset()
     this.#callHandler(request, response)
     return position
@@ -389,13 +448,13 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
 
   /** @internal parses what was held back once replies have left (queue under pipelineDepthMax, writes under the mark). */
   resumeParsing(): void {
-    if (!this.#parsePaused || this.#processing || this.#connection.closed) return
+    if (!this.#parsePaused || this.#processing || this.#connection.closed || this.#upgradeCandidate !== null) return
     if (this.#queue.length >= this.#limits.pipelineDepthMax || this.#connection.bufferedBytes >= this.#limits.writeBufferBytesHigh) return
     this.#parsePaused = false
     this.#connection.resume()
     if (this.#owned !== null) {
       const buffer = this.#owned.subarray(0, this.#ownedLength)
-      this.#keep(buffer, this.#process(buffer))
+      this.#keepOrHandOff(buffer, this.#process(buffer))
     }
   }
 

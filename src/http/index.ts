@@ -1,5 +1,5 @@
 export { listenHttp } from './server.ts'
 export { Request } from './request.ts'
-export { Response } from './response.ts'
+export { Response, type UpgradeOptions, type Upgrader } from './response.ts'
 export { RequestParser } from './parser.ts'
 export { httpUrl, type ErrorHandler, type Handler, type HttpServer, type HttpServerOptions } from './types.ts'

@@ -50,6 +50,8 @@ export class RequestParser {
   chunked = false
   connectionClose = false
   connectionKeepAlive = false
+  /** Connection names "upgrade" (RFC 9110 §7.8): the request may ask to switch protocols. */
+  connectionUpgrade = false
   expectContinue = false
   hostCount = 0
 
@@ -78,6 +80,7 @@ export class RequestParser {
     this.chunked = false
     this.connectionClose = false
     this.connectionKeepAlive = false
+    this.connectionUpgrade = false
     this.expectContinue = false
     this.hostCount = 0
     this.#lineStart = 0
@@ -338,6 +341,7 @@ export class RequestParser {
       while (tokenEnd > s && isOws(bytes[tokenEnd - 1]!)) tokenEnd--
       if (equalsLower(bytes, s, tokenEnd, 'close')) this.connectionClose = true
       else if (equalsLower(bytes, s, tokenEnd, 'keep-alive')) this.connectionKeepAlive = true
+      else if (equalsLower(bytes, s, tokenEnd, 'upgrade')) this.connectionUpgrade = true
       i++
     }
   }

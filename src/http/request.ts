@@ -51,6 +51,8 @@ export class Request<Params = Record<string, string>> {
   readonly hasBody: boolean
   /** The client sent `Expect: 100-continue`. */
   readonly expectContinue: boolean
+  /** `Connection` names "upgrade": the client asks to switch protocols (a WebSocket, say: RFC 6455 §4.1). */
+  readonly wantsUpgrade: boolean
 
   readonly #buffer: Buffer
   readonly #base: number
@@ -87,6 +89,7 @@ export class Request<Params = Record<string, string>> {
     this.keepAlive = parser.versionMinor === 1 ? !parser.connectionClose : parser.connectionKeepAlive && !parser.connectionClose
     this.hasBody = parser.chunked || parser.contentLength > 0
     this.expectContinue = parser.expectContinue && parser.versionMinor === 1 && this.hasBody
+    this.wantsUpgrade = parser.connectionUpgrade
     this.#bodyDone = !this.hasBody
     this.#owner = owner
   }

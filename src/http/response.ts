@@ -12,6 +12,7 @@
  * waits it out.
  */
 import { HttpError } from '../errors.ts'
+import type { Connection, Protocol } from '../tcp/types.ts'
 import type { Request } from './request.ts'
 import { headStart, headStartWithReason, reasonPhrase } from './status.ts'
 
@@ -28,7 +29,27 @@ export interface ResponseOwner {
   readonly writeBlocked: boolean
   responseEnded(response: Response): void
   waitForDrain(response: Response): Promise<void>
+  /**
+   * Sends `head` (a complete 101 head) and hands the connection to the protocol `start` makes, with the
+   * bytes read after the request. @returns false when the connection cannot switch now (see switchProtocols)
+   */
+  switchProtocols(response: Response, head: string, start: (connection: Connection<Protocol>) => Protocol): boolean
+  /** What `response.upgrade()` calls: the server's WebSocket upgrade, when it has one. */
+  readonly upgrader: Upgrader | undefined
 }
+
+/** What `response.upgrade()` takes: per-socket data, and header lines to add to the 101 reply. */
+export interface UpgradeOptions<Data = unknown> {
+  data?: Data
+  headers?: Record<string, string> | [string, string][]
+}
+
+/**
+ * Upgrades `request` to another protocol (a server's WebSocket handlers), answering it with 101. On a request
+ * that asks for the protocol but asks wrongly, it sends the refusal (400, 405, 426) itself.
+ * @returns true when the connection now speaks the new protocol
+ */
+export type Upgrader = (request: Request, response: Response, options: UpgradeOptions | undefined) => boolean
 
 const TEXT_TYPE_LINE = 'Content-Type: text/plain; charset=utf-8\r\n'
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -235,6 +256,36 @@ export class Response {
   /** Resolves when writing may go on (at once when not backed up, or when the connection has closed). */
   drain(): Promise<void> {
     return this.#owner.waitForDrain(this)
+  }
+
+  /**
+   * Upgrades the connection to a WebSocket (the server's `websocket` handlers get it, with `options.data` as
+   * `ws.data`): 101 is sent and this reply is done. A request that is not a WebSocket upgrade gets false and
+   * nothing is sent; one that asks wrongly (a bad key or version, not GET) is refused here (400, 426, 405)
+   * and also gets false.
+   * @throws TypeError when the server has no `websocket` handlers
+   * @example
+   * routes: { 'GET /chat': (request, response) => { if (!response.upgrade({ data: { room: 'lobby' } })) response.status(426).send('WebSocket only') } }
+   */
+  upgrade(options?: UpgradeOptions): boolean {
+    const upgrader = this.#owner.upgrader
+    if (upgrader === undefined) throw new TypeError('Cannot upgrade: the server has no websocket handlers (serve({ websocket }))')
+    if (this.#phase !== Phase.fresh) return false
+    return upgrader(this.request, this, options)
+  }
+
+  /**
+   * @internal sends `head` (a whole 101 head) and hands the connection to the protocol `start` makes. Only
+   * the oldest reply, not started, of a request without a body may switch; then this reply is done.
+   */
+  switchProtocols(head: string, start: (connection: Connection<Protocol>) => Protocol): boolean {
+    if (this.#phase !== Phase.fresh) return false
+    this.#phase = Phase.ended
+    this.statusCode = 101
+    if (this.#owner.switchProtocols(this, head, start)) return true
+    this.#phase = Phase.fresh
+    this.statusCode = 200
+    return false
   }
 
   /** @internal replaces a reply the handler has not started with an error reply, and closes after it. */

@@ -30,7 +30,7 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
   const limits = resolveLimits(options.limits)
   if (typeof options.handler !== 'function') throw new TypeError('Invalid option handler: expected a function that answers requests')
   const counters = { requests: 0, bytesOut: 0 }
-  const context: ServerContext = { limits, handler: options.handler, counters, onError: options.onError ?? defaultOnError }
+  const context: ServerContext = { limits, handler: options.handler, counters, onError: options.onError ?? defaultOnError, upgrader: options.upgrader }
   let listener: Listener<Protocol> | undefined = undefined
   listener = await listen({
     host: options.host,
@@ -42,7 +42,7 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
     stringEncoding: 'latin1',
     handlers: protocolHandlers(startHttp(context, () => listener?.connections.size ?? 0)),
   })
-  const sweep = sweepDeadlines(listener.connections, limits)
+  const sweep = sweepDeadlines(listener.connections, limits, options.upgradeTimeoutMs ?? Infinity)
   let closing: Promise<void> | undefined
   return {
     host: listener.host,
@@ -77,8 +77,8 @@ function startHttp(context: ServerContext, openConnections: () => number): (conn
 }
 
 /** One interval for every connection's deadlines, at a quarter of the shortest timeout (5 ms to 1 s). */
-function sweepDeadlines(connections: ReadonlySet<Connection<Protocol>>, limits: Limits): NodeJS.Timeout {
-  const shortestMs = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs, limits.idleTimeoutMs, limits.sendTimeoutMs)
+function sweepDeadlines(connections: ReadonlySet<Connection<Protocol>>, limits: Limits, upgradeTimeoutMs: number): NodeJS.Timeout {
+  const shortestMs = Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs, limits.idleTimeoutMs, limits.sendTimeoutMs, upgradeTimeoutMs)
   const sweepMs = Math.min(1000, Math.max(5, Math.floor(shortestMs / 4)))
   return setInterval(() => {
     const now = Date.now()

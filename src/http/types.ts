@@ -2,7 +2,7 @@
 import type { Limits } from '../limits.ts'
 import type { Backend } from '../tcp/types.ts'
 import type { Request } from './request.ts'
-import type { Response } from './response.ts'
+import type { Response, Upgrader } from './response.ts'
 
 /**
  * A request handler. It may be async; a throw or rejection before the reply starts is answered with 500
@@ -30,6 +30,10 @@ export interface HttpServerOptions {
   limits?: Partial<Limits>
   /** Default: console.error. */
   onError?: ErrorHandler
+  /** What `response.upgrade()` calls (the serve facade's WebSocket upgrade); without it, upgrade() throws. */
+  upgrader?: Upgrader
+  /** The shortest timeout of the protocol connections upgrade to: the deadline sweep runs often enough for it. */
+  upgradeTimeoutMs?: number
 }
 
 /** What every running HTTP server offers, on one event loop or many. */

@@ -11,7 +11,10 @@ import type { Handler } from '../http/types.ts'
 import type { Request } from '../http/request.ts'
 import type { Response } from '../http/response.ts'
 import { listenHttp } from '../http/server.ts'
+import { resolveLimits } from '../limits.ts'
 import { StaticFiles } from '../static/static-files.ts'
+import type { WebSocketHandler } from '../websocket/types.ts'
+import { WebSocketServer } from '../websocket/websocket-server.ts'
 import type { StaticOptions } from '../static/types.ts'
 import type { OneLoopServeOptions, Server } from './types.ts'
 
@@ -24,6 +27,10 @@ export async function serveOneLoop<R>(options: OneLoopServeOptions<R>): Promise<
     throw new TypeError('Missing option handler (or fetch, routes, static): expected something that answers requests')
   }
   const app = new AppServer()
+  const onError = options.onError
+  const websocket = options.websocket === undefined ? undefined
+    : new WebSocketServer(options.websocket, resolveLimits(options.limits).sendTimeoutMs, (error) => (onError ?? defaultWebSocketError)(error, undefined))
+  app.websocket = websocket
   const last: Handler = options.fetch !== undefined ? fetchHandler(options.fetch, app) : options.handler ?? notFound
   const files = await openStatic(options.static)
   let handler = files === undefined ? last : staticFirst(files, options.handler === undefined && options.fetch === undefined ? undefined : last)
@@ -32,7 +39,10 @@ export async function serveOneLoop<R>(options: OneLoopServeOptions<R>): Promise<
   try {
     if (options.routes !== undefined) handler = await routeHandler(options.routes as Record<string, RouteValue>, handler)
     if (options.fetch !== undefined && options.lightResponse !== false) uninstall = installLightResponse()
-    server = await listenHttp({ host: options.host, port: options.port, reusePort: options.reusePort, backend: options.backend, handler, limits: options.limits, onError: options.onError })
+    server = await listenHttp({
+      host: options.host, port: options.port, reusePort: options.reusePort, backend: options.backend, handler, limits: options.limits, onError: options.onError,
+      upgrader: websocket?.upgrader, upgradeTimeoutMs: websocket?.shortestTimeoutMs,
+    })
   } catch (error) {
     files?.close()
     uninstall?.()
@@ -55,6 +65,9 @@ export async function serveOneLoop<R>(options: OneLoopServeOptions<R>): Promise<
     },
     stats: () => http.stats(),
     requestIP: (request) => app.requestIP(request),
+    upgrade: (request, upgradeOptions) => app.upgrade(request, upgradeOptions),
+    publish: (topic, data, compress) => app.publish(topic, data, compress),
+    subscriberCount: (topic) => app.subscriberCount(topic),
     workers: 1,
     restarts: 0,
     async close() {
@@ -70,11 +83,16 @@ function notFound(request: Request, response: Response): void {
   response.status(404).send(`Not Found: ${request.method} ${request.path}\n`)
 }
 
+function defaultWebSocketError(error: unknown): void {
+  console.error('wirespeed: websocket handler error:', error)
+}
+
 /** What a `handlerModule` gives a worker: its default export, a handler or an app object. */
 export interface AppModule {
   handler?: Handler
   fetch?: FetchHandler
   routes?: Record<string, RouteValue>
+  websocket?: WebSocketHandler<any>
 }
 
 /**
@@ -85,7 +103,7 @@ export async function loadHandler(handlerModule: string): Promise<AppModule> {
   const exported = ((await import(handlerModule)) as { default?: unknown }).default
   if (typeof exported === 'function') return { handler: exported as Handler }
   if (typeof exported === 'object' && exported !== null) {
-    const app = exported as { fetch?: unknown; routes?: unknown; handler?: unknown }
+    const app = exported as { fetch?: unknown; routes?: unknown; handler?: unknown; websocket?: unknown }
     if (app.fetch !== undefined || app.routes !== undefined || app.handler !== undefined) {
       const fetch = app.fetch
       return {
@@ -94,6 +112,7 @@ export async function loadHandler(handlerModule: string): Promise<AppModule> {
         // A Hono app has `routes` of its own (an array): with a fetch, an array is not a route table.
         routes: Array.isArray(app.routes) && typeof fetch === 'function' ? undefined : (app.routes as Record<string, RouteValue> | undefined),
         handler: app.handler as Handler | undefined,
+        websocket: app.websocket as WebSocketHandler<any> | undefined,
       }
     }
   }

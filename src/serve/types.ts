@@ -5,6 +5,7 @@ import type { Limits } from '../limits.ts'
 import type { Backend } from '../tcp/types.ts'
 import type { StaticFiles } from '../static/static-files.ts'
 import type { StaticOptions } from '../static/types.ts'
+import type { WebSocketHandler } from '../websocket/types.ts'
 
 interface CommonServeOptions {
   /** Default 127.0.0.1. */
@@ -50,6 +51,11 @@ export interface OneLoopServeOptions<R = Record<string, unknown>> extends Common
   lightResponse?: boolean
   /** Serve a folder: its path, options (see StaticOptions), or a StaticFiles made by the caller. */
   static?: string | StaticOptions | StaticFiles
+  /**
+   * WebSocket handlers (Bun.serve's shape): a request becomes a WebSocket when its handler calls
+   * `server.upgrade(request, { data })` (fetch) or `response.upgrade({ data })` (routes, handler).
+   */
+  websocket?: WebSocketHandler<any>
   /** Share the port with other processes or threads (Linux, BSD). */
   reusePort?: boolean
   handlerModule?: never
@@ -74,6 +80,8 @@ export interface WorkersServeOptions extends CommonServeOptions {
   reusePort?: never
   routes?: never
   fetch?: never
+  /** With workers, the handler module exports its websocket handlers (`export default { fetch, websocket }`). */
+  websocket?: never
 }
 
 export type ServeOptions<R = Record<string, unknown>> = OneLoopServeOptions<R> | WorkersServeOptions

@@ -25,8 +25,10 @@ const publish = setInterval(() => {
 }, 250)
 publish.unref()
 
-parentPort!.on('message', async (message: { type: 'invalidate'; changes: Change[] } | { type: 'close' }) => {
+type Message = { type: 'invalidate'; changes: Change[] } | { type: 'publish'; topic: string; data: string | Uint8Array; compress?: boolean } | { type: 'close' }
+parentPort!.on('message', async (message: Message) => {
   if (message.type === 'invalidate') files?.invalidate(message.changes)
+  else if (message.type === 'publish') server.publish(message.topic, message.data, message.compress)
   else {
     await server.close()
     clearInterval(publish)

@@ -100,6 +100,14 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     url: httpUrl(host, pool.port),
     // Requests are served on the workers; this thread never holds one.
     requestIP: () => null,
+    upgrade: () => false,
+    // Each worker holds its own sockets and topics: a publish from here is a publish in every worker.
+    publish(topic, data, compress) {
+      const payload = typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data)
+      for (const worker of pool.workers) worker?.postMessage({ type: 'publish', topic, data: payload, compress })
+      return 0
+    },
+    subscriberCount: () => 0,
     limits,
     backend: pool.backend,
     backendReason: pool.backendReason,
