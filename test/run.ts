@@ -21,6 +21,9 @@ function pass(backend: string, files: string[]): number {
   return result.status ?? 1
 }
 
+// The browser WebSocket test needs Chromium: installed here where apt is (said and skipped otherwise).
+spawnSync('bash', ['test/setup-browser.sh'], { cwd: root, stdio: 'inherit' })
+
 const first = await defaultBackend()
 let status = pass(first, ['test/**/*.test.ts'])
 if (first === 'epoll') {
