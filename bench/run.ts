@@ -1,6 +1,6 @@
 /*
  * The benchmark runner: `npm run bench -- <suite> [--quick] [--rounds N] [--seconds S] [--out FILE]`.
- * Suites: http, apps, static, shm, tcp, soak. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
+ * Suites: http, apps, static, websocket, shm, tcp, soak. A full run writes its table to bench/results/<suite>.md; --quick (what the tests run, so
  * the harness cannot rot) does one short round and prints the table without writing it, unless --out says.
  */
 import { writeFileSync } from 'node:fs'
@@ -11,10 +11,11 @@ import { runHttpBench } from './load/http.ts'
 import { runShmBench } from './load/shm.ts'
 import { runStaticBench } from './load/static.ts'
 import { runTcpBench } from './load/tcp.ts'
+import { runWebSocketBench } from './load/websocket.ts'
 import { stopChildrenOnExit, stoppingOnSignal } from './lib/children.ts'
 import { runSoak } from './soak.ts'
 
-const suites = { http: runHttpBench, apps: runAppsBench, static: runStaticBench, shm: runShmBench, tcp: runTcpBench, soak: runSoak } as const
+const suites = { http: runHttpBench, apps: runAppsBench, static: runStaticBench, websocket: runWebSocketBench, shm: runShmBench, tcp: runTcpBench, soak: runSoak } as const
 
 const HELP = `Usage: npm run bench -- [suite ...] [--quick] [--rounds N] [--seconds S] [--out FILE]
        wirespeed bench [suite ...] [options]   (from a checkout)
