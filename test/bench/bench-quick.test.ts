@@ -71,6 +71,21 @@ test('the tcp benchmark runs in quick mode and prints its table', async () => {
   assert.match(stdout, /\| 1 \| node:net echo \| [\d,]+ \| [\d.]+ \|/)
 })
 
+test('the websocket benchmark runs in quick mode: every server echoes and publishes, and both tables come out', async () => {
+  const { stdout, stderr } = await bench('websocket')
+  if (/Not run: the C load generator/.test(stdout)) return // no C compiler: said in the table
+  const servers = ['wirespeed \\(epoll\\)', 'wirespeed \\(node:net\\)', 'ws \\(Node\\)']
+  for (const server of servers) {
+    assert.match(stderr, new RegExp(`✔ ${server} echoes and publishes`))
+    for (const scenario of ['echo, 1 client', 'echo, 60 clients', 'echo, 1,000 clients', 'fan-out to 1,000']) {
+      assert.match(stdout, new RegExp(`\\| ${scenario} \\| ${server} \\| [\\d,]+ \\| [\\d.]+ \\|`))
+    }
+    assert.match(stdout, new RegExp(`\\| ${server} \\| [\\d.-]+ \\| [\\d.-]+ \\|`))
+  }
+  assert.match(stdout, /A wirespeed WebSocket costs [\d.-]+ KiB of RSS/)
+  assert.doesNotMatch(stdout, /Skipped wirespeed/)
+})
+
 test('the soak runs in quick mode and every check holds', async () => {
   const { stdout } = await bench('soak')
   assert.match(stdout, /keep-alive requests: RSS growth \| [\d.]+ MiB \| 24\.0 MiB \| ✔ \|/)
@@ -84,7 +99,7 @@ test('npm run bench -- --help (and -h) prints the usage and exits 0', async () =
     )
     assert.equal(result.code, 0)
     assert.match(result.stdout, /^Usage: npm run bench -- \[suite \.\.\.\]/)
-    assert.match(result.stdout, /Suites: http, apps, static, shm, tcp, soak/)
+    assert.match(result.stdout, /Suites: http, apps, static, websocket, shm, tcp, soak/)
   }
 })
 
