@@ -2,7 +2,9 @@
  * `npm run bench -- websocket`: WebSocket servers under a C load generator (bench/c/ws-load.c, one thread
  * on epoll, pinned to core 1; it does not saturate before the servers do), each server pinned to core 0:
  * wirespeed on each backend, `ws` on Node, and Bun.serve (uWebSockets inside), all doing the same work
- * (bench/load/websocket/).
+ * (bench/load/websocket/), and a C floor for the echo (bench/c/ws-floor.c: read, unmask, frame, write; a
+ * canned handshake). The floor writes each published frame at once, one write per subscriber, where the
+ * others batch a tick's frames per socket, so it is no floor for the fan-out and is not run there.
  *
  * Scenarios: echo ping-pong with one 32-byte text message outstanding per client, 1, 60 and 1,000 clients
  * (messages/s and server CPU per message); fan-out, one publisher whose every message the server publishes
@@ -22,12 +24,15 @@ import type { SuiteOptions } from './http.ts'
 
 const node = process.execPath
 const load = `${root}bench/.work/ws-load`
+const floor = `${root}bench/.work/ws-floor`
 const dir = `${root}bench/load/websocket`
 
 interface Contender {
   name: string
   argv: string[]
   env?: Record<string, string>
+  /** Echo only (the C floor). */
+  echoOnly?: boolean
 }
 
 const contenders: Contender[] = [
@@ -35,6 +40,7 @@ const contenders: Contender[] = [
   { name: 'wirespeed (node:net)', argv: [node, '--expose-gc', `${dir}/wirespeed.ts`], env: { WIRESPEED_BACKEND: 'node' } },
   { name: 'ws (Node)', argv: [node, '--expose-gc', `${dir}/ws-node.ts`] },
   ...(bun ? [{ name: 'Bun.serve', argv: [bun, `${dir}/bun.js`] }] : []),
+  { name: 'C floor', argv: [floor], echoOnly: true },
 ]
 const baseline: Contender = { name: 'wirespeed transport, idle TCP', argv: [node, '--expose-gc', `${dir}/tcp-idle.ts`], env: { WIRESPEED_BACKEND: 'epoll' } }
 
@@ -68,7 +74,7 @@ interface Memory {
 
 /** A server pinned to core 0, whose stdout lines (memory reports) reach `lines`. */
 async function start(contender: Contender, port: number): Promise<{ child: ChildProcess; lines: string[] }> {
-  const [command, ...args] = pinned('0', contender.argv)
+  const [command, ...args] = pinned('0', contender.argv[0] === floor ? [floor, String(port)] : contender.argv)
   const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...contender.env, PORT: String(port) } })
   const lines: string[] = []
   let partial = ''
@@ -138,13 +144,16 @@ export async function runWebSocketBench(options: SuiteOptions): Promise<string> 
   const { log } = options
   const missing = buildC(`${root}bench/c/ws-load.c`, load, log)
   if (missing) return `# WebSocket\n\nNot run: the C load generator is needed (${missing}).\n`
+  const noFloor = buildC(`${root}bench/c/ws-floor.c`, floor, log)
   const seconds = String(Math.max(1, Math.round(options.seconds)))
   const samples = new Map<string, { perSecond: number; cpuMicros: number }[]>()
-  const skipped: string[] = []
+  const skipped: string[] = noFloor ? [`C floor: ${noFloor}`] : []
+  const running = contenders.filter((contender) => !(noFloor && contender.argv[0] === floor))
   for (let round = 0; round < options.rounds; round++) {
-    const order = contenders.map((_, index) => contenders[(index + round) % contenders.length]!)
+    const order = running.map((_, index) => running[(index + round) % running.length]!)
     for (const contender of order) {
       for (const scenario of SCENARIOS) {
+        if (contender.echoOnly && scenario.mode !== 'echo') continue
         const port = await freePort()
         let server: { child: ChildProcess } | undefined
         try {
@@ -153,9 +162,9 @@ export async function runWebSocketBench(options: SuiteOptions): Promise<string> 
           if (round === 0 && scenario === SCENARIOS[0]) {
             // Check the answer before timing: echoes come back, and a publish reaches subscribers.
             const echo = await runLoad([String(port), pid, 'echo', '1', '0.3', '32'])
-            const fan = await runLoad([String(port), pid, 'fanout', '10', '0.3', '32'])
+            const fan = contender.echoOnly ? { deliveries: 1 } : await runLoad([String(port), pid, 'fanout', '10', '0.3', '32'])
             if (echo.messages === 0 || fan.deliveries === 0) throw new Error('did not echo or publish')
-            log(`✔ ${contender.name} echoes and publishes`)
+            log(`✔ ${contender.name} ${contender.echoOnly ? 'echoes' : 'echoes and publishes'}`)
           }
           const result = await runLoad([String(port), pid, scenario.mode, String(scenario.clients), seconds, '32'])
           const count = scenario.mode === 'echo' ? result.messages : result.deliveries
@@ -174,7 +183,7 @@ export async function runWebSocketBench(options: SuiteOptions): Promise<string> 
   }
   const idleCount = options.quick ? IDLE_SOCKETS_QUICK : IDLE_SOCKETS
   const memory = new Map<string, { rss: number; js: number }>()
-  for (const contender of [baseline, ...contenders]) {
+  for (const contender of [baseline, ...running.filter((each) => !each.echoOnly)]) {
     try {
       memory.set(contender.name, await idleMemory(contender, idleCount, contender !== baseline))
       const each = memory.get(contender.name)!
@@ -193,8 +202,8 @@ export async function runWebSocketBench(options: SuiteOptions): Promise<string> 
     '- Load: bench/c/ws-load.c (C, epoll, one thread), 32-byte text messages, no compression; the server\'s CPU time is read from /proc over the measured window',
     '- Echo: one message outstanding per client. Fan-out: one publisher, the server publishes each message to 1,000 subscribers, at most 8 messages outstanding',
     '',
-    '| Scenario | Server | messages (deliveries)/s | server CPU µs/message | CPU vs ws | CPU vs Bun |',
-    '|---|---|---:|---:|---:|---:|',
+    '| Scenario | Server | messages (deliveries)/s | server CPU µs/message | CPU vs ws | CPU vs Bun | CPU vs C floor |',
+    '|---|---|---:|---:|---:|---:|---:|',
   ]
   for (const scenario of SCENARIOS) {
     const cpuOf = (name: string) => {
@@ -205,7 +214,7 @@ export async function runWebSocketBench(options: SuiteOptions): Promise<string> 
       const runs = samples.get(`${scenario.name}\t${contender.name}`)
       if (!runs) continue
       const cpu = median(runs.map((s) => s.cpuMicros))
-      lines.push(`| ${scenario.name} | ${contender.name} | ${Math.round(median(runs.map((s) => s.perSecond))).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${ratio(cpu, cpuOf('ws (Node)'))} | ${ratio(cpu, cpuOf('Bun.serve'))} |`)
+      lines.push(`| ${scenario.name} | ${contender.name} | ${Math.round(median(runs.map((s) => s.perSecond))).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${ratio(cpu, cpuOf('ws (Node)'))} | ${ratio(cpu, cpuOf('Bun.serve'))} | ${ratio(cpu, cpuOf('C floor'))} |`)
     }
   }
   lines.push(
