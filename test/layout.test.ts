@@ -69,6 +69,7 @@ test('the cycle check sees a cycle when there is one', () => {
 const INTERNAL_NAMES = [
   'pushBody', 'endBody', 'failBody', 'discardBody', 'sendError', 'sendPrepared', 'prepare', 'activate',
   'resumeParsing', 'handleData', 'handleDrain', 'handleEnd', 'handleError', 'handleClose', 'handleTimeout',
+  'deliverFrame', 'opened',
 ]
 
 test('the built declarations name none of the internal methods', async () => {

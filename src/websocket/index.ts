@@ -1,4 +1,4 @@
-export { ServerWebSocket, type WebSocketLimits } from './server-websocket.ts'
+export type { WebSocketLimits } from './websocket-protocol.ts'
 export { WebSocketServer } from './websocket-server.ts'
 export { CloseCode } from './frames.ts'
-export type { WebSocketData, WebSocketHandler, WebSocketMessage } from './types.ts'
+export type { ServerWebSocket, WebSocketData, WebSocketHandler, WebSocketMessage } from './types.ts'

@@ -7,11 +7,9 @@ import type { Request } from '../http/request.ts'
 import type { Response, UpgradeOptions, Upgrader } from '../http/response.ts'
 import { limitOrDefault, webSocketLimitSpecs } from '../limits.ts'
 import { asksForWebSocket, handshake, type HandshakePolicy } from './handshake.ts'
-import { ServerWebSocket, type SocketContext, type WebSocketLimits } from './server-websocket.ts'
+import { WebSocketProtocol, type SocketContext, type WebSocketLimits } from './websocket-protocol.ts'
 import { Topics } from './topics.ts'
 import type { WebSocketData, WebSocketHandler } from './types.ts'
-
-const LIMIT_NAMES = Object.keys(webSocketLimitSpecs) as (keyof typeof webSocketLimitSpecs)[]
 
 /** The WebSocket half of one server (one per worker). @internal */
 export class WebSocketServer {
@@ -30,9 +28,15 @@ export class WebSocketServer {
     if (protocols !== undefined && typeof protocols !== 'function' && !(Array.isArray(protocols) && protocols.every((each) => typeof each === 'string'))) {
       throw new TypeError('Invalid option websocket.protocols: expected an array of subprotocol names, or a function that picks one')
     }
-    const limits: Record<string, number> = {}
-    for (const name of LIMIT_NAMES) limits[name] = limitOrDefault(`websocket.${name}`, handler[name], webSocketLimitSpecs[name])
-    this.limits = limits as unknown as WebSocketLimits
+    const limit = (name: keyof typeof webSocketLimitSpecs) => limitOrDefault(`websocket.${name}`, handler[name], webSocketLimitSpecs[name])
+    this.limits = {
+      messageBytesMax: limit('messageBytesMax'),
+      frameBytesMax: limit('frameBytesMax'),
+      backpressureBytesMax: limit('backpressureBytesMax'),
+      idleTimeoutMs: limit('idleTimeoutMs'),
+      closeTimeoutMs: limit('closeTimeoutMs'),
+      compressBytesMin: limit('compressBytesMin'),
+    }
     this.#topics = new Topics(this.limits.compressBytesMin)
     const context: SocketContext = { handler, limits: this.limits, sendPings: handler.sendPings !== false, sendTimeoutMs, topics: this.#topics, onError }
     const policy: HandshakePolicy = { protocols, origin: handler.origin, perMessageDeflate: handler.perMessageDeflate === true }
@@ -73,7 +77,7 @@ function upgrade(request: Request, response: Response, options: UpgradeOptions |
   const data = options?.data
   const bits = result.deflate?.windowBits ?? 0
   return response.switchProtocols(result.head, (connection) => {
-    const ws = new ServerWebSocket(connection, context, data, result.protocol, result.extensions, bits, Date.now())
+    const ws = new WebSocketProtocol(connection, context, data, result.protocol, result.extensions, bits, Date.now())
     ws.opened()
     return ws
   })

@@ -70,6 +70,31 @@ test('a server started through the public import of the installed package answer
   assert.equal(result.stdout.trim(), '200 installed /x')
 })
 
+test('a WebSocket served by the installed package answers Node\'s own WebSocket client (undici)', async () => {
+  const script = `
+    import { serve } from 'wirespeed'
+    const server = await serve({
+      port: 0,
+      fetch: (request, server) => (server.upgrade(request) ? undefined : new Response('no', { status: 426 })),
+      websocket: { perMessageDeflate: true, message: (ws, message) => ws.send('echo ' + message) },
+    })
+    const ws = new WebSocket(server.url.replace('http', 'ws'))
+    const got = await new Promise((resolve, reject) => {
+      ws.onopen = () => ws.send('hi')
+      ws.onmessage = (event) => resolve(event.data)
+      ws.onerror = () => reject(new Error('websocket error'))
+    })
+    const closed = new Promise((resolve) => (ws.onclose = (event) => resolve(event.code)))
+    ws.close(1000)
+    console.log(got, ws.extensions, await closed)
+    await server.close()
+  `
+  await writeFile(join(work, 'app', 'check-ws.mjs'), script)
+  const result = await run(process.execPath, ['check-ws.mjs'], join(work, 'app'), 30_000)
+  assert.equal(result.code, 0, result.stderr)
+  assert.match(result.stdout.trim(), /^echo hi permessage-deflate.* 1000$/)
+})
+
 test('npx wirespeed --help runs the installed command', async () => {
   const result = await run('npx', ['--no-install', 'wirespeed', '--help'], join(work, 'app'), 60_000)
   assert.equal(result.code, 0, result.stderr)

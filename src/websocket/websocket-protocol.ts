@@ -1,5 +1,6 @@
 /*
- * One WebSocket, server side: the Protocol its connection hands events to after the 101 (src/tcp/protocol.ts)
+ * One WebSocket, server side (what handlers see as a ServerWebSocket): the Protocol its connection hands
+ * events to after the 101 (src/tcp/protocol.ts)
  * and the sink of its FrameReader. It holds no closure and no timer: the handlers are the server's, shared,
  * and the HTTP server's sweep calls `checkDeadline()` for the idle ping, the idle close, the close handshake's
  * timeout and the send timeout.
@@ -19,7 +20,7 @@ import { compressMessage } from './deflate.ts'
 import { FrameReader, type FrameSink } from './frame-reader.ts'
 import { CloseCode, encodeClose, encodeFrame, isValidCloseCode, Opcode } from './frames.ts'
 import type { Subscriber, Topics } from './topics.ts'
-import type { WebSocketData, WebSocketHandler } from './types.ts'
+import type { ServerWebSocket, WebSocketData, WebSocketHandler } from './types.ts'
 
 /** The limits of one server's sockets (src/limits.ts, webSocketLimitSpecs). */
 export interface WebSocketLimits {
@@ -57,18 +58,14 @@ function bytesOf(data: WebSocketData): string | Uint8Array {
 }
 
 /**
- * A WebSocket the server accepted. One object per socket; the server's handlers get it.
- * @example
- * websocket: { message(ws, message) { ws.send(message) } }
+ * The socket behind a ServerWebSocket: one object per socket, the Protocol of its connection and the sink
+ * of its reader; the handlers see it through the ServerWebSocket interface only. @internal
  */
-export class ServerWebSocket<Data = unknown> implements Protocol, FrameSink, Subscriber {
-  /** What `upgrade({ data })` gave. */
+export class WebSocketProtocol<Data = unknown> implements ServerWebSocket<Data>, Protocol, FrameSink, Subscriber {
   data: Data
-  /** The subprotocol chosen in the handshake ('' for none). */
   readonly protocol: string
-  /** The Sec-WebSocket-Extensions the server answered ('' for none). */
   readonly extensions: string
-  /** @internal permessage-deflate's window bits when agreed, else 0. */
+  /** permessage-deflate's window bits when agreed, else 0. */
   readonly deflateBits: number
   readonly #connection: Connection<Protocol>
   readonly #context: SocketContext
@@ -100,25 +97,16 @@ export class ServerWebSocket<Data = unknown> implements Protocol, FrameSink, Sub
     this.#reader = new FrameReader(this, context.limits, deflateBits !== 0)
   }
 
-  /** 1 open, 2 closing, 3 closed (WebSocket.readyState's values). */
   get readyState(): State {
     return this.#state
   }
-  /** The peer's address, kept after the connection is gone. */
   get remoteAddress(): string {
     return this.#remoteAddress
   }
-  /** Bytes queued and not yet taken by the kernel. */
   getBufferedAmount(): number {
     return this.#connection.bufferedBytes
   }
 
-  /**
-   * Sends a message: text for a string, binary for bytes; compressed when permessage-deflate was agreed, the
-   * message is at least compressBytesMin long, and `compress` is not false.
-   * @returns the bytes queued; -1 when queued past the high-water mark (wait for `drain`); 0 when dropped
-   *   (the socket is closing, or more than backpressureBytesMax is already queued)
-   */
   send(data: WebSocketData, compress = true): number {
     const payload = bytesOf(data)
     return this.#sendMessage(typeof payload === 'string' ? Opcode.text : Opcode.binary, payload, compress)
@@ -132,7 +120,6 @@ export class ServerWebSocket<Data = unknown> implements Protocol, FrameSink, Sub
     return this.#sendMessage(Opcode.binary, payload, compress)
   }
 
-  /** Sends a ping (at most 125 bytes of payload). */
   ping(data: WebSocketData = ''): number {
     return this.#sendControl(Opcode.ping, data)
   }
@@ -140,10 +127,6 @@ export class ServerWebSocket<Data = unknown> implements Protocol, FrameSink, Sub
     return this.#sendControl(Opcode.pong, data)
   }
 
-  /**
-   * Starts the close handshake: sends a close frame with `code` (1000, or 3000-4999 of the app's own) and
-   * `reason` (at most 123 bytes of UTF-8), then waits closeTimeoutMs for the peer's.
-   */
   close(code: number = CloseCode.normal, reason = ''): void {
     if (!Number.isInteger(code) || !isValidCloseCode(code)) throw new RangeError(`Invalid close code ${code}: expected 1000-1003, 1007-1014 or 3000-4999`)
     if (Buffer.byteLength(reason) > 123) throw new RangeError(`Invalid close reason: ${Buffer.byteLength(reason)} bytes of UTF-8, at most 123 fit in a close frame`)
@@ -151,12 +134,10 @@ export class ServerWebSocket<Data = unknown> implements Protocol, FrameSink, Sub
     this.#sendClose(code, reason)
   }
 
-  /** Drops the connection at once, without a close handshake (the close handler gets 1006). */
   terminate(): void {
     this.#connection.destroy()
   }
 
-  /** Runs `callback`; what it sends leaves in one write (as every send of one read or tick already does). */
   cork<T>(callback: (ws: this) => T): T {
     const result = callback(this)
     this.#connection.flush()
@@ -174,14 +155,9 @@ export class ServerWebSocket<Data = unknown> implements Protocol, FrameSink, Sub
   isSubscribed(topic: string): boolean {
     return this.#topics?.has(topic) ?? false
   }
-  /** The topics this socket is subscribed to. */
   get subscriptions(): string[] {
     return [...(this.#topics ?? NO_TOPICS)]
   }
-  /**
-   * Sends a message to every socket subscribed to `topic` but this one, framed (and compressed) once.
-   * @returns the number of sockets it was queued for
-   */
   publish(topic: string, data: WebSocketData, compress = true): number {
     return this.#context.topics.publish(topic, bytesOf(data), compress, this)
   }
