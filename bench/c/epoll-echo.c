@@ -26,6 +26,8 @@ int main(int argc, char **argv) {
   if (argc < 2) return fprintf(stderr, "usage: %s PORT | unix PATH\n", argv[0]), 2;
   signal(SIGTERM, stop);
   signal(SIGINT, stop);
+  // A client that closes while a reply is on its way must not kill the server (EPIPE is enough).
+  signal(SIGPIPE, SIG_IGN);
   int unix_socket = strcmp(argv[1], "unix") == 0;
   int listener = socket(unix_socket ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;

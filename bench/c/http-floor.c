@@ -30,6 +30,8 @@ int main(int argc, char **argv) {
   if (argc < 2) return fprintf(stderr, "usage: %s PORT\n", argv[0]), 2;
   signal(SIGTERM, stop);
   signal(SIGINT, stop);
+  // A client that closes while a reply is on its way must not kill the server (EPIPE is enough).
+  signal(SIGPIPE, SIG_IGN);
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   int one = 1;
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

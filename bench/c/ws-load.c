@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,7 @@ static int read_into(Connection *c) {
 
 int main(int argc, char **argv) {
   if (argc < 7) return fprintf(stderr, "usage: %s PORT SERVER_PID echo|fanout CONNECTIONS SECONDS SIZE\n", argv[0]), 2;
+  signal(SIGPIPE, SIG_IGN);  // a server that closes a connection is reported, not a silent death
   int port = atoi(argv[1]), pid = atoi(argv[2]);
   int fanout = strcmp(argv[3], "fanout") == 0;
   int idle = strcmp(argv[3], "idle") == 0, tcp_idle = strcmp(argv[3], "tcp-idle") == 0;

@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from '../lib/children.ts'
 import { freePort, ratio, root } from '../lib/compare.ts'
-import { buildC, cc, cpuSeconds, machineLines, median, pinned } from '../lib/measure.ts'
+import { buildC, cc, cpuSeconds, machineLines, median, pinned, stopServer } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
 interface Contender {
@@ -88,11 +88,8 @@ export async function runTcpBench(options: SuiteOptions): Promise<string> {
           const why = `${contender.name}: ${(error as Error).message}`
           if (!skipped.includes(why)) skipped.push(why)
         } finally {
-          if (server && server.exitCode === null) {
-            const exited = new Promise((resolve) => server!.once('exit', resolve))
-            server.kill('SIGTERM')
-            await exited
-          }
+          // stopServer() knows a server that already died (by a signal too) and waits for no exit then.
+          if (server) await stopServer(server)
         }
       }
     }

@@ -24,6 +24,7 @@
 import { HttpError } from '../errors.ts'
 import { defaultLimits, type Limits } from '../limits.ts'
 import { handOff } from '../tcp/protocol.ts'
+import { SendProgress } from '../tcp/send-progress.ts'
 import type { Connection, Protocol } from '../tcp/types.ts'
 import { BodyDecoder } from './body-decoder.ts'
 import { RequestParser } from './parser.ts'
@@ -74,9 +75,7 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   #ownedLength = 0
   #deadline = 0
   #deadlineKind: Deadline = Deadline.none
-  /** `connection.sentBytes` at the last sweep, and when it last grew while bytes were buffered. */
-  #sentAtSweep = -1
-  #progressAt = 0
+  readonly #sendProgress: SendProgress
   #drainWaiters: (() => void)[] | null = null
   /** No further request is parsed (Connection: close, an error, the peer's FIN, or shutdown). */
   #stopParsing = false
@@ -102,6 +101,7 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     this.#parser = new RequestParser(context.limits)
     this.#decoder = new BodyDecoder(context.limits)
     this.now = Date.now()
+    this.#sendProgress = new SendProgress(this.now)
     this.#setDeadline(Deadline.idle, this.#limits.idleTimeoutMs)
   }
 
@@ -195,20 +195,10 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
   checkDeadline(now: number): void {
     this.now = now
     const connection = this.#connection
-    if (connection.bufferedBytes > 0) {
-      const sent = connection.sentBytes
-      if (sent !== this.#sentAtSweep) {
-        this.#sentAtSweep = sent
-        this.#progressAt = now
-      } else if (now - this.#progressAt > this.#limits.sendTimeoutMs) {
-        return connection.destroy()
-      }
-      if (this.#deadlineKind === Deadline.idle || this.#deadlineKind === Deadline.linger) {
-        if (!this.#shuttingDown) this.#deadline = now + this.#limits.idleTimeoutMs
-        return
-      }
-    } else {
-      this.#progressAt = now
+    if (this.#sendProgress.stalled(connection, now, this.#limits.sendTimeoutMs)) return connection.destroy()
+    if (connection.bufferedBytes > 0 && (this.#deadlineKind === Deadline.idle || this.#deadlineKind === Deadline.linger)) {
+      if (!this.#shuttingDown) this.#deadline = now + this.#limits.idleTimeoutMs
+      return
     }
     if (this.#deadlineKind === Deadline.none || now < this.#deadline) return
     switch (this.#deadlineKind) {

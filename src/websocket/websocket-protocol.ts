@@ -15,6 +15,7 @@
  * says -1 (wait for `drain`). A peer that stops reading is cut by the HTTP server's sendTimeoutMs, nothing
  * sooner: while it takes bytes, however slowly, it is not idle.
  */
+import { SendProgress } from '../tcp/send-progress.ts'
 import type { Connection, Protocol } from '../tcp/types.ts'
 import { compressMessage } from './deflate.ts'
 import { FrameReader, type FrameSink } from './frame-reader.ts'
@@ -79,8 +80,7 @@ export class WebSocketProtocol<Data = unknown> implements ServerWebSocket<Data>,
   #received = false
   #quietSince = 0
   #pinged = false
-  #sentAtSweep = -1
-  #progressAt = 0
+  readonly #sendProgress: SendProgress
   #topics: Set<string> | null = null
 
   /** @internal made by the upgrade, once the handshake is accepted. */
@@ -93,7 +93,7 @@ export class WebSocketProtocol<Data = unknown> implements ServerWebSocket<Data>,
     this.deflateBits = deflateBits
     this.#remoteAddress = connection.remoteAddress ?? ''
     this.#quietSince = now
-    this.#progressAt = now
+    this.#sendProgress = new SendProgress(now)
     this.#reader = new FrameReader(this, context.limits, deflateBits !== 0)
   }
 
@@ -220,19 +220,9 @@ export class WebSocketProtocol<Data = unknown> implements ServerWebSocket<Data>,
   checkDeadline(now: number): void {
     const connection = this.#connection
     const limits = this.#context.limits
-    if (connection.bufferedBytes > 0) {
-      // A socket that owes bytes is not idle: the send timeout alone judges a peer that stops reading.
-      this.#quietSince = now
-      const sent = connection.sentBytes
-      if (sent !== this.#sentAtSweep) {
-        this.#sentAtSweep = sent
-        this.#progressAt = now
-      } else if (now - this.#progressAt > this.#context.sendTimeoutMs) {
-        return connection.destroy()
-      }
-    } else {
-      this.#progressAt = now
-    }
+    if (this.#sendProgress.stalled(connection, now, this.#context.sendTimeoutMs)) return connection.destroy()
+    // A socket that owes bytes is not idle: the send timeout alone judges a peer that stops reading.
+    if (connection.bufferedBytes > 0) this.#quietSince = now
     if (this.#received) {
       this.#received = false
       this.#pinged = false
