@@ -40,8 +40,9 @@ const kind = process.argv[2] ?? 'thread'
 const rounds = 10_000
 let channel: Channel
 if (kind === 'thread') {
-  channel = await openChannel({ bytes: 1 << 16 })
-  startPeer({ memory: channel.memory, rounds })
+  const threadChannel = await openChannel({ bytes: 1 << 16 })
+  startPeer({ memory: threadChannel.memory, rounds })
+  channel = threadChannel
 } else if (kind === 'process') {
   const name = `/wirespeed-example-${process.pid}`
   channel = await openChannel({ name, bytes: 1 << 16, create: true })

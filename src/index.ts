@@ -14,6 +14,6 @@ export { serve, type OneLoopServeOptions, type ServeOptions, type Server, type W
 export { watch, type Change, type ChangeType, type WatchOptions } from './watch/index.ts'
 export { spawn, type SpawnOptions, type Thread } from './thread/index.ts'
 export {
-  Channel, openChannel, Ring, ringBytes, type ChannelOptions, type ProcessChannelOptions, type TcpChannelOptions, type ThreadChannelOptions,
+  openChannel, Ring, RingChannel, ringBytes, type Channel, type ChannelOptions, type ProcessChannelOptions, type TcpChannelOptions, type ThreadChannelOptions,
   type ThreadPeerChannelOptions,
 } from './shm/index.ts'

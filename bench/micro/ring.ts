@@ -3,7 +3,7 @@
  * in batches of 30: the per-message cost of the code itself.
  *   node bench/micro/ring.ts [messages]
  */
-import { Channel } from '../../src/shm/channel.ts'
+import { RingChannel } from '../../src/shm/channel.ts'
 import { Ring, ringBytes } from '../../src/shm/ring.ts'
 
 const messages = Number(process.argv[2] ?? 30_000_000)
@@ -25,4 +25,4 @@ for (let round = 0; round < 3; round++) {
   const ns = ((performance.now() - started) * 1e6) / messages
   console.log(`ring send+receive: ${ns.toFixed(1)} ns per message (${(1000 / ns).toFixed(1)} M messages/s on one thread)`)
 }
-if (sink === 42) console.log(Channel.name)
+if (sink === 42) console.log(RingChannel.name)

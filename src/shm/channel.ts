@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs'
 import { ChannelBusyError, ChannelClosedError, ChannelIncompatibleError, ChannelTimeoutError, PeerGoneError } from '../errors.ts'
 import { threadSleeper, type Mapping, type Sleeper } from './memory.ts'
 import { Ring, RING_WORDS, ringBytes } from './ring.ts'
+import type { Channel } from './types.ts'
 
 export const MAGIC = 0x48435357 // "WSCH" little-endian
 const LAYOUT_VERSION = 1
@@ -40,14 +41,14 @@ export function channelBytes(capacity: number): number {
 }
 
 /**
- * One side of a channel.
+ * One side of a channel over shared memory (threads or processes).
  * @example
  * const channel = await openChannel({ name: '/wirespeed-demo', bytes: 1 << 20, create: true })
  * channel.send(new TextEncoder().encode('ping'))
  * const reply = channel.receive()
  * channel.close()
  */
-export class Channel {
+export class RingChannel implements Channel {
   readonly side: 'A' | 'B'
   /** The shared memory; for a thread channel, hand it to the worker that opens side B. */
   readonly memory: ArrayBufferLike
@@ -160,7 +161,8 @@ export class Channel {
   tryReceive(): Uint8Array | undefined {
     this.#check()
     const message = this.#in.receive()
-    if (message !== undefined) this.#afterReceive()
+    // A miss releases what was read (Ring.receive), which a producer waiting for room must hear of too.
+    this.#afterReceive()
     return message
   }
 
@@ -194,6 +196,8 @@ export class Channel {
   #sleepForMessage(deadline: number, timeoutMs: number): number {
     if (deadline === 0) deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs
     const ring = this.#in
+    // The look that found the ring empty released the room read: wake a producer waiting for it first.
+    this.#afterReceive()
     Atomics.store(ring.words, RING_WORDS.consumerWaiting, 1)
     const head = Atomics.load(ring.words, RING_WORDS.head)
     if (!ring.readable) this.#sleeper.wait(ring.words, RING_WORDS.head, head, Math.min(NAP_MS, Math.max(1, deadline - performance.now())))
@@ -312,7 +316,7 @@ export function initializeChannel(memory: ArrayBufferLike, capacity: number): vo
  * Side B of the channel laid out in `memory`.
  * @throws ChannelIncompatibleError when the memory holds no channel of this build
  */
-export function attachChannel(memory: ArrayBufferLike, batch: number, sleeper: Sleeper, mapping?: Mapping, name?: string): Channel {
+export function attachChannel(memory: ArrayBufferLike, batch: number, sleeper: Sleeper, mapping?: Mapping, name?: string): RingChannel {
   const header = new Int32Array(memory, 0, HEADER_BYTES / 4)
   if (memory.byteLength < HEADER_BYTES || header[H.magic] !== MAGIC || header[H.version] !== LAYOUT_VERSION) {
     throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} was made by another build (magic ${(header[H.magic]! >>> 0).toString(16)}, layout ${header[H.version]}; expected ${MAGIC.toString(16)}, layout ${LAYOUT_VERSION}): they refuse to talk`)
@@ -320,12 +324,12 @@ export function attachChannel(memory: ArrayBufferLike, batch: number, sleeper: S
   if (Atomics.load(header, H.ready) !== 1) throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} is not ready`)
   const capacity = header[H.capacity]!
   if (memory.byteLength < channelBytes(capacity)) throw new ChannelIncompatibleError(`Channel${name ? ` ${name}` : ''} is smaller than its header says`)
-  return new Channel(memory, 'B', capacity, batch, sleeper, mapping, name)
+  return new RingChannel(memory, 'B', capacity, batch, sleeper, mapping, name)
 }
 
 /** Side A of a new channel between threads, in a fresh SharedArrayBuffer (hand `channel.memory` to side B). */
-export function threadChannel(capacity: number, batch: number): Channel {
+export function threadChannel(capacity: number, batch: number): RingChannel {
   const memory = new SharedArrayBuffer(channelBytes(capacity))
   initializeChannel(memory, capacity)
-  return new Channel(memory, 'A', capacity, batch, threadSleeper)
+  return new RingChannel(memory, 'A', capacity, batch, threadSleeper)
 }

@@ -1,4 +1,4 @@
-export { Channel, channelBytes } from './channel.ts'
+export { channelBytes, RingChannel } from './channel.ts'
 export { openChannel } from './open-channel.ts'
 export { Ring, ringBytes } from './ring.ts'
-export type { ChannelOptions, ProcessChannelOptions, TcpChannelOptions, ThreadChannelOptions, ThreadPeerChannelOptions } from './types.ts'
+export type { Channel, ChannelOptions, ProcessChannelOptions, TcpChannelOptions, ThreadChannelOptions, ThreadPeerChannelOptions } from './types.ts'

@@ -1,14 +1,17 @@
 /*
- * `openChannel()`: the factory for the three kinds of channel, all with one interface (./channel.ts):
- * between threads (SharedArrayBuffer), between processes (a named shared-memory object), and over TCP
- * (./tcp-channel.ts). The kinds know nothing of each other; this file chooses by the options given.
+ * `openChannel()`: the factory for the three kinds of channel, all with one interface (Channel, ./types.ts):
+ * between threads (SharedArrayBuffer) and between processes (a named shared-memory object), both a
+ * RingChannel (./channel.ts), and over TCP: on the epoll backend a SocketChannel that the calling thread
+ * drives itself (./socket-channel.ts), elsewhere a ring bridged to the socket by a thread (./tcp-channel.ts). The kinds know nothing of each other; this file chooses by the options given.
  */
 import { ChannelInUseError, ChannelNotFoundError, SystemCallError } from '../errors.ts'
 import { channelLimitSpecs, limitOrDefault } from '../limits.ts'
-import { attachChannel, Channel, channelBytes, H, HEADER_BYTES, initializeChannel, MAGIC, processExists, threadChannel } from './channel.ts'
+import { attachChannel, RingChannel, channelBytes, H, HEADER_BYTES, initializeChannel, MAGIC, processExists, threadChannel } from './channel.ts'
 import { mapShared, threadSleeper, type Mapping } from './memory.ts'
+import { defaultBackend } from '../tcp/listen.ts'
+import { openSocketChannel } from './socket-channel.ts'
 import { openTcpChannel } from './tcp-channel.ts'
-import type { ChannelOptions, ProcessChannelOptions } from './types.ts'
+import type { Channel, ChannelOptions, ProcessChannelOptions, TcpChannelOptions, ThreadChannelOptions, ThreadPeerChannelOptions } from './types.ts'
 
 /**
  * Opens one side of a channel: between threads without a `name` (side A makes the SharedArrayBuffer;
@@ -18,23 +21,31 @@ import type { ChannelOptions, ProcessChannelOptions } from './types.ts'
  * @example
  * const channel = await openChannel({ name: '/wirespeed-demo', bytes: 1 << 20, create: true })
  */
+export async function openChannel(options?: ThreadChannelOptions | ThreadPeerChannelOptions | ProcessChannelOptions): Promise<RingChannel>
+export async function openChannel(options: TcpChannelOptions): Promise<Channel>
+export async function openChannel(options?: ChannelOptions): Promise<Channel>
 export async function openChannel(options: ChannelOptions = {}): Promise<Channel> {
   const batch = limitOrDefault('batch', options.batch, channelLimitSpecs.batch)
   if (options.memory !== undefined) return attachChannel(options.memory, batch, threadSleeper)
   const capacity = limitOrDefault('bytes', options.bytes, channelLimitSpecs.bytes)
-  if (options.port !== undefined) return openTcpChannel({ ...options, bytes: capacity, batch })
+  if (options.port !== undefined) {
+    // With the epoll backend the calling thread owns the socket (socket-channel.ts); elsewhere a bridge
+    // thread does, behind a thread channel (tcp-channel.ts).
+    const tcp = { ...options, bytes: capacity, batch }
+    return (await defaultBackend()) === 'epoll' ? openSocketChannel(tcp) : openTcpChannel(tcp)
+  }
   if (options.name === undefined) return threadChannel(capacity, batch)
   return openProcessChannel(options, capacity, batch)
 }
 
-async function openProcessChannel(options: ProcessChannelOptions, capacity: number, batch: number): Promise<Channel> {
+async function openProcessChannel(options: ProcessChannelOptions, capacity: number, batch: number): Promise<RingChannel> {
   const name = options.name
   const create = options.create ?? true
   if (create) await refuseLiveCreator(name)
   const mapping = await mapShared(name, channelBytes(capacity), create)
   if (create) {
     initializeChannel(mapping.buffer, capacity)
-    const channel = new Channel(mapping.buffer, 'A', capacity, batch, mapping.sleeper, mapping, name)
+    const channel = new RingChannel(mapping.buffer, 'A', capacity, batch, mapping.sleeper, mapping, name)
     channel.attachCreator()
     return channel
   }

@@ -20,8 +20,8 @@
  *
  * Head and tail sit on separate cache lines so the two cores do not fight over one line. The producer
  * writes records past `head` and then publishes with one Atomics.store; the consumer reads records up to
- * the head it loaded and releases them with one Atomics.store of `tail` (when it empties the ring, every
- * 32 messages, or on `release()`). Each side keeps the other's index
+ * the head it loaded and releases them with one Atomics.store of `tail` (when it finds the ring empty,
+ * every 32 messages or a quarter of the capacity read, whichever comes first, or on `release()`). Each side keeps the other's index
  * as last seen and reloads it only when the ring looks full (producer) or empty (consumer), so in a stream
  * the cache line of the other index moves once per lap, not once per message. With batching, the producer
  * publishes only every `batch` messages or on `flush()`, so the consumer's core sees one store per batch.
@@ -75,6 +75,8 @@ export class Ring {
   #headSeen: number
   #unpublished = 0
   #unreleased = 0
+  /** The tail last released: past a quarter of the capacity read since, the room is released at once. */
+  #releasedTail = 0
 
   /**
    * @param memory the shared memory
@@ -228,20 +230,26 @@ export class Ring {
     // Release the room lazily: every 32 messages, or when a look finds the ring empty (above), which in a
     // ping-pong happens while waiting for the next message, off the roundtrip's path. The producer looks
     // at the tail only when it thinks the ring is full.
-    if (++this.#unreleased >= TAIL_RELEASE_EVERY) this.release()
+    // (large messages would fill the ring long before 32 of them were read: a quarter of it bounds that)
+    if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) >>> 0) >= this.capacity >>> 2) this.release()
     return length
   }
 
   /** Publishes the consumer's tail: the room of every message read so far is free again. */
   release(): void {
     this.#unreleased = 0
+    this.#releasedTail = this.#tail
     Atomics.store(this.words, TAIL, this.#tail | 0)
   }
 
   /** The next message as a new array, or undefined when there is none. */
   receive(): Uint8Array | undefined {
     const tail = this.#tail
-    if (!this.readable) return undefined
+    if (!this.readable) {
+      // As receiveInto does: a look that finds the ring empty releases what was read.
+      if (this.#unreleased > 0) this.release()
+      return undefined
+    }
     const length = this.#words[(tail & this.#mask) >> 2]!
     const message = new Uint8Array(length)
     this.receiveInto(message)
@@ -256,6 +264,7 @@ export class Ring {
     this.#headSeen = 0
     this.#unpublished = 0
     this.#unreleased = 0
+    this.#releasedTail = 0
   }
 
   /** Checks the ring's state: throws when an invariant does not hold (for tests). */

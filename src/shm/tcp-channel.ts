@@ -11,8 +11,8 @@
  */
 import { Worker } from 'node:worker_threads'
 import { BridgeError } from '../errors.ts'
-import { threadChannel, type Channel } from './channel.ts'
-import type { TcpChannelOptions } from './types.ts'
+import { threadChannel } from './channel.ts'
+import type { Channel, TcpChannelOptions } from './types.ts'
 
 const bridge = new URL(import.meta.url.endsWith('.ts') ? './tcp-bridge.ts' : './tcp-bridge.js', import.meta.url)
 

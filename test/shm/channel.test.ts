@@ -8,14 +8,18 @@ import { spawn as spawnProcess } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ChannelInUseError, openChannel, PeerGoneError, spawn, type Channel } from '../../src/index.ts'
+import { ChannelInUseError, openChannel, PeerGoneError, spawn, type Channel, type RingChannel } from '../../src/index.ts'
 import { assertNoOpenHandles } from '../helpers/raw-client.ts'
 import { checksum } from './fixtures/checksum.ts'
 import type { PeerJob } from './fixtures/peer.ts'
+import { ConnectError } from '../../src/errors.ts'
+import { SocketChannel } from '../../src/shm/socket-channel.ts'
+import { defaultBackend } from '../../src/tcp/listen.ts'
 
 after(assertNoOpenHandles)
 
 const peerModule = new URL('./fixtures/peer.ts', import.meta.url)
+const tcpKind = (await defaultBackend()) === 'epoll' ? 'on the calling thread, no bridge' : 'frames through a bridge thread'
 let names = 0
 
 interface Kind {
@@ -44,7 +48,8 @@ const kinds: Kind[] = [
     },
   },
   {
-    name: 'TCP channel (frames through a bridge thread)',
+    // On the epoll backend the calling thread owns the socket; on node a bridge thread does.
+    name: `TCP channel (${tcpKind})`,
     async open(mode, count, bytes = 1 << 16, batch = 1) {
       let child: ReturnType<typeof spawnProcess> | undefined
       let done: Promise<unknown> = Promise.resolve()
@@ -128,18 +133,53 @@ for (const kind of kinds) {
     test('refuses a message over messageBytesMax and use after close', async () => {
       const { channel, done } = await kind.open('close', 0, 1024)
       await done
-      assert.throws(() => channel.send(new Uint8Array(channel.messageBytesMax + 1)), /exceeds the ring's messageBytesMax \(508 bytes/)
+      assert.throws(() => channel.send(new Uint8Array(channel.messageBytesMax + 1)), /exceeds the (ring|channel)'s messageBytesMax \(508 bytes/)
       channel.close()
       assert.throws(() => channel.send(new Uint8Array(1)), /is closed/)
     })
   })
 }
 
+describe('TCP channels', () => {
+  test('on the epoll backend the channel is the caller\'s own socket (no bridge thread), elsewhere the bridge', async () => {
+    const { channel, done } = await kinds[2]!.open('echo', 1)
+    assert.equal(channel instanceof SocketChannel, tcpKind === 'on the calling thread, no bridge')
+    channel.send(Uint8Array.of(7))
+    assert.deepEqual(channel.receive(10_000), Uint8Array.of(7))
+    await done
+    channel.close()
+  })
+
+  test('a sender whose peer stops reading waits (backpressure), and goes on once it reads', async () => {
+    const { channel, done } = await kinds[2]!.open('verify', 3000, 1 << 16)
+    // 3,000 messages of ~4 KiB: far more than the socket buffers hold while the peer starts up.
+    const buffer = new Uint8Array(4096)
+    const view = new DataView(buffer.buffer)
+    for (let i = 0; i < 3000; i++) {
+      view.setUint32(0, i, true)
+      view.setUint32(buffer.length - 4, checksum(buffer, 0, buffer.length - 4), true)
+      channel.send(buffer)
+    }
+    channel.flush()
+    assert.equal(new TextDecoder().decode(channel.receive(20_000)), '3000,0')
+    await done
+    channel.close()
+  })
+
+  test('connecting to a port nobody listens on fails, saying so', async () => {
+    const listener = await import('node:net').then(({ createServer }) => new Promise<import('node:net').Server>((resolve) => { const server = createServer(); server.listen(0, '127.0.0.1', () => resolve(server)) }))
+    const port = (listener.address() as import('node:net').AddressInfo).port
+    await new Promise((resolve) => listener.close(resolve))
+    await assert.rejects(openChannel({ port }), (error: Error) => error instanceof ConnectError || error.name === 'BridgeError')
+  })
+})
+
 describe('process channels', () => {
   test('a peer process that dies is reported while waiting', async () => {
     const { channel } = await kinds[1]!.open('die', 0)
-    for (let i = 0; i < 200 && !channel.peerAttached; i++) await sleep(10)
-    assert.ok(channel.peerAttached)
+    const ring = channel as RingChannel
+    for (let i = 0; i < 200 && !ring.peerAttached; i++) await sleep(10)
+    assert.ok(ring.peerAttached)
     assert.throws(() => channel.receive(10_000), /process \d+\) died/)
     channel.close()
   })

@@ -51,6 +51,29 @@ describe('Ring', () => {
     consumer.invariants()
   })
 
+  test('room is released by a look that finds the ring empty, and every quarter of the capacity read', () => {
+    // Messages of an eighth of the ring: far fewer than 32 fill it, so the count alone would never release.
+    const big = 4096
+    const memory = new SharedArrayBuffer(ringBytes(big * 8))
+    const producer = new Ring(memory, 0, big * 8)
+    const consumer = new Ring(memory, 0, big * 8)
+    const payload = new Uint8Array(big - 4) // a record of exactly 4 KiB with its length word
+    let sent = 0
+    while (producer.send(payload)) sent++
+    assert.ok(sent >= 7, `sent ${sent}`)
+    // Two read: a quarter of the capacity, released at once, so the producer has room again.
+    consumer.receive()
+    consumer.receive()
+    assert.equal(producer.send(payload), true)
+    while (consumer.receive() !== undefined) {}
+    // The empty look released the rest: a whole ring's worth fits again.
+    let again = 0
+    while (producer.send(payload)) again++
+    assert.ok(again >= 7, `room for ${again} after the ring was read empty`)
+    producer.invariants()
+    consumer.invariants()
+  })
+
   test('batching publishes every N messages or on flush()', () => {
     const memory = new SharedArrayBuffer(ringBytes(1024))
     const producer = new Ring(memory, 0, 1024, 3)

@@ -62,6 +62,8 @@ export interface Libc {
   epoll_create1: Call
   epoll_ctl: Call
   epoll_wait: Call & { async(...args: unknown[]): void }
+  /** poll(2), for the TCP channel's waits (src/shm/socket-channel.ts). */
+  poll: Call & { async(...args: unknown[]): void }
   eventfd: Call
   write: Call
   sendfile: Call
@@ -93,6 +95,7 @@ export async function loadLibc(): Promise<Libc> {
     epoll_create1: f('int epoll_create1(int flags)'),
     epoll_ctl: f('int epoll_ctl(int epfd, int op, int fd, void *event)'),
     epoll_wait: f('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as Libc['epoll_wait'],
+    poll: f('int poll(void *fds, unsigned long count, int timeout)') as Libc['poll'],
     eventfd: f('int eventfd(uint32_t initval, int flags)'),
     write: f('long write(int fd, void *buffer, size_t count)'),
     sendfile: f('long sendfile(int out_fd, int in_fd, void *offset, size_t count)'),
