@@ -5,6 +5,8 @@
  *   - ping-pong between threads: a wirespeed thread channel (SharedArrayBuffer) and node's MessagePort
  *   - one-way streaming between processes, 11-byte messages, published every 1 and every 30 messages,
  *     against the C reference
+ *   - ping-pong over a TCP channel on loopback, one connection: the caller's own socket (epoll backend) and
+ *     the bridge thread (node backend), against a C TCP ping-pong (bench/c/tcp-pingpong.c)
  * Processes are pinned one per core; contenders are interleaved over rounds; medians, with ratios to the
  * C reference (or to MessagePort for the thread rows) from the same run.
  */
@@ -28,6 +30,13 @@ interface Case {
 
 const node = process.execPath
 const reference = `${root}bench/.work/shm-reference`
+const tcpReference = `${root}bench/.work/tcp-pingpong`
+
+/** The TCP channel's ping-pong (bench/load/tcp-channel-pingpong.ts) on `backend`, side A on core 1. */
+async function tcpChannelRun(count: number, backend: 'epoll' | 'node'): Promise<Sample> {
+  const result = await runJson(pinned('1', [node, `${root}bench/load/tcp-channel-pingpong.ts`, String(count)]), { WIRESPEED_BACKEND: backend })
+  return { perSecond: result.perSecond!, errors: result.errors! }
+}
 
 function runJson(argv: string[], env: Record<string, string> = {}): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
@@ -144,6 +153,21 @@ const cases: Case[] = [
       },
     },
   ]),
+  {
+    group: 'ping-pong over TCP (loopback, one connection)', name: 'wirespeed TCP channel (the caller\'s socket, epoll)', unit: 'roundtrips/s',
+    run: (count) => tcpChannelRun(Math.max(2000, Math.floor(count / 40)), 'epoll'),
+  },
+  {
+    group: 'ping-pong over TCP (loopback, one connection)', name: 'wirespeed TCP channel (bridge thread, node backend)', unit: 'roundtrips/s',
+    run: (count) => tcpChannelRun(Math.max(500, Math.floor(count / 400)), 'node'),
+  },
+  {
+    group: 'ping-pong over TCP (loopback, one connection)', name: 'C TCP ping-pong', unit: 'roundtrips/s', reference: true,
+    async run(count) {
+      const result = await runJson([tcpReference, String(Math.max(2000, Math.floor(count / 40)))])
+      return { perSecond: result.perSecond!, errors: result.errors! }
+    },
+  },
 ]
 
 /** MessagePort's sample from the same run of shm-threads.ts as the thread channel's (its case comes next). */
@@ -172,11 +196,13 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
   const { log } = options
   const count = options.quick ? 100_000 : 2_000_000
   const noReference = buildC(`${root}bench/c/shm-reference.c`, reference, log)
+  const noTcpReference = buildC(`${root}bench/c/tcp-pingpong.c`, tcpReference, log)
   const samples = new Map<string, Sample[]>()
   const skipped: string[] = []
   for (let round = 0; round < options.rounds; round++) {
     for (const test of cases) {
       if (test.name.startsWith('C reference') && noReference) continue
+      if (test.name === 'C TCP ping-pong' && noTcpReference) continue
       try {
         const sample = await test.run(count)
         const key = `${test.group}\t${test.name}`
@@ -190,6 +216,7 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
     }
   }
   if (noReference) skipped.push(`C reference: ${noReference}`)
+  if (noTcpReference) skipped.push(`C TCP ping-pong: ${noTcpReference}`)
 
   const lines = [
     '# Shared memory: ping-pong and streaming on one machine',
@@ -198,6 +225,7 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
     '',
     ...machineLines({ cc: cc ? 'present' : undefined }),
     '- Messages of 11 bytes. Processes: one pinned to each core. Threads: one process on both cores.',
+    '- Luajit-Tcp-Server (2013, its own machine) reported 4.8 million shared-memory roundtrips/s between two applications and 105,000 TCP roundtrips/s: for context, not comparable hardware',
     '- wirespeed ping-pong checks every reply byte for byte; streams check every sequence number; errors are counted, and must be 0',
     '',
     '| Test | Contender | rate (median) | ns per message | vs reference |',

@@ -62,6 +62,8 @@ test('the shm benchmark runs in quick mode, with no integrity errors', async () 
   assert.match(stdout, /\| ping-pong between processes \| wirespeed shm \(koffi mapping\) \| [\d,]+ roundtrips\/s \|/)
   assert.match(stdout, /\| ping-pong between threads \| wirespeed thread channel \| [\d,]+ roundtrips\/s \|/)
   assert.match(stdout, /\| stream between processes, batch 30 \| wirespeed process channel \| [\d,]+ messages\/s \|/)
+  assert.match(stdout, /\| ping-pong over TCP \(loopback, one connection\) \| wirespeed TCP channel \(the caller's socket, epoll\) \| [\d,]+ roundtrips\/s \|/)
+  assert.match(stdout, /\| ping-pong over TCP \(loopback, one connection\) \| wirespeed TCP channel \(bridge thread, node backend\) \| [\d,]+ roundtrips\/s \|/)
   assert.doesNotMatch(stdout, /errors\)/)
 })
 
