@@ -11,7 +11,6 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { ChannelTimeoutError, PeerGoneError } from '../errors.ts'
-import type { Channel } from '../shm/types.ts'
 import { openChannel } from '../shm/open-channel.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 import { formatCount } from './format.ts'

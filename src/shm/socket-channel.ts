@@ -21,7 +21,7 @@ import {
   EAGAIN, EINPROGRESS, EINTR, IPPROTO_TCP, MSG_NOSIGNAL, SO_ERROR, SO_REUSEADDR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM,
   SOL_SOCKET, TCP_NODELAY, errnoName, loadLibc, type Libc,
 } from '../tcp/epoll/libc.ts'
-import { decodeAddress, encodeAddress, SOCKADDR_BYTES_MAX } from '../tcp/epoll/sockaddr.ts'
+import { boundPort, encodeAddress } from '../tcp/epoll/sockaddr.ts'
 import type { Channel, TcpChannelOptions } from './types.ts'
 
 const POLLIN = 0x1
@@ -295,14 +295,6 @@ export async function openSocketChannel(options: TcpChannelOptions & { bytes: nu
     libc.close(fd)
     throw error
   }
-}
-
-function boundPort(libc: Libc, fd: number): number {
-  const bytes = Buffer.alloc(SOCKADDR_BYTES_MAX)
-  const length = Buffer.alloc(4)
-  length.writeUInt32LE(SOCKADDR_BYTES_MAX)
-  libc.getsockname(fd, bytes, length)
-  return decodeAddress(bytes)?.port ?? 0
 }
 
 /** Waits on the thread pool until `fd` is ready for `events`. @returns false when `timeoutMs` passed first */

@@ -18,7 +18,7 @@ import {
 } from './libc.ts'
 import { EpollLoop } from './loop.ts'
 import { AF_UNIX } from './libc.ts'
-import { decodeAddress, encodeAddress, encodeUnixPath, SOCKADDR_BYTES_MAX } from './sockaddr.ts'
+import { boundPort, encodeAddress, encodeUnixPath } from './sockaddr.ts'
 
 const ACCEPTS_PER_EVENT = 64
 const ACCEPT_BACKOFF_MS = 100
@@ -108,14 +108,6 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
       return closing.promise
     },
   }
-}
-
-function boundPort(libc: Libc, fd: number): number {
-  const bytes = Buffer.alloc(SOCKADDR_BYTES_MAX)
-  const length = Buffer.alloc(4)
-  length.writeUInt32LE(SOCKADDR_BYTES_MAX)
-  libc.getsockname(fd, bytes, length)
-  return decodeAddress(bytes)?.port ?? 0
 }
 
 async function connectEpoll<Data>(options: BackendConnectOptions<Data>): Promise<Connection<Data>> {

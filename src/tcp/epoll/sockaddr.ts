@@ -6,7 +6,7 @@
  *   sockaddr_un  (110 B): family u16 | path, NUL-terminated (at most 107 bytes)
  */
 import { isIPv4, isIPv6 } from 'node:net'
-import { AF_INET, AF_INET6, AF_UNIX } from './libc.ts'
+import { AF_INET, AF_INET6, AF_UNIX, type Libc } from './libc.ts'
 
 export const SOCKADDR_BYTES_MAX = 128
 
@@ -89,4 +89,13 @@ function compressIpv6(groups: string[]): string {
   }
   if (bestStart < 0) return groups.join(':')
   return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLength).join(':')}`
+}
+
+/** The port a socket is bound to (getsockname), 0 when it cannot be read. */
+export function boundPort(libc: Libc, fd: number): number {
+  const bytes = Buffer.alloc(SOCKADDR_BYTES_MAX)
+  const length = Buffer.alloc(4)
+  length.writeUInt32LE(SOCKADDR_BYTES_MAX)
+  libc.getsockname(fd, bytes, length)
+  return decodeAddress(bytes)?.port ?? 0
 }
