@@ -62,6 +62,8 @@ export class FrameReader {
   // The message being read (opcode 0: none).
   #messageOpcode = 0
   #compressed = false
+  /** The opcode of the message that just ended, kept by #endMessage for a compressed one. */
+  #compressedOpcode = 0
   #messageBytes = 0
   #parts: Buffer[] | null = null
   #text = ''
@@ -235,9 +237,6 @@ export class FrameReader {
     if (!isUtf8(inflated)) return this.#fail(CloseCode.invalidPayload, 'Text message is not valid UTF-8')
     this.#sink.onText(inflated.toString('utf8'))
   }
-
-  /** The opcode of the message that just ended, kept by #endMessage for a compressed one. */
-  #compressedOpcode = 0
 
   #endMessage(): void {
     this.#compressedOpcode = this.#messageOpcode
