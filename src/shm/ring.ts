@@ -20,8 +20,11 @@
  *
  * Head and tail sit on separate cache lines so the two cores do not fight over one line. The producer
  * writes records past `head` and then publishes with one Atomics.store; the consumer reads records up to
- * the head it loaded and releases them with one Atomics.store of `tail` (when it finds the ring empty,
- * every 32 messages or a quarter of the capacity read, whichever comes first, or on `release()`). Each side keeps the other's index
+ * the head it loaded and releases them with one Atomics.store of `tail` (every 32 messages or a quarter
+ * of the capacity read, whichever comes first, or on `release()`). The quarter is what keeps the two sides
+ * live: with less than a quarter unreleased, an empty ring leaves the producer room for the largest message
+ * (half the capacity), so a consumer waiting for messages never holds back a producer waiting for room; and
+ * no release happens on the roundtrip's path of a ping-pong (an Atomics.store is a full fence in JS). Each side keeps the other's index
  * as last seen and reloads it only when the ring looks full (producer) or empty (consumer), so in a stream
  * the cache line of the other index moves once per lap, not once per message. With batching, the producer
  * publishes only every `batch` messages or on `flush()`, so the consumer's core sees one store per batch.
@@ -190,10 +193,7 @@ export class Ring {
    */
   receiveInto(target: Uint8Array): number {
     const tail = this.#tail
-    if (this.#headSeen === tail && (this.#headSeen = Atomics.load(this.words, HEAD) >>> 0) === tail) {
-      if (this.#unreleased > 0) this.release()
-      return -1
-    }
+    if (this.#headSeen === tail && (this.#headSeen = Atomics.load(this.words, HEAD) >>> 0) === tail) return -1
     const at = tail & this.#mask
     const words = this.#words
     const length = words[at >> 2]!
@@ -227,10 +227,8 @@ export class Ring {
       }
     }
     this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) >>> 0
-    // Release the room lazily: every 32 messages, or when a look finds the ring empty (above), which in a
-    // ping-pong happens while waiting for the next message, off the roundtrip's path. The producer looks
-    // at the tail only when it thinks the ring is full.
-    // (large messages would fill the ring long before 32 of them were read: a quarter of it bounds that)
+    // Release the room lazily: every 32 messages, or a quarter of the capacity (large messages would fill
+    // the ring long before 32 of them were read). The producer looks at the tail only when the ring looks full.
     if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) >>> 0) >= this.capacity >>> 2) this.release()
     return length
   }
@@ -245,11 +243,7 @@ export class Ring {
   /** The next message as a new array, or undefined when there is none. */
   receive(): Uint8Array | undefined {
     const tail = this.#tail
-    if (!this.readable) {
-      // As receiveInto does: a look that finds the ring empty releases what was read.
-      if (this.#unreleased > 0) this.release()
-      return undefined
-    }
+    if (!this.readable) return undefined
     const length = this.#words[(tail & this.#mask) >> 2]!
     const message = new Uint8Array(length)
     this.receiveInto(message)

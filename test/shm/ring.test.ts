@@ -42,7 +42,7 @@ describe('Ring', () => {
     assert.equal(sent, capacity / 16)
     producer.invariants()
     assert.deepEqual(consumer.receive(), message(12, 0))
-    // Room is released lazily (when the consumer empties the ring, every 32 messages, or on release()).
+    // Room is released lazily (every 32 messages, a quarter of the capacity, or on release()).
     consumer.release()
     assert.equal(producer.send(message(12, 99)), true)
     for (let i = 1; i < sent; i++) assert.deepEqual(consumer.receive(), message(12, i))
@@ -51,7 +51,7 @@ describe('Ring', () => {
     consumer.invariants()
   })
 
-  test('room is released by a look that finds the ring empty, and every quarter of the capacity read', () => {
+  test('room is released every quarter of the capacity read: large messages never leave the producer stuck', () => {
     // Messages of an eighth of the ring: far fewer than 32 fill it, so the count alone would never release.
     const big = 4096
     const memory = new SharedArrayBuffer(ringBytes(big * 8))
@@ -66,7 +66,7 @@ describe('Ring', () => {
     consumer.receive()
     assert.equal(producer.send(payload), true)
     while (consumer.receive() !== undefined) {}
-    // The empty look released the rest: a whole ring's worth fits again.
+    // Every quarter read was released: a whole ring's worth fits again.
     let again = 0
     while (producer.send(payload)) again++
     assert.ok(again >= 7, `room for ${again} after the ring was read empty`)
