@@ -2,7 +2,8 @@
  * The ServerWebSocket API and its limits over real sockets: send()'s backpressure report (bytes, -1, 0) and
  * drain, a client slower than every timeout (everything arrives), a client that never reads (memory bounded,
  * cut by the send timeout only), the idle ping and close, pub/sub bookkeeping, handler errors (1011), abrupt
- * disconnects (1006), terminate(), graceful server close (1001), and workers (topics per worker, a publish
+ * disconnects (1006), terminate(), graceful server close (1001), publish to a subscriber that never reads
+ * (bounded, then cut) beside one that reads, and workers (topics per worker, a publish
  * from the main thread reaching every worker).
  */
 import assert from 'node:assert/strict'
@@ -120,6 +121,43 @@ test('a client slower than every timeout gets every message whole; one that neve
   })
 })
 const drainWaiters: (() => void)[] = []
+
+test('publish to a subscriber that never reads: its queue stays under backpressureBytesMax (drops beyond), a reading one gets every message, and the stalled one is cut by sendTimeoutMs', async () => {
+  const sockets: ServerWebSocket[] = []
+  let closes = 0
+  await withServer({
+    limits: { sendTimeoutMs: 1000 },
+    websocket: { backpressureBytesMax: 1 << 20, open: (ws) => void (sockets.push(ws), ws.subscribe('feed')), message() {}, close: () => void closes++ },
+  }, async (server) => {
+    const stalled = await WsClient.open(server.port)
+    stalled.socket.pause()
+    const reader = await WsClient.open(server.port)
+    await waitFor(() => sockets.length === 2, 'two subscribers')
+    const message = Buffer.alloc(32 * 1024, 1)
+    let most = 0
+    let readerFrames = 0
+    // 400 messages of 32 KiB (12.5 MiB) to each, the reader reading as it comes.
+    for (let index = 0; index < 400; index++) {
+      server.publish('feed', message)
+      most = Math.max(most, sockets[0]!.getBufferedAmount())
+      if (index % 20 === 19) {
+        while (readerFrames < index + 1) {
+          await reader.frame()
+          readerFrames++
+        }
+      }
+    }
+    assert.equal(readerFrames, 400)
+    // The stalled socket holds at most the limit and one message more (the kernel's buffers aside).
+    assert.ok(most <= (1 << 20) + message.length + 64, `queued ${most} bytes for a peer that never reads`)
+    assert.ok(most > (1 << 20) - message.length, `the queue never reached the limit (${most} bytes): the drop was not exercised`)
+    await waitFor(() => closes === 1, 'the stalled subscriber to be cut', 10_000)
+    assert.equal(sockets[0]!.readyState, 3)
+    assert.equal(sockets[1]!.readyState, 1)
+    stalled.close()
+    reader.close()
+  })
+})
 
 test('a quiet socket is pinged at half of idleTimeoutMs and closed with 1001 at it; pongs keep it open', async () => {
   await withServer({ websocket: { idleTimeoutMs: 400, message() {} } }, async (server) => {
