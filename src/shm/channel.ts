@@ -161,8 +161,7 @@ export class RingChannel implements Channel {
   tryReceive(): Uint8Array | undefined {
     this.#check()
     const message = this.#in.receive()
-    // A miss releases what was read (Ring.receive), which a producer waiting for room must hear of too.
-    this.#afterReceive()
+    if (message !== undefined) this.#afterReceive()
     return message
   }
 
@@ -196,8 +195,6 @@ export class RingChannel implements Channel {
   #sleepForMessage(deadline: number, timeoutMs: number): number {
     if (deadline === 0) deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs
     const ring = this.#in
-    // The look that found the ring empty released the room read: wake a producer waiting for it first.
-    this.#afterReceive()
     Atomics.store(ring.words, RING_WORDS.consumerWaiting, 1)
     const head = Atomics.load(ring.words, RING_WORDS.head)
     if (!ring.readable) this.#sleeper.wait(ring.words, RING_WORDS.head, head, Math.min(NAP_MS, Math.max(1, deadline - performance.now())))

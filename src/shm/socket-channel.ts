@@ -110,10 +110,7 @@ export class SocketChannel implements Channel {
       if (message !== undefined) return message
       const left = deadline - performance.now()
       if (left <= 0) throw new ChannelTimeoutError(`No message on the TCP channel within ${timeoutMs} ms`)
-      const pollfd = Buffer.alloc(8)
-      pollfd.writeInt32LE(this.#fd, 0)
-      pollfd.writeInt16LE(POLLIN, 4)
-      await new Promise<void>((resolve) => this.#libc.poll.async(pollfd, 1, Math.ceil(Math.min(NAP_MS, left)), () => resolve()))
+      await waitAsync(this.#libc, this.#fd, POLLIN, Math.min(NAP_MS, left))
     }
   }
 
@@ -251,7 +248,7 @@ export class SocketChannel implements Channel {
 export async function openSocketChannel(options: TcpChannelOptions & { bytes: number; batch: number }): Promise<SocketChannel> {
   const libc = await loadLibc()
   const host = await resolveHost(options.host ?? '127.0.0.1')
-  const address = encodeAddress(host, options.listen ? options.port : options.port)
+  const address = encodeAddress(host, options.port)
   // The same bound as a ring of `bytes` carries (ring.ts: half the capacity, less its length word).
   const messageBytesMax = options.bytes / 2 - 4
   const fd = libc.socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)

@@ -13,6 +13,7 @@
  * reusePort exists on Linux and the BSDs; elsewhere the `serve()` facade serves on one event loop instead
  * (said in the log line at start): one process per core with node:cluster is not built yet.
  */
+import { bytesOf } from '../websocket/frames.ts'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -103,7 +104,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     upgrade: () => false,
     // Each worker holds its own sockets and topics: a publish from here is a publish in every worker.
     publish(topic, data, compress) {
-      const payload = typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data)
+      const payload = bytesOf(data)
       for (const worker of pool.workers) worker?.postMessage({ type: 'publish', topic, data: payload, compress })
       return 0
     },

@@ -12,6 +12,16 @@
  *   +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
  *   |  payload ...  (a client's frames also carry a 4-byte mask key before it)
  */
+import type { WebSocketData } from './types.ts'
+
+/** A message as a frame's payload: text stays a string, any bytes become a Uint8Array view (no copy). */
+export function bytesOf(data: WebSocketData): string | Uint8Array {
+  if (typeof data === 'string') return data
+  if (data instanceof Uint8Array) return data
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  if (typeof data === 'object' && data !== null) return new Uint8Array(data as ArrayBuffer)
+  throw new TypeError(`Invalid message: expected a string, an ArrayBuffer or a view of one, got ${typeof data}`)
+}
 
 /** RFC 6455 §5.2 and §11.8. */
 export const Opcode = { continuation: 0, text: 1, binary: 2, close: 8, ping: 9, pong: 10 } as const

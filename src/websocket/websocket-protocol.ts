@@ -19,7 +19,7 @@ import { SendProgress } from '../tcp/send-progress.ts'
 import type { Connection, Protocol } from '../tcp/types.ts'
 import { compressMessage } from './deflate.ts'
 import { FrameReader, type FrameSink } from './frame-reader.ts'
-import { CloseCode, encodeClose, encodeFrame, isValidCloseCode, Opcode } from './frames.ts'
+import { bytesOf, CloseCode, encodeClose, encodeFrame, isValidCloseCode, Opcode } from './frames.ts'
 import type { Subscriber, Topics } from './topics.ts'
 import type { ServerWebSocket, WebSocketData, WebSocketHandler } from './types.ts'
 
@@ -49,14 +49,6 @@ const State = { open: 1, closing: 2, closed: 3 } as const
 type State = (typeof State)[keyof typeof State]
 
 const NO_TOPICS: ReadonlySet<string> = new Set()
-
-function bytesOf(data: WebSocketData): string | Uint8Array {
-  if (typeof data === 'string') return data
-  if (data instanceof Uint8Array) return data
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-  if (typeof data === 'object' && data !== null) return new Uint8Array(data as ArrayBuffer)
-  throw new TypeError(`Invalid message: expected a string, an ArrayBuffer or a view of one, got ${typeof data}`)
-}
 
 /**
  * The socket behind a ServerWebSocket: one object per socket, the Protocol of its connection and the sink

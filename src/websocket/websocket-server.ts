@@ -6,6 +6,7 @@
 import type { Request } from '../http/request.ts'
 import type { Response, UpgradeOptions, Upgrader } from '../http/response.ts'
 import { limitOrDefault, webSocketLimitSpecs } from '../limits.ts'
+import { bytesOf } from './frames.ts'
 import { asksForWebSocket, handshake, type HandshakePolicy } from './handshake.ts'
 import { WebSocketProtocol, type SocketContext, type WebSocketLimits } from './websocket-protocol.ts'
 import { Topics } from './topics.ts'
@@ -54,8 +55,7 @@ export class WebSocketServer {
    * @returns the number of sockets it was queued for
    */
   publish(topic: string, data: WebSocketData, compress = true): number {
-    const payload = typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data)
-    return this.#topics.publish(topic, payload, compress, undefined)
+    return this.#topics.publish(topic, bytesOf(data), compress, undefined)
   }
 
   /** Sockets subscribed to `topic`. */
