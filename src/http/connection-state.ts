@@ -52,6 +52,7 @@ function resumeParsingOf(state: ConnectionState): void {
 }
 
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
+const NOTHING = Buffer.alloc(0)
 const MIN_OWNED_BYTES = 4096
 
 /**
@@ -248,16 +249,9 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     this.#stopParsing = true
     this.#deadlineKind = Deadline.none
     this.write(head)
-    const next = start(connection)
-    if (this.#processing) {
-      this.#switchTo = next
-      return true
-    }
-    const owned = this.#owned
-    this.#owned = null
-    const unread = owned === null ? undefined : owned.subarray(0, this.#ownedLength)
-    this.#ownedLength = 0
-    handOff(connection, next, unread)
+    this.#switchTo = start(connection)
+    // Inside a read's processing, onData hands off what that read has left; otherwise it is done now.
+    if (!this.#processing) this.#keepOrHandOff(this.#owned === null ? NOTHING : this.#owned.subarray(0, this.#ownedLength), 0)
     return true
   }
 
