@@ -59,8 +59,13 @@ export class EpollLoop {
     this.libc.write(this.#wakeFd, ONE, 8)
     for (const fd of this.#targets.keys()) this.libc.close(fd)
     this.#targets.clear()
+    // The epoll fd may close under a parked wait (the waiting call holds the file), but the eventfd may
+    // not: closing it drops it from the interest set, and a waiter woken by the write above, finding the
+    // item gone, sleeps again for good, and libuv's exit then waits forever for its thread (seen: 3 exits
+    // in 40). So while parked, the eventfd stays open: one fd for the life of the process, only when a
+    // thread ends while its loop is parked.
     this.libc.close(this.#epfd)
-    this.libc.close(this.#wakeFd)
+    if (!this.#parked) this.libc.close(this.#wakeFd)
   }
 
   /** Registers `fd` for `events` (EPOLLIN, EPOLLOUT...) and starts polling. */
