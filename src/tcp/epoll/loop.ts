@@ -3,12 +3,15 @@
  * that it never blocks it.
  *
  * While events flow, `poll()` calls epoll_wait with a zero timeout, hands each ready fd's flags to its
- * target, and schedules itself again with setImmediate: between two batches Node runs its timers, promise
- * jobs, fs and DNS callbacks and other sockets. When a poll finds nothing ready, the loop parks: one
- * blocking epoll_wait runs on libuv's thread pool (koffi's async call), and its callback resumes polling
- * here. The parked thread sees fds added or changed meanwhile (epoll_ctl is thread-safe), so writes that
- * need EPOLLOUT, new connections and new listeners all wake it. An eventfd wakes it when the last target
- * leaves, so an idle process with nothing open can exit. Idle, the loop costs nothing: no timer, no spin.
+ * target, polls again at once while that finds more (up to POLLS_PER_TURN batches: events that arrived
+ * while the last batch was handled cost one syscall, not a turn of Node's loop), and schedules itself again
+ * with setImmediate: between two turns Node runs its timers, promise jobs, fs and DNS callbacks and other
+ * sockets. When polls find nothing ready for EMPTY_TURNS_BEFORE_PARK turns in a row (a few microseconds of
+ * spinning, which spares a ping-pong peer the wake-up of a parked wait), the loop parks: one blocking
+ * epoll_wait runs on libuv's thread pool (koffi's async call), and its callback resumes polling here.
+ * The parked thread sees fds added or changed meanwhile (epoll_ctl is thread-safe), so writes that need
+ * EPOLLOUT, new connections and new listeners all wake it. An eventfd wakes it when the last target
+ * leaves, so an idle process with nothing open can exit. Parked, the loop costs nothing: no timer, no spin.
  *
  * Worst case: a parked wait holds one of libuv's thread-pool threads (4 by default, shared with fs, DNS and
  * zlib) for as long as the loop is idle; several worker threads each park one.
@@ -24,6 +27,13 @@ export interface Target {
 }
 
 const EVENTS_MAX = 256
+/**
+ * Batches handled in one turn at most before Node's loop runs again. Measured (TCP echo, 8 connections, C
+ * client on the other core): 1 → 235k roundtrips/s, 5 with spinning → 251k; HTTP hello unchanged or better.
+ */
+const POLLS_PER_TURN = 5
+/** Empty turns (each about 1.5 µs here) before parking: 16 took the 1-connection echo from 15k to 20k roundtrips/s. */
+const EMPTY_TURNS_BEFORE_PARK = 16
 
 export class EpollLoop {
   readonly libc: Libc
@@ -37,6 +47,8 @@ export class EpollLoop {
   readonly #targets = new Map<number, Target>()
   readonly #wakeBytes = Buffer.alloc(8)
   #scheduled = false
+  /** Turns in a row whose poll found nothing. */
+  #emptyTurns = 0
   #parked = false
   #slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
   #slabUsed = 0
@@ -123,13 +135,20 @@ export class EpollLoop {
   poll(): void {
     this.#scheduled = false
     if (this.#targets.size === 0) return
-    const count = this.libc.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, 0)
+    let count = this.libc.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, 0)
     if (count > 0) {
-      this.#dispatch(this.#events, count)
+      this.#emptyTurns = 0
+      for (let polls = 1; ; polls++) {
+        this.#dispatch(this.#events, count)
+        if (polls === POLLS_PER_TURN || this.#targets.size === 0) break
+        count = this.libc.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, 0)
+        if (count <= 0) break
+      }
       this.#schedule()
-    } else if (count < 0 && this.libc.errno() === EINTR) {
+    } else if ((count < 0 && this.libc.errno() === EINTR) || ++this.#emptyTurns < EMPTY_TURNS_BEFORE_PARK) {
       this.#schedule()
     } else {
+      this.#emptyTurns = 0
       this.#park()
     }
   }
