@@ -69,7 +69,7 @@ test('the shm benchmark runs in quick mode, with no integrity errors', async () 
 
 test('the tcp benchmark runs in quick mode and prints its table', async () => {
   const { stdout } = await bench('tcp')
-  assert.match(stdout, /\| 8 \| wirespeed tcp server \| [\d,]+ \| [\d.]+ \|/)
+  assert.match(stdout, /\| 8 \| wirespeed tcp server, epoll \| [\d,]+ \| [\d.]+ \|/)
   assert.match(stdout, /\| 1 \| node:net echo \| [\d,]+ \| [\d.]+ \|/)
 })
 
