@@ -262,6 +262,13 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     this.#context.counters.bytesOut += bytes.length
     return this.#connection.write(bytes)
   }
+  get canSendFile(): boolean {
+    return this.#connection.sendFile !== undefined && !this.#connection.closed
+  }
+  sendFile(fd: number, position: number, length: number, done: (complete: boolean) => void): void {
+    this.#context.counters.bytesOut += length
+    this.#connection.sendFile!(fd, position, length, done)
+  }
   responseEnded(response: Response): void {
     if (response === this.#upgradeCandidate) this.#upgradeCandidate = null
     if (response === this.#bodyResponse && !response.request.bodyComplete) response.request.discardBody()

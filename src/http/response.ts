@@ -36,6 +36,10 @@ export interface ResponseOwner {
   switchProtocols(response: Response, head: string, start: (connection: Connection<Protocol>) => Protocol): boolean
   /** What `response.upgrade()` calls: the server's WebSocket upgrade, when it has one. */
   readonly upgrader: Upgrader | undefined
+  /** True when the transport can send from a file (sendFile below). */
+  readonly canSendFile: boolean
+  /** Queues bytes of an open file to follow what was written (the transport's sendfile). */
+  sendFile(fd: number, position: number, length: number, done: (complete: boolean) => void): void
 }
 
 /** What `response.upgrade()` takes: per-socket data, and header lines to add to the 101 reply. */
@@ -318,6 +322,24 @@ export class Response {
       this.#emit(body)
     }
     this.#owner.responseEnded(this)
+  }
+
+  /**
+   * @internal Sends `length` bytes of the open file `fd` from `position` as (part of) a body whose
+   * Content-Length is set, with sendfile(2) where the transport has it. Only the oldest reply on its
+   * connection may: a later one has to wait for those before it anyway. `done` runs once, when the bytes are
+   * sent (true) or the connection closed (false): close the file then.
+   * @returns false when this cannot be done here; then the bytes must be written (nothing was sent)
+   */
+  sendFile(fd: number, position: number, length: number, done: (complete: boolean) => void): boolean {
+    const owner = this.#owner
+    if (this.#phase === Phase.ended || this.request.method === 'HEAD' || !owner.canSendFile || !owner.isActive(this)) return false
+    const left = this.#phase === Phase.fresh ? this.#contentLength : this.#chunked ? -1 : this.#declaredLeft
+    if (left < length) return false
+    if (this.#phase === Phase.fresh) this.#startStream()
+    this.#declaredLeft -= length
+    owner.sendFile(fd, position, length, done)
+    return true
   }
 
   /**

@@ -4,8 +4,8 @@
  * A request path is looked up in `#cache` by its raw (still percent-encoded) text, so a hit costs one Map
  * lookup and one prepared reply: the header lines (Content-Type, ETag, Last-Modified, Cache-Control,
  * Accept-Ranges, Vary) are made once per file and the body is a Buffer. Files up to `fileBytesMax` are kept
- * whole; larger ones keep only their metadata and stream from disk in chunks with backpressure, never read
- * whole. The bytes held are bounded by `cacheBytesMax`, evicting about the least recently used: a hit sets
+ * whole; larger ones keep only their metadata and stream from disk, never read whole: by sendfile(2) on
+ * the epoll backend, in chunks with backpressure on node:net. The bytes held are bounded by `cacheBytesMax`, evicting about the least recently used: a hit sets
  * the entry's `used` bit; eviction walks the Map from its oldest entry, gives a used entry a second chance
  * (clears the bit, moves it to the end) and drops the first unused one (the CLOCK algorithm).
  *
@@ -221,12 +221,17 @@ export class StaticFiles {
     return this.#stream(response, 200, variant.lines, variant, 0, variant.size - 1)
   }
 
-  /** Streams bytes [start, end] of a file too large to keep, in chunks, waiting on backpressure. */
+  /**
+   * Streams bytes [start, end] of a file too large to keep: with sendfile(2) where the transport has it,
+   * else in chunks read here, waiting on backpressure.
+   */
   async #stream(response: Response, status: number, lines: string, variant: Variant, start: number, end: number): Promise<void> {
     // HEAD (or nothing to send): the head alone, with the length the body would have.
     if (response.request.method === 'HEAD' || end < start) return response.sendPrepared(status, lines, null, end - start + 1)
     response.status(status).prepare(lines).setHeader('Content-Length', end - start + 1)
     const file = await open(variant.file, 'r')
+    // The epoll transport sends the file itself (sendfile(2)): the bytes never pass through JavaScript.
+    if (response.sendFile(file.fd, start, end - start + 1, () => void file.close())) return response.end()
     try {
       let position = start
       while (position <= end && !response.closed) {

@@ -65,6 +65,15 @@ export interface Connection<Data = unknown> {
   write(bytes: string | Uint8Array): boolean
   /** Sends everything queued now. */
   flush(): void
+  /**
+   * Only where the backend can (epoll: sendfile(2)): queues `length` bytes of the open file `fd` from
+   * `position`, to leave behind the bytes written before and ahead of those written after, straight from
+   * the page cache (no copy through JavaScript). They count in `bufferedBytes` until sent, so backpressure
+   * and the send timeout judge them like written bytes. `done` runs once: true when all were sent, false
+   * when the connection closed first (the caller closes the file then). A file shorter than promised
+   * fails the connection with a FileChangedError. A read of a file not in the page cache waits for the disk.
+   */
+  sendFile?(fd: number, position: number, length: number, done: (complete: boolean) => void): void
   /** True when the connection is backed up, and then a `drain` is sure to follow; false when writing may go on. */
   owesDrain(): boolean
   /** Stops reading until `resume()` (backpressure from the reader's side). */

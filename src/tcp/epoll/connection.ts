@@ -9,11 +9,15 @@
  * where they are. What the kernel does not take waits in `#unsent` (copied only when it came from the
  * scratch buffer), EPOLLOUT is asked for, and it leaves as the socket drains.
  *
+ * `sendFile()` queues a FileSegment in `#unsent`: sendfile(2) sends it from the page cache when its turn
+ * comes, as much per call as the socket takes, and EPOLLOUT resumes it.
+ *
  * Backpressure: `write()` returns false once the bytes buffered (batch plus unsent) reach the mark, and
  * reading pauses (EPOLLIN dropped from the interest set) until they fall below it; then `drain`. The FIN
  * goes out after the last unsent byte (shutdown(SHUT_WR)); the fd is closed once both sides have ended,
  * or at once on destroy(). `sentBytes` is exact: the sum of what send(2) returned.
  */
+import { FileChangedError } from '../../errors.ts'
 import type { Connection, Handlers, StringEncoding } from '../types.ts'
 import {
   EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_NOSIGNAL, SHUT_WR, SO_ERROR, SOL_SOCKET,
@@ -34,8 +38,8 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   #pendingText = ''
   #pending: (string | Uint8Array)[] = []
   #pendingBytes = 0
-  /** Bytes the kernel has not taken yet, oldest first; the first may be partly sent (`#unsentOffset`). */
-  #unsent: Uint8Array[] = []
+  /** What the kernel has not taken yet, oldest first; the first bytes may be partly sent (`#unsentOffset`). */
+  #unsent: (Uint8Array | FileSegment)[] = []
   #unsentOffset = 0
   #unsentBytes = 0
   #sentBytes = 0
@@ -136,6 +140,16 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     } else {
       this.#sendParts(parts)
     }
+    this.#afterSend()
+  }
+
+  sendFile(fd: number, position: number, length: number, done: (complete: boolean) => void): void {
+    if (!this.#closed && !this.#endRequested) this.flush()
+    if (this.#closed || this.#endRequested) return done(false)
+    if (length === 0) return done(true)
+    this.#unsent.push(new FileSegment(fd, position, length, done))
+    this.#unsentBytes += length
+    if (this.#unsent.length === 1) this.#sendUnsent()
     this.#afterSend()
   }
 
@@ -298,6 +312,12 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   #sendUnsent(): void {
     while (this.#unsent.length > 0 && !this.#closed) {
       const first = this.#unsent[0]!
+      if (first instanceof FileSegment) {
+        if (!this.#sendSegment(first)) return
+        this.#unsent.shift()
+        first.done(true)
+        continue
+      }
       const length = first.length - this.#unsentOffset
       const sent = this.#send(this.#unsentOffset === 0 ? first : first.subarray(this.#unsentOffset), length)
       if (sent < 0) return
@@ -309,6 +329,29 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
       this.#unsent.shift()
       this.#unsentOffset = 0
     }
+  }
+
+  /** sendfile(2) until the segment is sent or the socket is full. @returns true when all of it was sent */
+  #sendSegment(segment: FileSegment): boolean {
+    while (segment.left > 0) {
+      const sent = this.#libc.sendfile(this.#fd, segment.fd, segment.offset, Math.min(segment.left, SENDFILE_BYTES_MAX))
+      if (sent > 0) {
+        segment.left -= sent
+        this.#unsentBytes -= sent
+        this.#sentBytes += sent
+        this.#touch()
+        continue
+      }
+      if (sent === 0) {
+        this.#fail(new FileChangedError(`The file ended ${segment.left} bytes before the length promised`))
+        return false
+      }
+      const errno = this.#libc.errno()
+      if (errno === EINTR) continue
+      if (errno !== EAGAIN) this.#fail(systemError('sendfile', errno))
+      return false
+    }
+    return true
   }
 
   /** After sending: ask for EPOLLOUT while bytes wait; FIN when asked and all is sent; drain when due. */
@@ -377,8 +420,10 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     this.#pending = []
     this.#pendingText = ''
     this.#pendingBytes = 0
+    const unsent = this.#unsent
     this.#unsent = []
     this.#unsentBytes = 0
+    for (const part of unsent) if (part instanceof FileSegment) part.done(false)
     this.#loop.remove(this.#fd)
     this.#libc.close(this.#fd)
     this.#onClosed(this)
@@ -394,6 +439,24 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     return this.#peer
   }
 }
+
+/** Bytes of an open file that leave by sendfile(2), in their place among the bytes written. */
+class FileSegment {
+  readonly fd: number
+  /** The file offset, as sendfile(2) reads and advances it (an off_t). */
+  readonly offset = Buffer.alloc(8)
+  left: number
+  readonly done: (complete: boolean) => void
+  constructor(fd: number, position: number, length: number, done: (complete: boolean) => void) {
+    this.fd = fd
+    this.offset.writeBigInt64LE(BigInt(position))
+    this.left = length
+    this.done = done
+  }
+}
+
+/** At most this much per sendfile(2) call (the socket takes less when it is fuller). */
+const SENDFILE_BYTES_MAX = 1 << 30
 
 function flushConnection(connection: EpollConnection<any>): void {
   connection.flush()
