@@ -50,10 +50,14 @@ test('the apps benchmark runs in quick mode: every app answers right, and the ro
 
 test('the static benchmark runs in quick mode and prints its table', async () => {
   const { stdout, stderr } = await bench('static')
-  assert.match(stderr, /✔ wirespeed answers GET \/ with 200 and 50 bytes/)
-  assert.match(stderr, /✔ wirespeed answers GET \/large.bin with 200 and 102400 bytes/)
-  assert.match(stdout, /\| wirespeed \| 50 B index.html \| [\d,]+ \| [\d.]+ \|/)
-  assert.match(stdout, /\| wirespeed \| 100 KiB file \| [\d,]+ \| [\d.]+ \|/)
+  assert.match(stderr, /✔ wirespeed, epoll answers GET \/ with 200 and 50 bytes/)
+  assert.match(stderr, /✔ wirespeed, epoll answers GET \/large.bin with 200 and 102400 bytes/)
+  assert.match(stderr, /✔ wirespeed, node answers GET \/huge.bin with 200 and 4194304 bytes/)
+  for (const backend of ['epoll', 'node']) {
+    for (const load of ['50 B index.html', '100 KiB file', '4 MiB file \\(streamed\\)']) {
+      assert.match(stdout, new RegExp(`\\| wirespeed, ${backend} \\| ${load} \\| [\\d,]+ \\| [\\d.]+ \\|`))
+    }
+  }
   assert.doesNotMatch(stderr, /errors/)
 })
 
