@@ -143,3 +143,12 @@ test('SIGINT to the runner alone stops every process it started, then the runner
   })
   assert.deepEqual(alive, [], 'no contender is left running')
 })
+
+test('the HTTP-layer micro-benchmark runs and serves every request it feeds', async () => {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['bench/micro/http-layer.ts', '16000'], { cwd: root, timeout: 60_000 }, (error, out, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(out),
+    )
+  })
+  assert.equal(stdout.match(/http layer, 16 pipelined GET \/: [\d.]+ ns per request/g)?.length, 5)
+})
