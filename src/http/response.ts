@@ -90,6 +90,8 @@ export function asciiOrBytes(body: string | Uint8Array): string | Uint8Array {
   return body
 }
 let lastAscii = ''
+/** The last plain text reply made (#plainTextReply), with what it was made of. */
+const lastText = { body: '', start: '', ending: '', reply: '' }
 
 const Phase = { fresh: 0, streaming: 1, ended: 2 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
@@ -206,6 +208,10 @@ export class Response {
     const contentType = typeof body === 'string' ? TEXT_TYPE_LINE : BYTES_TYPE_LINE
     body = asciiOrBytes(body)
     const length = noBody ? -1 : body.length
+    if (typeof body === 'string' && length > 0 && this.#names === null && this.#reason === undefined && this.request.method !== 'HEAD') {
+      this.#emit(this.#plainTextReply(body))
+      return this.#owner.responseEnded(this)
+    }
     const head = this.#head(length, contentType, false)
     if (noBody || this.request.method === 'HEAD' || length === 0) this.#emit(head)
     else if (typeof body === 'string') this.#emit(head + body)
@@ -378,15 +384,39 @@ export class Response {
     this.#emit(this.#head(length, undefined, this.#chunked, this.#prepared))
   }
 
-  #head(length: number, contentType: string | undefined, chunked: boolean, prepared = ''): string {
+  /**
+   * The whole reply for a text body with no header of the handler's own: what #head and the body make,
+   * and the same string again while the head's start (status, Date), its ending and the body are the same
+   * (a server tends to send one reply many times a second; the joins cost more than the comparison).
+   */
+  #plainTextReply(body: string): string {
+    const start = headStart(this.statusCode, this.#owner.now)
+    const ending = this.#ending()
+    if (body === lastText.body && start === lastText.start && ending === lastText.ending) return lastText.reply
+    lastText.body = body
+    lastText.start = start
+    lastText.ending = ending
+    lastText.reply = start + TEXT_TYPE_LINE + contentLengthLine(body.length) + ending + body
+    return lastText.reply
+  }
+
+  /** Decides keep-alive for this reply and returns the head's last line(s). */
+  #ending(): string {
     const owner = this.#owner
     const request = this.request
     this.#keepAlive =
       request.keepAlive && !this.#userClose && !owner.closesAfter(this) &&
       // A client that expects 100-continue and was not asked for its body may or may not send it (RFC 9110 §10.1.1).
       !(request.expectContinue && !request.continueAsked && !request.bodyComplete)
+    if (!this.#keepAlive) return 'Connection: close\r\n\r\n'
+    if (request.versionMinor === 0) return 'Connection: keep-alive\r\n\r\n'
+    return '\r\n'
+  }
+
+  #head(length: number, contentType: string | undefined, chunked: boolean, prepared = ''): string {
+    const ending = this.#ending()
     const names = this.#names
-    let head = this.#reason === undefined ? headStart(this.statusCode, owner.now) : headStartWithReason(this.statusCode, this.#reason, owner.now)
+    let head = this.#reason === undefined ? headStart(this.statusCode, this.#owner.now) : headStartWithReason(this.statusCode, this.#reason, this.#owner.now)
     if (names !== null) head += this.#lines!.join('')
     head += prepared
     if (contentType !== undefined && length > 0 && (names === null || !names.includes('content-type'))) {
@@ -394,10 +424,7 @@ export class Response {
     }
     if (length >= 0) head += contentLengthLine(length)
     else if (chunked) head += 'Transfer-Encoding: chunked\r\n'
-    if (!this.#keepAlive) head += 'Connection: close\r\n\r\n'
-    else if (request.versionMinor === 0) head += 'Connection: keep-alive\r\n\r\n'
-    else head += '\r\n'
-    return head
+    return head + ending
   }
 
   #emit(bytes: string | Uint8Array): void {
