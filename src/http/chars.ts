@@ -29,8 +29,11 @@ export const FIELD_VALUE = table((byte) => byte === 0x09 || (byte >= 0x20 && byt
  */
 export const TARGET = table((byte) => byte > 0x20 && byte < 0x7f && !'"#<>'.includes(String.fromCharCode(byte)))
 
-/** reg-name, IP-literal and port characters of a Host value (RFC 9110 §7.2, RFC 3986 §3.2.2). */
-export const HOST = table((byte) => isAlnum(byte) || "-._~!$&'()*+,;=%:[]".includes(String.fromCharCode(byte)))
+/**
+ * reg-name and IPv4 characters of a Host value (RFC 9110 §7.2, RFC 3986 §3.2.2): the colon before a port
+ * and the brackets of an IP literal are judged apart.
+ */
+export const HOST_NAME = table((byte) => isAlnum(byte) || "-._~!$&'()*+,;=%".includes(String.fromCharCode(byte)))
 
 export const CR = 13
 export const LF = 10

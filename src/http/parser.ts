@@ -20,7 +20,7 @@
  */
 import { HttpError } from '../errors.ts'
 import type { Limits } from '../limits.ts'
-import { COLON, CR, equalsLower, FIELD_VALUE, HOST, HTAB, indexOfLf, LF, lowerByte, SP, TARGET, TOKEN } from './chars.ts'
+import { COLON, CR, equalsLower, FIELD_VALUE, HOST_NAME, HTAB, indexOfLf, LF, lowerByte, SP, TARGET, TOKEN } from './chars.ts'
 
 /** Methods the server passes to handlers. Any other token gets 501 (RFC 9110 §9.1). */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH'] as const
@@ -471,11 +471,11 @@ function checkHost(bytes: Uint8Array, start: number, end: number): void {
   }
   for (; i < end; i++) {
     const byte = bytes[i]!
-    if (HOST[byte] === 0 || byte === 0x5b || byte === 0x5d) throw badHost()
-    if (byte === COLON) {
-      if (portStart >= 0) throw badHost()
-      portStart = i + 1
-    }
+    if (HOST_NAME[byte] === 1) continue
+    if (byte !== COLON) throw badHost()
+    // The port: digits only, so a second colon is refused there too.
+    portStart = i + 1
+    break
   }
   if (portStart >= 0) {
     for (let p = portStart; p < end; p++) if (!isDigit(bytes[p]!)) throw badHost()

@@ -59,6 +59,7 @@ export const rejections: Rejection[] = [
   { name: 'a Host with a bad port', request: 'GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n', status: 400 },
   { name: 'a Host with two ports', request: 'GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n', status: 400 },
   { name: 'an unclosed IPv6 Host', request: 'GET / HTTP/1.1\r\nHost: [::1\r\n\r\n', status: 400 },
+  { name: 'a Host with a bracket outside an IP literal', request: 'GET / HTTP/1.1\r\nHost: a]b\r\n\r\n', status: 400 },
   // Message framing (RFC 9112 §6)
   { name: 'Content-Length with Transfer-Encoding', request: `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400 },
   { name: 'Transfer-Encoding with Content-Length', request: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc`, status: 400 },
