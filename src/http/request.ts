@@ -104,8 +104,10 @@ export class Request<Params = Record<string, string>> {
     const start = this.#base + this.#targetStart
     const end = this.#base + this.#targetEnd
     // "/" is the most requested target of all: no string is made for it.
-    if (end - start === 1 && this.#buffer[start] === 0x2f) this.#url = '/'
-    else {
+    if (end - start === 1 && this.#buffer[start] === 0x2f) {
+      this.#url = '/'
+      this.#queryStart = -1
+    } else {
       const url = this.#buffer.toString('latin1', start, end)
       this.#url = this.#authorityStart >= 0 && url[0] !== '/' ? `/${url}` : url
     }
