@@ -385,8 +385,8 @@ export class Response {
   }
 
   /**
-   * The whole reply for a text body with no header of the handler's own: what #head and the body make,
-   * and the same string again while the head's start (status, Date), its ending and the body are the same
+   * The whole reply for a text body with no header of the handler's own: #head and the body, made once and
+   * sent again while the head's start (status, Date), its ending and the body are the same
    * (a server tends to send one reply many times a second; the joins cost more than the comparison).
    */
   #plainTextReply(body: string): string {
@@ -396,7 +396,7 @@ export class Response {
     lastText.body = body
     lastText.start = start
     lastText.ending = ending
-    lastText.reply = start + TEXT_TYPE_LINE + contentLengthLine(body.length) + ending + body
+    lastText.reply = this.#head(body.length, TEXT_TYPE_LINE, false, '', ending) + body
     return lastText.reply
   }
 
@@ -413,8 +413,7 @@ export class Response {
     return '\r\n'
   }
 
-  #head(length: number, contentType: string | undefined, chunked: boolean, prepared = ''): string {
-    const ending = this.#ending()
+  #head(length: number, contentType: string | undefined, chunked: boolean, prepared = '', ending = this.#ending()): string {
     const names = this.#names
     let head = this.#reason === undefined ? headStart(this.statusCode, this.#owner.now) : headStartWithReason(this.statusCode, this.#reason, this.#owner.now)
     if (names !== null) head += this.#lines!.join('')

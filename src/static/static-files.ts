@@ -22,8 +22,8 @@
  * byte range answers 206 or 416 (RFC 9110 §14); several ranges, or an If-Range that does not match, get the
  * whole file. Precompressed siblings (x.br, x.gz) are served when Accept-Encoding allows them.
  */
-import { open, readFile, realpath, stat } from 'node:fs/promises'
-import { closeSync, openSync, type Stats } from 'node:fs'
+import { readFile, realpath, stat } from 'node:fs/promises'
+import { closeSync, openSync, read, type Stats } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import { FileChangedError, NotAFolderError, PathNotFoundError, PathRefusedError } from '../errors.ts'
 import type { Handler } from '../http/types.ts'
@@ -229,25 +229,23 @@ export class StaticFiles {
     // HEAD (or nothing to send): the head alone, with the length the body would have.
     if (response.request.method === 'HEAD' || end < start) return response.sendPrepared(status, lines, null, end - start + 1)
     response.status(status).prepare(lines).setHeader('Content-Length', end - start + 1)
-    // The epoll transport sends the file itself (sendfile(2)): the bytes never pass through JavaScript. The
-    // open and close are synchronous (microseconds for a local file; the thread pool's round trip cost
-    // more than the whole send).
+    // One open, synchronous (microseconds for a local file; the thread pool's round trip cost more than a
+    // whole sendfile). The epoll transport then sends the file itself (sendfile(2)): the bytes never pass
+    // through JavaScript; elsewhere they are read here, asynchronously, in chunks.
     const fd = openSync(variant.file, 'r')
     if (response.sendFile(fd, start, end - start + 1, () => closeSync(fd))) return response.end()
-    closeSync(fd)
-    const file = await open(variant.file, 'r')
     try {
       let position = start
       while (position <= end && !response.closed) {
         const chunk = Buffer.allocUnsafe(Math.min(STREAM_CHUNK_BYTES, end - position + 1))
-        const { bytesRead } = await file.read(chunk, 0, chunk.length, position)
+        const bytesRead = await readAt(fd, chunk, position)
         // The file shrank under us: the promised length cannot be kept, so the connection must close.
         if (bytesRead === 0) throw new FileChangedError(`${variant.file} shrank while it was being sent`)
         position += bytesRead
         if (!response.write(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead))) await response.drain()
       }
     } finally {
-      await file.close()
+      closeSync(fd)
     }
     response.end()
   }
@@ -345,4 +343,9 @@ async function statOrNull(path: string): Promise<Stats | null> {
   } catch {
     return null
   }
+}
+
+/** Reads into all of `chunk` from `position` of the open file `fd`, on the thread pool. @returns the bytes read */
+function readAt(fd: number, chunk: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, chunk, 0, chunk.length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))))
 }
