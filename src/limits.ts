@@ -30,7 +30,12 @@ export const limitSpecs = {
   bodyTimeoutMs: { value: 30_000, min: 1, max: 3_600_000 },
   /** Time a keep-alive connection may wait for its next request. Then it is closed without a reply. */
   idleTimeoutMs: { value: 5_000, min: 1, max: 3_600_000 },
-  /** Time a connection may stay backed up (the peer not reading our replies) before it is destroyed. */
+  /**
+   * Time a connection may stay backed up (the peer not reading our replies) before it is destroyed.
+   * Progress is seen when the kernel takes more bytes, so a reader's progress shows only in steps of what
+   * the kernel buffers between us and it (on loopback, autotuned up to ~15 MB: a reader at 1 MB/s can look
+   * still for over 2 s). Keep it well above the time a slow client takes to read that much.
+   */
   sendTimeoutMs: { value: 30_000, min: 1, max: 3_600_000 },
   /** Open connections per server (per worker). Past it, a new connection gets 503 and is closed. */
   connectionsMax: { value: 10_000, min: 1, max: 1_000_000 },
