@@ -53,10 +53,13 @@ class Endpoint<T> {
   any: { value: T; key: string; match: RouteMatch<T> } | null = null
   allow = ''
   notAllowed: RouteMatch<T> = { value: null, params: NO_PARAMS, allow: '', key: '' }
+  /** Names the lookup's values: an object literal with this pattern's names, so every lookup of it makes the same shape. */
+  readonly params: (values: string[]) => Record<string, string>
 
   constructor(pattern: string, names: string[]) {
     this.pattern = pattern
     this.names = names
+    this.params = paramsMaker(names)
   }
 
   add(method: string | null, value: T, key: string): void {
@@ -160,11 +163,8 @@ export class Router<T> {
     const found = this.#walk(this.#root, path, 0, method, 0)
     if (found !== null) {
       const entry = found.serving(method)!
-      const names = found.names
-      if (names.length === 0) return entry.match
-      const params: Record<string, string> = {}
-      for (let index = 0; index < names.length; index++) params[names[index]!] = decodeParam(values[index]!, names[index]!)
-      return { value: entry.value, params, allow: found.allow, key: entry.key }
+      if (found.names.length === 0) return entry.match
+      return { value: entry.value, params: found.params(values), allow: found.allow, key: entry.key }
     }
     const unserved = this.#unserved
     this.#unserved = null
@@ -191,15 +191,10 @@ export class Router<T> {
       }
     } else {
       const code = path.charCodeAt(position)
-      const codes = node.codes
-      for (let index = 0; index < codes.length; index++) {
-        if (codes[index] !== code) continue
-        const child = node.children[index]!
-        if (path.startsWith(child.prefix, position)) {
-          const found = this.#walk(child, path, position + child.prefix.length, method, depth)
-          if (found !== null) return found
-        }
-        break
+      const child = literalChild(node, code)
+      if (child !== null && hasAt(path, child.prefix, position)) {
+        const found = this.#walk(child, path, position + child.prefix.length, method, depth)
+        if (found !== null) return found
       }
       const param = node.param
       if (param !== null && code !== 0x2f) {
@@ -234,6 +229,13 @@ export class Router<T> {
   }
 }
 
+/** The literal child whose prefix starts with `code`, or null. */
+function literalChild<T>(node: Node<T>, code: number): Node<T> | null {
+  const codes = node.codes
+  for (let index = 0; index < codes.length; index++) if (codes[index] === code) return node.children[index]!
+  return null
+}
+
 /** Walks and splits literal children so that `text` ends at a node; returns that node. */
 function insertLiteral<T>(node: Node<T>, text: string): Node<T> {
   while (text.length > 0) {
@@ -260,6 +262,17 @@ function insertLiteral<T>(node: Node<T>, text: string): Node<T> {
     text = text.slice(common)
   }
   return node
+}
+
+/**
+ * `path.startsWith(text, position)` for a child found by its first char (so from the second on), without
+ * the builtin's call: prefixes are short and a loop is cheaper.
+ */
+function hasAt(path: string, text: string, position: number): boolean {
+  const length = text.length
+  if (position + length > path.length) return false
+  for (let index = 1; index < length; index++) if (path.charCodeAt(position + index) !== text.charCodeAt(index)) return false
+  return true
 }
 
 function commonPrefixLength(a: string, b: string): number {
@@ -296,6 +309,7 @@ function parsePattern(path: string, key: string): { tokens: Token[]; names: stri
     if (segment[0] === ':') {
       const name = segment.slice(1)
       if (!PARAM_NAME.test(name)) throw new RouteError('BAD_ROUTE', `Invalid route ${JSON.stringify(key)}: parameter ${JSON.stringify(segment)} must be ":" and a name of letters, digits or "_", the whole segment`)
+      if (name === '__proto__') throw new RouteError('BAD_ROUTE', `Invalid route ${JSON.stringify(key)}: ":__proto__" cannot name a parameter (it is the prototype of request.params)`)
       if (names.includes(name)) throw new RouteError('BAD_ROUTE', `Invalid route ${JSON.stringify(key)}: parameter ":${name}" appears twice`)
       tokens.push(literal, PARAM)
       names.push(name)
@@ -323,6 +337,19 @@ function parsePattern(path: string, key: string): { tokens: Token[]; names: stri
   }
   if (literal.length > 0) tokens.push(literal)
   return { tokens: tokens.filter((token) => token !== ''), names, pattern }
+}
+
+/**
+ * A function that names a lookup's values for one pattern: `(values) => ({ id: decode(values[0], 'id') })`,
+ * compiled once per pattern (as find-my-way does). Assigning names one by one to `{}` makes every lookup
+ * walk the shape transitions through a megamorphic keyed store; one literal per pattern does not. Names are
+ * checked identifiers or "*", and each is written through JSON.stringify, so the source holds no text of
+ * the route's but quoted names.
+ */
+function paramsMaker(names: string[]): (values: string[]) => Record<string, string> {
+  if (names.length === 0) return () => NO_PARAMS
+  const fields = names.map((name, index) => `${JSON.stringify(name)}: decode(values[${index}], ${JSON.stringify(name)})`)
+  return new Function('decode', `return (values) => ({ ${fields.join(', ')} })`)(decodeParam) as (values: string[]) => Record<string, string>
 }
 
 /** Percent-decodes a parameter value (UTF-8); a malformed escape is the client's error: 400. */

@@ -26,6 +26,14 @@ test('Router.find() prefers an exact path to a parameter, and a parameter to a w
   }
 })
 
+test('Router.find() names parameters as own properties, whatever their names', () => {
+  const router = routerOf(['GET /:constructor/:toString/:hasOwnProperty/*'])
+  const params = router.find('GET', '/a/b/c/d/e')?.params
+  assert.deepEqual(params, { constructor: 'a', toString: 'b', hasOwnProperty: 'c', '*': 'd/e' })
+  assert.deepEqual(Object.keys(params!), ['constructor', 'toString', 'hasOwnProperty', '*'])
+  assert.equal(Object.getPrototypeOf(params), Object.prototype)
+})
+
 test('Router.find() backtracks to a route that serves the method', () => {
   const router = routerOf(['GET /users/me', 'POST /users/:id', 'DELETE /users/*'])
   assert.equal(router.find('POST', '/users/me')?.value, 'POST /users/:id')
@@ -94,6 +102,7 @@ test('Router.add() says what is wrong with a bad key', () => {
     ['GET /a/:', /parameter/],
     ['GET /a/:1x', /parameter/],
     ['GET /a/:id/:id', /appears twice/],
+    ['GET /a/:__proto__', /cannot name a parameter/],
     ['GET /a/*/b', /last segment/],
     ['GET /a/x:y', /mixes/],
     ['GET /a/x*', /mixes/],
