@@ -23,6 +23,9 @@ const GlobalHeaders = globalThis.Headers
 
 const TEXT_TYPE = 'text/plain;charset=UTF-8'
 const FORM_TYPE = 'application/x-www-form-urlencoded;charset=UTF-8'
+// The same string each time, so the reply made from them can be recognised and reused (Response#plainReply).
+const TEXT_TYPE_LINE = `Content-Type: ${TEXT_TYPE}\r\n`
+const FORM_TYPE_LINE = `Content-Type: ${FORM_TYPE}\r\n`
 /** Fields the server writes itself (framing and the connection are the server's, RFC 9112 §6, §9.6). */
 const SERVER_FIELDS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive'])
 
@@ -150,30 +153,53 @@ function defaultContentType(body: FastBody): string | undefined {
 function fieldLines(headers: HeadersInit | undefined, out: { contentType: boolean; length: number }): string {
   if (headers === undefined) return ''
   let lines = ''
-  const add = (name: string, value: string): void => {
-    const lower = name.toLowerCase()
-    if (SERVER_FIELDS.has(lower)) {
-      if (lower === 'content-length') out.length = Number(value)
-      return
-    }
-    if (lower === 'content-type') out.contentType = true
-    lines += `${name}: ${value}\r\n`
-  }
   if (headers instanceof GlobalHeaders) {
     // Iteration yields each Set-Cookie on its own; names are lower-case and values already checked.
-    for (const [name, value] of headers) add(name, value)
+    for (const [name, value] of headers) lines += lineOf(name, `${name}: ${value}\r\n`, value, out)
     return lines
   }
-  const pairs: Iterable<readonly [string, string] | string[]> = Array.isArray(headers) ? headers : Object.entries(headers as Record<string, string>)
-  for (const pair of pairs) {
-    if (pair.length !== 2) throw new TypeError('Invalid header pair: expected [name, value]')
-    const name = String(pair[0])
-    const value = String(pair[1]).trim()
+  if (Array.isArray(headers) || typeof (headers as unknown as Iterable<unknown>)[Symbol.iterator] === 'function') {
+    for (const pair of headers as Iterable<readonly string[]>) {
+      if (pair.length !== 2) throw new TypeError('Invalid header pair: expected [name, value]')
+      lines += checkedLine(String(pair[0]), String(pair[1]), out)
+    }
+    return lines
+  }
+  const record = headers as Record<string, string>
+  for (const name in record) if (Object.hasOwn(record, name)) lines += checkedLine(name, String(record[name]), out)
+  return lines
+}
+
+/**
+ * The last field a record or a pair list gave, checked and made into its line: frameworks send the same
+ * few fields on every reply (Hono's JSON: one Content-Type), and the same line each time lets the reply's
+ * head be reused (Response#plainReply compares it by identity first).
+ */
+const lastField = { name: '', raw: '', value: '', lower: '', line: '' }
+
+function checkedLine(name: string, raw: string, out: { contentType: boolean; length: number }): string {
+  const field = lastField
+  if (name !== field.name || raw !== field.raw) {
+    const value = raw.trim()
     if (!HEADER_NAME.test(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}: expected a token`)
     if (HEADER_VALUE_BAD.test(value)) throw new TypeError(`Invalid value for header ${name}: CR, LF and NUL are not allowed`)
-    add(name, value)
+    field.name = name
+    field.raw = raw
+    field.value = value
+    field.lower = name.toLowerCase()
+    field.line = `${name}: ${value}\r\n`
   }
-  return lines
+  return lineOf(field.lower, field.line, field.value, out)
+}
+
+/** A field's line, or '' for the fields the server writes itself (noting a Content-Length given). */
+function lineOf(lower: string, line: string, value: string, out: { contentType: boolean; length: number }): string {
+  if (SERVER_FIELDS.has(lower)) {
+    if (lower === 'content-length') out.length = Number(value)
+    return ''
+  }
+  if (lower === 'content-type') out.contentType = true
+  return line
 }
 
 /**
@@ -206,7 +232,7 @@ function writeLight(body: FastBody, init: ResponseInit | undefined, headers: Hea
   let lines = fieldLines(headers ?? init?.headers, out)
   if (!out.contentType && headers === undefined) {
     const type = defaultContentType(body)
-    if (type !== undefined) lines += `Content-Type: ${type}\r\n`
+    if (type !== undefined) lines += type === TEXT_TYPE ? TEXT_TYPE_LINE : type === FORM_TYPE ? FORM_TYPE_LINE : `Content-Type: ${type}\r\n`
   }
   const statusText = init?.statusText
   if (statusText !== undefined && statusText !== '') response.reason(statusText)

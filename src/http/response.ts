@@ -56,7 +56,7 @@ export interface UpgradeOptions<Data = unknown> {
 export type Upgrader = (request: Request, response: Response, options: UpgradeOptions | undefined) => boolean
 
 const TEXT_TYPE_LINE = 'Content-Type: text/plain; charset=utf-8\r\n'
-const JSON_TYPE = 'application/json; charset=utf-8'
+const JSON_TYPE_LINE = 'Content-Type: application/json; charset=utf-8\r\n'
 const BYTES_TYPE_LINE = 'Content-Type: application/octet-stream\r\n'
 
 let lastLength = -1
@@ -90,8 +90,8 @@ export function asciiOrBytes(body: string | Uint8Array): string | Uint8Array {
   return body
 }
 let lastAscii = ''
-/** The last plain text reply made (#plainTextReply), with what it was made of. */
-const lastText = { body: '', start: '', ending: '', reply: '' }
+/** The last plain reply made (#plainReply), with what it was made of. */
+const lastText = { body: '', lines: '', start: '', ending: '', head: '', reply: '' }
 
 const Phase = { fresh: 0, streaming: 1, ended: 2 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
@@ -203,13 +203,24 @@ export class Response {
   /** Sends the whole reply: a string (UTF-8, text/plain unless set) or bytes (application/octet-stream). */
   send(body: string | Uint8Array = ''): void {
     if (this.#phase !== Phase.fresh) return
+    this.#sendWhole(body, typeof body === 'string' ? TEXT_TYPE_LINE : BYTES_TYPE_LINE)
+  }
+
+  /** Sends `value` as JSON. */
+  json(value: unknown): void {
+    if (this.#phase !== Phase.fresh) return
+    // A Content-Type of the handler's own wins (#head leaves out the one given here).
+    this.#sendWhole(JSON.stringify(value), JSON_TYPE_LINE)
+  }
+
+  /** The whole reply, with `contentType` unless the handler set one. */
+  #sendWhole(body: string | Uint8Array, contentType: string): void {
     this.#phase = Phase.ended
     const noBody = this.statusCode === 204 || this.statusCode === 304
-    const contentType = typeof body === 'string' ? TEXT_TYPE_LINE : BYTES_TYPE_LINE
     body = asciiOrBytes(body)
     const length = noBody ? -1 : body.length
     if (typeof body === 'string' && length > 0 && this.#names === null && this.#reason === undefined && this.request.method !== 'HEAD') {
-      this.#emit(this.#plainTextReply(body))
+      this.#emit(this.#plainReply(body, contentType))
       return this.#owner.responseEnded(this)
     }
     const head = this.#head(length, contentType, false)
@@ -220,13 +231,6 @@ export class Response {
       this.#emit(body)
     }
     this.#owner.responseEnded(this)
-  }
-
-  /** Sends `value` as JSON. */
-  json(value: unknown): void {
-    if (this.#phase !== Phase.fresh) return
-    if (!this.#names?.includes('content-type')) this.setHeader('Content-Type', JSON_TYPE)
-    this.send(JSON.stringify(value))
   }
 
   /**
@@ -320,6 +324,10 @@ export class Response {
     this.#phase = Phase.ended
     this.statusCode = status
     const noBody = status === 304 || status === 204
+    if (typeof body === 'string' && length > 0 && length === body.length && !noBody && this.#names === null && this.#reason === undefined && this.request.method !== 'HEAD') {
+      this.#emit(this.#plainReply(body, lines))
+      return this.#owner.responseEnded(this)
+    }
     const head = this.#head(noBody ? -1 : length, undefined, false, lines)
     if (noBody || body === null || length === 0 || this.request.method === 'HEAD') this.#emit(head)
     else if (typeof body === 'string') this.#emit(head + body)
@@ -385,19 +393,31 @@ export class Response {
   }
 
   /**
-   * The whole reply for a text body with no header of the handler's own: #head and the body, made once and
-   * sent again while the head's start (status, Date), its ending and the body are the same
-   * (a server tends to send one reply many times a second; the joins cost more than the comparison).
+   * The whole reply for a string body with no header set through setHeader(): #head, `lines` (complete
+   * field lines: the Content-Type, or a prepared reply's) and the body, made once and sent again while
+   * the head's start (status, Date), the lines, its ending and the body are the same (a server tends to send
+   * one reply many times a second; the joins, and flattening them when the batch is written, cost more than
+   * the comparison).
    */
-  #plainTextReply(body: string): string {
+  #plainReply(body: string, lines: string): string {
     const start = headStart(this.statusCode, this.#owner.now)
     const ending = this.#ending()
-    if (body === lastText.body && start === lastText.start && ending === lastText.ending) return lastText.reply
-    lastText.body = body
-    lastText.start = start
-    lastText.ending = ending
-    lastText.reply = this.#head(body.length, TEXT_TYPE_LINE, false, '', ending) + body
-    return lastText.reply
+    const last = lastText
+    let head: string
+    if (lines === last.lines && start === last.start && ending === last.ending && body.length === last.body.length) {
+      if (body === last.body) return last.reply
+      // Another body of the same length (JSON of one shape): the same head.
+      head = last.head
+    } else {
+      head = this.#head(body.length, undefined, false, lines, ending)
+    }
+    last.body = body
+    last.lines = lines
+    last.start = start
+    last.ending = ending
+    last.head = head
+    last.reply = head + body
+    return last.reply
   }
 
   /** Decides keep-alive for this reply and returns the head's last line(s). */

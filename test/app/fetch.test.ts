@@ -235,3 +235,36 @@ test('HEAD with a null body (the GET reply without its body, as Hono sends it) c
     }
   })
 })
+
+test('replies in a row that share parts of their head each get their own: same-length bodies, alternating fields, pairs and Maps', async () => {
+  // The server reuses a head it made for the previous reply when the status, Date, fields and length are the
+  // same, and the line it made for the previous field: every reply here differs from the one before in one of them.
+  const answers: (() => Response)[] = [
+    () => new Response('{"id":"1"}', { headers: { 'Content-Type': 'application/json' } }),
+    () => new Response('{"id":"2"}', { headers: { 'Content-Type': 'application/json' } }),
+    () => new Response('{"id":"3"}', { headers: { 'Content-Type': 'text/x-other' } }),
+    () => new Response('{"id":"4"}', { headers: { 'Content-Type': 'application/json' }, status: 201 }),
+    () => new Response('{"id":"55"}', { headers: { 'Content-Type': 'application/json' } }),
+    () => new Response('{"id":"6"}', { headers: [['X-A', '1'], ['Content-Type', 'application/json']] }),
+    () => new Response('{"id":"7"}', { headers: new Map([['X-A', ' 2 '], ['Content-Type', 'application/json']]) as unknown as HeadersInit }),
+    () => new Response('{"id":"8"}', { headers: { 'X-A': '2' } }),
+    () => new Response('{"id":"9"}'),
+  ]
+  await withFetch((request) => answers[Number(new URL(request.url).pathname.slice(1))]!(), async (server) => {
+    const requests = answers.map((_, index) => `GET /${index} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')
+    const { replies, client } = await exchange(server.port, requests, answers.length)
+    client.close()
+    const seen = replies.map((reply) => [reply.status, reply.headers.get('content-type'), reply.headers.get('x-a'), reply.headers.get('content-length'), reply.body.toString()])
+    assert.deepEqual(seen, [
+      [200, 'application/json', undefined, '10', '{"id":"1"}'],
+      [200, 'application/json', undefined, '10', '{"id":"2"}'],
+      [200, 'text/x-other', undefined, '10', '{"id":"3"}'],
+      [201, 'application/json', undefined, '10', '{"id":"4"}'],
+      [200, 'application/json', undefined, '11', '{"id":"55"}'],
+      [200, 'application/json', '1', '10', '{"id":"6"}'],
+      [200, 'application/json', '2', '10', '{"id":"7"}'],
+      [200, 'text/plain;charset=UTF-8', '2', '10', '{"id":"8"}'],
+      [200, 'text/plain;charset=UTF-8', undefined, '10', '{"id":"9"}'],
+    ])
+  })
+})

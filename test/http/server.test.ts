@@ -282,6 +282,26 @@ describe('HTTP server basics', () => {
     })
   })
 
+  test('json() sends its Content-Type unless the handler set one, with or without other headers', async () => {
+    await withServer({
+      handler: (request, response) => {
+        if (request.path === '/problem') response.status(404).setHeader('Content-Type', 'application/problem+json')
+        if (request.path === '/other') response.setHeader('X-Other', 'yes')
+        response.json({ path: request.path })
+      },
+    }, async (server) => {
+      const requests = ['/plain', '/problem', '/other', '/plain'].map((path) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`).join('')
+      const { replies, client } = await exchange(server.port, requests, 4)
+      client.close()
+      assert.deepEqual(replies.map((reply) => [reply.status, reply.headers.get('content-type'), reply.headers.get('x-other'), JSON.parse(reply.body.toString()).path]), [
+        [200, 'application/json; charset=utf-8', undefined, '/plain'],
+        [404, 'application/problem+json', undefined, '/problem'],
+        [200, 'application/json; charset=utf-8', 'yes', '/other'],
+        [200, 'application/json; charset=utf-8', undefined, '/plain'],
+      ])
+    })
+  })
+
   test('answers 500 when a handler throws or rejects, and keeps serving', async () => {
     const errors: unknown[] = []
     await withServer({
