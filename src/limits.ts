@@ -32,9 +32,11 @@ export const limitSpecs = {
   idleTimeoutMs: { value: 5_000, min: 1, max: 3_600_000 },
   /**
    * Time a connection may stay backed up (the peer not reading our replies) before it is destroyed.
-   * Progress is seen when the kernel takes more bytes, so a reader's progress shows only in steps of what
-   * the kernel buffers between us and it (on loopback, autotuned up to ~15 MB: a reader at 1 MB/s can look
-   * still for over 2 s). Keep it well above the time a slow client takes to read that much.
+   * Progress is seen when the kernel takes more bytes, in steps of what it frees while the peer reads
+   * (measured on loopback: a client reading steadily at 1 MB/s gets a 25 MB body whole with 2 s). A client
+   * that stops reading for a while is stalled for that while: `curl --limit-rate 1M` reads a burst into the
+   * kernel's buffers, then sleeps for seconds to bring its average down, and is cut by a 2 s timeout, not
+   * by the default. Keep it above the longest pause a legitimate client makes.
    */
   sendTimeoutMs: { value: 30_000, min: 1, max: 3_600_000 },
   /** Open connections per server (per worker). Past it, a new connection gets 503 and is closed. */
