@@ -158,7 +158,7 @@ function fieldLines(headers: HeadersInit | undefined, out: { contentType: boolea
     for (const [name, value] of headers) lines += lineOf(name, `${name}: ${value}\r\n`, value, out)
     return lines
   }
-  if (Array.isArray(headers) || typeof (headers as unknown as Iterable<unknown>)[Symbol.iterator] === 'function') {
+  if (Array.isArray(headers) || Symbol.iterator in headers) {
     for (const pair of headers as Iterable<readonly string[]>) {
       if (pair.length !== 2) throw new TypeError('Invalid header pair: expected [name, value]')
       lines += checkedLine(String(pair[0]), String(pair[1]), out)
