@@ -158,7 +158,8 @@ function fieldLines(headers: HeadersInit | undefined, out: { contentType: boolea
     for (const [name, value] of headers) lines += lineOf(name, `${name}: ${value}\r\n`, value, out)
     return lines
   }
-  if (Array.isArray(headers) || Symbol.iterator in headers) {
+  if (Symbol.iterator in headers) {
+    // Pairs, in an array or any iterable (a Map), as the Headers constructor takes them.
     for (const pair of headers as Iterable<readonly string[]>) {
       if (pair.length !== 2) throw new TypeError('Invalid header pair: expected [name, value]')
       lines += checkedLine(String(pair[0]), String(pair[1]), out)

@@ -219,7 +219,7 @@ export class Response {
     const noBody = this.statusCode === 204 || this.statusCode === 304
     body = asciiOrBytes(body)
     const length = noBody ? -1 : body.length
-    if (typeof body === 'string' && length > 0 && this.#names === null && this.#reason === undefined && this.request.method !== 'HEAD') {
+    if (typeof body === 'string' && length > 0 && this.#isPlain()) {
       this.#emit(this.#plainReply(body, contentType))
       return this.#owner.responseEnded(this)
     }
@@ -324,7 +324,7 @@ export class Response {
     this.#phase = Phase.ended
     this.statusCode = status
     const noBody = status === 304 || status === 204
-    if (typeof body === 'string' && length > 0 && length === body.length && !noBody && this.#names === null && this.#reason === undefined && this.request.method !== 'HEAD') {
+    if (typeof body === 'string' && length > 0 && length === body.length && !noBody && this.#isPlain()) {
       this.#emit(this.#plainReply(body, lines))
       return this.#owner.responseEnded(this)
     }
@@ -418,6 +418,11 @@ export class Response {
     last.head = head
     last.reply = head + body
     return last.reply
+  }
+
+  /** True when the reply's head is only what #plainReply keys on: no setHeader() fields, no reason of its own, not HEAD. */
+  #isPlain(): boolean {
+    return this.#names === null && this.#reason === undefined && this.request.method !== 'HEAD'
   }
 
   /** Decides keep-alive for this reply and returns the head's last line(s). */
