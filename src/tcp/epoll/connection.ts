@@ -200,8 +200,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
 
   #readable(): void {
     if (this.#peerEnded || this.readPaused) return
-    const view = this.#loop.readView()
-    const count = this.#libc.read(this.#fd, view, view.length)
+    const count = this.#loop.read(this.#fd)
     if (count > 0) {
       this.#touch()
       const bytes = this.#loop.commitRead(count)
@@ -265,7 +264,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   /** Sends the scratch buffer's first `length` bytes; keeps a copy of what the kernel did not take. */
   #sendScratch(length: number): boolean {
     if (length === 0) return true
-    const sent = this.#send(this.#loop.scratch, length)
+    const sent = this.#sendAt(this.#loop.scratchAddress, length)
     if (sent === length) return true
     if (sent >= 0) this.#queueUnsent(Buffer.from(this.#loop.scratch.subarray(sent, length)))
     return false
@@ -281,7 +280,13 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
 
   /** One send(2). @returns the bytes taken (0 when the socket is full), or -1 after a failure (closed) */
   #send(bytes: Uint8Array, length: number): number {
-    const sent = this.#libc.send(this.#fd, bytes, length, MSG_NOSIGNAL)
+    return this.#sent(this.#libc.send(this.#fd, bytes, length, MSG_NOSIGNAL))
+  }
+  /** One send(2) of the bytes at `address` (the loop's scratch buffer), as #send. */
+  #sendAt(address: number, length: number): number {
+    return this.#sent(this.#libc.sendAt(this.#fd, address, length, MSG_NOSIGNAL))
+  }
+  #sent(sent: number): number {
     if (sent >= 0) {
       this.#sentBytes += sent
       if (sent > 0) this.#touch()

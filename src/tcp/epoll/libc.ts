@@ -54,7 +54,11 @@ export interface Libc {
   accept4: Call
   connect: Call
   read: Call
+  /** read(2) into memory at an address (`address()` of a buffer kept alive by the caller). */
+  readAt: Call
   send: Call
+  /** send(2) from memory at an address. */
+  sendAt: Call
   shutdown: Call
   close: Call
   getsockname: Call
@@ -62,12 +66,20 @@ export interface Libc {
   epoll_create1: Call
   epoll_ctl: Call
   epoll_wait: Call & { async(...args: unknown[]): void }
+  /** epoll_wait(2) into events at an address. */
+  epollWaitAt: Call
   /** poll(2), for the TCP channel's waits (src/shm/socket-channel.ts). */
   poll: Call & { async(...args: unknown[]): void }
   eventfd: Call
   write: Call
   sendfile: Call
   errno(): number
+  /**
+   * Where `buffer`'s bytes are. Valid while the buffer lives: the bytes of a Buffer never move (an
+   * ArrayBuffer's backing store stays put), so the address of one allocated with allocUnsafeSlow (its own
+   * store, not a slice of Node's pool) can be kept next to it.
+   */
+  address(buffer: Buffer): number
 }
 
 let libc: Libc | undefined
@@ -87,7 +99,9 @@ export async function loadLibc(): Promise<Libc> {
     accept4: f('int accept4(int fd, void *address, void *length, int flags)'),
     connect: f('int connect(int fd, void *address, uint32_t length)'),
     read: f('long read(int fd, void *buffer, size_t count)'),
+    readAt: f('long read(int fd, intptr_t buffer, size_t count)'),
     send: f('long send(int fd, void *buffer, size_t count, int flags)'),
+    sendAt: f('long send(int fd, intptr_t buffer, size_t count, int flags)'),
     shutdown: f('int shutdown(int fd, int how)'),
     close: f('int close(int fd)'),
     getsockname: f('int getsockname(int fd, void *address, void *length)'),
@@ -95,11 +109,13 @@ export async function loadLibc(): Promise<Libc> {
     epoll_create1: f('int epoll_create1(int flags)'),
     epoll_ctl: f('int epoll_ctl(int epfd, int op, int fd, void *event)'),
     epoll_wait: f('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as Libc['epoll_wait'],
+    epollWaitAt: f('int epoll_wait(int epfd, intptr_t events, int maxevents, int timeout)'),
     poll: f('int poll(void *fds, unsigned long count, int timeout)') as Libc['poll'],
     eventfd: f('int eventfd(uint32_t initval, int flags)'),
     write: f('long write(int fd, void *buffer, size_t count)'),
     sendfile: f('long sendfile(int out_fd, int in_fd, void *offset, size_t count)'),
     errno: () => ffi.errno(),
+    address: (buffer) => Number(ffi.address(buffer)),
   }
   return libc
 }

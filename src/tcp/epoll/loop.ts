@@ -39,9 +39,11 @@ export class EpollLoop {
   readonly libc: Libc
   /** A scratch buffer for encoding batches before they are sent (reused: the kernel copies on send). */
   readonly scratch = Buffer.allocUnsafeSlow(64 * 1024)
+  readonly scratchAddress: number
   readonly #epfd: number
   readonly #wakeFd: number
-  readonly #events = Buffer.alloc(EVENTS_MAX * EVENT_BYTES)
+  readonly #events = Buffer.allocUnsafeSlow(EVENTS_MAX * EVENT_BYTES)
+  readonly #eventsAddress: number
   readonly #parkEvents = Buffer.alloc(EVENTS_MAX * EVENT_BYTES)
   readonly #event = Buffer.alloc(EVENT_BYTES)
   readonly #targets = new Map<number, Target>()
@@ -51,10 +53,14 @@ export class EpollLoop {
   #emptyTurns = 0
   #parked = false
   #slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+  #slabAddress: number
   #slabUsed = 0
 
   constructor(libc: Libc) {
     this.libc = libc
+    this.scratchAddress = libc.address(this.scratch)
+    this.#eventsAddress = libc.address(this.#events)
+    this.#slabAddress = libc.address(this.#slab)
     this.#epfd = libc.epoll_create1(EFD_CLOEXEC)
     this.#wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
     this.#control(EPOLL_CTL_ADD, this.#wakeFd, EPOLLIN)
@@ -99,18 +105,19 @@ export class EpollLoop {
   }
 
   /**
-   * Room to read into: a view of the current slab from its first unused byte. Bytes read are handed out as
+   * One read(2) of `fd` into the current slab, from its first unused byte. Bytes read are handed out as
    * views of the slab and never written again (requests keep views of them), so a slab is replaced, not
-   * reused, once its tail is too short.
+   * reused, once its tail is too short. @returns read(2)'s result: commitRead() what it read
    */
-  readView(): Buffer {
+  read(fd: number): number {
     if (SLAB_BYTES - this.#slabUsed < READ_BYTES_MIN) {
       this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+      this.#slabAddress = this.libc.address(this.#slab)
       this.#slabUsed = 0
     }
-    return this.#slab.subarray(this.#slabUsed)
+    return this.libc.readAt(fd, this.#slabAddress + this.#slabUsed, SLAB_BYTES - this.#slabUsed)
   }
-  /** Takes `length` bytes of the last readView() for good. */
+  /** Takes `length` bytes of the last read() for good. */
   commitRead(length: number): Buffer {
     const bytes = this.#slab.subarray(this.#slabUsed, this.#slabUsed + length)
     this.#slabUsed += length
@@ -135,13 +142,13 @@ export class EpollLoop {
   poll(): void {
     this.#scheduled = false
     if (this.#targets.size === 0) return
-    let count = this.libc.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, 0)
+    let count = this.libc.epollWaitAt(this.#epfd, this.#eventsAddress, EVENTS_MAX, 0)
     if (count > 0) {
       this.#emptyTurns = 0
       for (let polls = 1; ; polls++) {
         this.#dispatch(this.#events, count)
         if (polls === POLLS_PER_TURN || this.#targets.size === 0) break
-        count = this.libc.epoll_wait(this.#epfd, this.#events, EVENTS_MAX, 0)
+        count = this.libc.epollWaitAt(this.#epfd, this.#eventsAddress, EVENTS_MAX, 0)
         if (count <= 0) break
       }
       this.#schedule()
