@@ -417,7 +417,8 @@ export class ConnectionState implements Protocol, RequestOwner, ResponseOwner {
     const queue = this.#queue
     const connection = this.#connection
     while (queue.length > 0 && queue[0]!.finished) {
-      const done = queue.shift()!
+      // (pop, not shift, for the one reply of an unpipelined request: shift's left-trim costs more.)
+      const done = queue.length === 1 ? queue.pop()! : queue.shift()!
       if (done.closesConnection) {
         queue.length = 0
         this.#stopParsing = true

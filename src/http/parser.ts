@@ -25,6 +25,9 @@ import { COLON, CR, equalsLower, FIELD_VALUE, HOST_NAME, HTAB, indexOfLf, LF, lo
 /** Methods the server passes to handlers. Any other token gets 501 (RFC 9110 §9.1). */
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PATCH'] as const
 
+/** Field slots (4 per field) of one field store before the parser starts a new one: 64 fields, 2 KiB. */
+const FIELD_STORE_SLOTS = 256
+
 /** Content-Length values longer than this cannot be under any body limit (2^40 has 13 digits). */
 const CONTENT_LENGTH_DIGITS_MAX = 15
 
@@ -41,10 +44,14 @@ export class RequestParser {
   versionMinor = 1
   fieldCount = 0
   /**
-   * Per field: name start, name end, value start, value end (value trimmed of OWS). A plain array of small
-   * integers: V8 slices one faster than it allocates a typed array, and a Request keeps a slice.
+   * Per field: name start, name end, value start, value end (value trimmed of OWS), from `fieldsStart` on.
+   * A plain array of small integers, written only forward: each Request keeps the array and where its
+   * fields lie in it (no copy per request), and the parser starts a new array once this one holds
+   * FIELD_STORE_SLOTS (slots of earlier requests are never written again).
    */
-  readonly fields: number[]
+  fields: number[] = []
+  /** Where the current request's fields start in `fields`. */
+  fieldsStart = 0
   /** -1 when absent. */
   contentLength = -1
   chunked = false
@@ -67,12 +74,15 @@ export class RequestParser {
 
   constructor(limits: Limits) {
     this.#limits = limits
-    // Room for 16 fields to start with; more slots are appended as a request needs them (up to the limit).
-    this.fields = new Array<number>(Math.min(64, limits.headerCountMax * 4)).fill(0)
   }
 
   /** Forgets the request parsed last; call before the next one. */
   reset(): void {
+    this.fieldsStart += this.fieldCount * 4
+    if (this.fieldsStart >= FIELD_STORE_SLOTS) {
+      this.fields = []
+      this.fieldsStart = 0
+    }
     this.fieldCount = 0
     this.authorityStart = -1
     this.authorityEnd = -1
@@ -111,11 +121,25 @@ export class RequestParser {
       // A whole, well-formed field line, checked as it is scanned (one pass, not three); anything else (the
       // blank line, a line not all here yet, a malformed one, a limit reached) takes the careful path below,
       // which finds the same line valid or throws the precise error.
-      if (position === lineStart && this.#headersStart >= 0) {
-        const next = this.#wholeField(bytes, base, lineStart, end)
-        if (next !== 0) {
-          lineStart = position = next
-          continue
+      if (position === lineStart) {
+        if (this.#headersStart >= 0) {
+          // The blank line that ends the head.
+          if (bytes[lineStart] === CR && lineStart + 1 < end && bytes[lineStart + 1] === LF) {
+            this.#finishHead()
+            return lineStart + 2 - base
+          }
+          const next = this.#wholeField(bytes, base, lineStart, end)
+          if (next !== 0) {
+            lineStart = position = next
+            continue
+          }
+        } else {
+          const next = this.#wholeRequestLine(bytes, base, lineStart, end)
+          if (next !== 0) {
+            this.#headersStart = next - base
+            lineStart = position = next
+            continue
+          }
         }
       }
       const lf = indexOfLf(bytes, position, end)
@@ -193,11 +217,35 @@ export class RequestParser {
     const methodEnd = i
     const targetStart = ++i
     while (i < end && TARGET[bytes[i]!] === 1) i++
-    const targetEnd = i
-    if (targetEnd === targetStart || bytes[i] !== SP) {
+    if (i === targetStart || bytes[i] !== SP) {
       throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: expected visible ASCII without #, <, > or ", then one space')
     }
-    this.#parseVersion(bytes, i + 1, end)
+    this.#takeRequestLine(bytes, base, start, methodEnd, targetStart, i, end)
+  }
+
+  /**
+   * The fast path of a request line starting at `start`, of the plain shape token SP target SP
+   * "HTTP/" DIGIT "." DIGIT CRLF: its end is found by scanning its parts (no search for the LF first).
+   * @returns the offset after its LF once taken, or 0 (nothing done) for anything else: the careful path
+   * then finds the same line valid or throws the precise error.
+   */
+  #wholeRequestLine(bytes: Uint8Array, base: number, start: number, end: number): number {
+    let i = start
+    while (i < end && TOKEN[bytes[i]!] === 1) i++
+    if (i === start || i === end || bytes[i] !== SP) return 0
+    const methodEnd = i
+    const targetStart = ++i
+    while (i < end && TARGET[bytes[i]!] === 1) i++
+    const lineEnd = i + 9
+    if (i === targetStart || lineEnd + 1 >= end || bytes[i] !== SP || bytes[lineEnd] !== CR || bytes[lineEnd + 1] !== LF) return 0
+    if (!isVersionShape(bytes, i + 1) || lineEnd - start > this.#limits.requestLineBytesMax) return 0
+    this.#takeRequestLine(bytes, base, start, methodEnd, targetStart, i, lineEnd)
+    return lineEnd + 2
+  }
+
+  /** Records a scanned request line: the version (from `targetEnd` + 1 to `end`), method and target. */
+  #takeRequestLine(bytes: Uint8Array, base: number, start: number, methodEnd: number, targetStart: number, targetEnd: number, end: number): void {
+    this.#parseVersion(bytes, targetEnd + 1, end)
     this.method = methodName(bytes, start, methodEnd)
     this.targetStart = targetStart - base
     this.targetEnd = targetEnd - base
@@ -235,12 +283,7 @@ export class RequestParser {
   }
 
   #parseVersion(bytes: Uint8Array, start: number, end: number): void {
-    // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
-    if (
-      end - start !== 8 || bytes[start] !== 0x48 || bytes[start + 1] !== 0x54 || bytes[start + 2] !== 0x54 ||
-      bytes[start + 3] !== 0x50 || bytes[start + 4] !== 0x2f || !isDigit(bytes[start + 5]!) ||
-      bytes[start + 6] !== 0x2e || !isDigit(bytes[start + 7]!)
-    ) {
+    if (end - start !== 8 || !isVersionShape(bytes, start)) {
       throw new HttpError(400, 'BAD_VERSION', 'Invalid HTTP version: expected HTTP/1.1 or HTTP/1.0')
     }
     if (bytes[start + 5] !== 0x31) {
@@ -276,7 +319,7 @@ export class RequestParser {
     let valueEnd = end
     while (valueStart < valueEnd && isOws(bytes[valueStart]!)) valueStart++
     while (valueEnd > valueStart && isOws(bytes[valueEnd - 1]!)) valueEnd--
-    const slot = this.fieldCount++ * 4
+    const slot = this.fieldsStart + this.fieldCount++ * 4
     const fields = this.fields
     fields[slot] = start - base
     fields[slot + 1] = colon - base
@@ -490,6 +533,13 @@ function badHost(): HttpError {
 }
 function bothLengths(): HttpError {
   return new HttpError(400, 'CONTENT_LENGTH_AND_TRANSFER_ENCODING', 'Both Content-Length and Transfer-Encoding (RFC 9112 §6.3)')
+}
+/** HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3), at `start`. */
+function isVersionShape(bytes: Uint8Array, start: number): boolean {
+  return (
+    bytes[start] === 0x48 && bytes[start + 1] === 0x54 && bytes[start + 2] === 0x54 && bytes[start + 3] === 0x50 &&
+    bytes[start + 4] === 0x2f && isDigit(bytes[start + 5]!) && bytes[start + 6] === 0x2e && isDigit(bytes[start + 7]!)
+  )
 }
 function isDigit(byte: number): boolean {
   return byte >= 0x30 && byte <= 0x39

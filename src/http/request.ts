@@ -61,7 +61,10 @@ export class Request<Params = Record<string, string>> {
   /** An absolute-form target's authority (it replaces Host), or -1. */
   readonly #authorityStart: number
   readonly #authorityEnd: number
+  /** The parser's field store, and where this request's slots lie in it. */
   readonly #fields: number[]
+  readonly #fieldsStart: number
+  readonly #fieldsEnd: number
   #url: string | undefined
   #queryStart = -2
   #owner: RequestOwner
@@ -85,7 +88,9 @@ export class Request<Params = Record<string, string>> {
     this.#targetEnd = parser.targetEnd
     this.#authorityStart = parser.authorityStart
     this.#authorityEnd = parser.authorityEnd
-    this.#fields = parser.fields.slice(0, parser.fieldCount * 4)
+    this.#fields = parser.fields
+    this.#fieldsStart = parser.fieldsStart
+    this.#fieldsEnd = parser.fieldsStart + parser.fieldCount * 4
     this.keepAlive = parser.versionMinor === 1 ? !parser.connectionClose : parser.connectionKeepAlive && !parser.connectionClose
     this.hasBody = parser.chunked || parser.contentLength > 0
     this.expectContinue = parser.expectContinue && parser.versionMinor === 1 && this.hasBody
@@ -149,7 +154,7 @@ export class Request<Params = Record<string, string>> {
     const buffer = this.#buffer
     const base = this.#base
     let value: string | undefined
-    for (let slot = 0; slot < fields.length; slot += 4) {
+    for (let slot = this.#fieldsStart; slot < this.#fieldsEnd; slot += 4) {
       if (!equalsLower(buffer, base + fields[slot]!, base + fields[slot + 1]!, lower)) continue
       const part = buffer.toString('latin1', base + fields[slot + 2]!, base + fields[slot + 3]!)
       value = value === undefined ? part : `${value}, ${part}`
@@ -163,7 +168,7 @@ export class Request<Params = Record<string, string>> {
     const buffer = this.#buffer
     const base = this.#base
     const pairs: [string, string][] = []
-    for (let slot = 0; slot < fields.length; slot += 4) {
+    for (let slot = this.#fieldsStart; slot < this.#fieldsEnd; slot += 4) {
       pairs.push([
         buffer.toString('latin1', base + fields[slot]!, base + fields[slot + 1]!),
         buffer.toString('latin1', base + fields[slot + 2]!, base + fields[slot + 3]!),

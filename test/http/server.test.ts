@@ -357,20 +357,24 @@ describe('HTTP server basics', () => {
   })
 })
 
-/** Counts socket writes made by the server side of connections to `port` (observes; changes nothing). */
 /**
- * Counts the server's socket writes to `port`: node:net socket writes on the node backend, send(2) calls on
- * the epoll backend (the test's own client is a node:net socket, so every send(2) is the server's).
+ * Counts the server's socket writes to `port` (observes; changes nothing): node:net socket writes on the
+ * node backend, send(2) calls on the epoll backend, from a Buffer or from an address (the test's own client
+ * is a node:net socket, so every send(2) is the server's).
  */
 async function countServerWrites(port: number): Promise<{ count: number; restore(): void }> {
   const original = Socket.prototype.write
   const libc = (await defaultBackend()) === 'epoll' ? await loadLibc() : undefined
   const originalSend = libc?.send
+  const originalSendAt = libc?.sendAt
   const counter = {
     count: 0,
     restore: () => {
       Socket.prototype.write = original
-      if (libc !== undefined) libc.send = originalSend!
+      if (libc !== undefined) {
+        libc.send = originalSend!
+        libc.sendAt = originalSendAt!
+      }
     },
   }
   Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
@@ -381,6 +385,10 @@ async function countServerWrites(port: number): Promise<{ count: number; restore
     libc.send = (...args: unknown[]) => {
       counter.count++
       return originalSend!(...args)
+    }
+    libc.sendAt = (...args: unknown[]) => {
+      counter.count++
+      return originalSendAt!(...args)
     }
   }
   return counter
