@@ -15,6 +15,7 @@ const read = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1:5001\r\n\r\n'.repeat
 
 let written = 0
 let text = ''
+let parts: (string | Uint8Array)[] = []
 const connection = {
   data: undefined as unknown as Protocol,
   remoteAddress: '127.0.0.1',
@@ -26,15 +27,29 @@ const connection = {
   writeBlocked: false,
   readPaused: false,
   write(bytes: string | Uint8Array): boolean {
-    // As the epoll connection does: strings join one batch, flushed (here: dropped) at the read's end.
+    // As the epoll connection does: strings join one batch, bytes are parts of their own; all are copied
+    // into a scratch buffer at the read's end (there sent, here dropped).
     if (typeof bytes === 'string') text += bytes
+    else {
+      if (text !== '') parts.push(text)
+      text = ''
+      parts.push(bytes)
+    }
     written += bytes.length
     return true
   },
   flush() {
-    // The batch is flattened as a send would (Buffer.write of a rope), then forgotten.
-    if (text !== '') scratch.write(text, 0, 'latin1')
+    if (text !== '') parts.push(text)
     text = ''
+    let used = 0
+    for (const part of parts) {
+      if (typeof part === 'string') used += scratch.write(part, used, 'latin1')
+      else {
+        scratch.set(part, used)
+        used += part.length
+      }
+    }
+    parts = []
   },
   owesDrain: () => false,
   pause() {},

@@ -90,8 +90,11 @@ export function asciiOrBytes(body: string | Uint8Array): string | Uint8Array {
   return body
 }
 let lastAscii = ''
-/** The last plain reply made (#plainReply), with what it was made of. */
-const lastText = { body: '', lines: '', start: '', ending: '', head: '', reply: '' }
+/**
+ * The last plain reply made (#plainReply), with what it was made of, and its bytes once it was sent twice
+ * (then it leaves as bytes copied into the batch: a batch of strings is a rope that must be flattened).
+ */
+const lastText = { body: '', lines: '', start: '', ending: '', head: '', reply: '', bytes: null as Buffer | null }
 
 const Phase = { fresh: 0, streaming: 1, ended: 2 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
@@ -399,13 +402,13 @@ export class Response {
    * one reply many times a second; the joins, and flattening them when the batch is written, cost more than
    * the comparison).
    */
-  #plainReply(body: string, lines: string): string {
+  #plainReply(body: string, lines: string): string | Buffer {
     const start = headStart(this.statusCode, this.#owner.now)
     const ending = this.#ending()
     const last = lastText
     let head: string
     if (lines === last.lines && start === last.start && ending === last.ending && body.length === last.body.length) {
-      if (body === last.body) return last.reply
+      if (body === last.body) return (last.bytes ??= Buffer.from(last.reply, 'latin1'))
       // Another body of the same length (JSON of one shape): the same head.
       head = last.head
     } else {
@@ -417,6 +420,7 @@ export class Response {
     last.ending = ending
     last.head = head
     last.reply = head + body
+    last.bytes = null
     return last.reply
   }
 
