@@ -96,6 +96,24 @@ describe('HTTP server basics', () => {
     })
   })
 
+  test('each of many pipelined requests keeps its own header fields while its handler waits', async () => {
+    // 80 requests of 5 fields pass the parser's field store (256 slots) more than once before any reply.
+    const handler = async (request: Request, response: Response) => {
+      await sleep(5)
+      response.send(`${request.header('x-n')} ${request.header('X-Other')} ${request.headers().length} ${request.header('host')}`)
+    }
+    await withServer({ handler }, async (server) => {
+      const count = 80
+      let requests = ''
+      for (let n = 0; n < count; n++) {
+        requests += `GET /${n} HTTP/1.1\r\nHost: h${n}\r\nX-N: ${n}\r\nAccept: */*\r\nX-Other: o${n}\r\nX-Pad: ${'p'.repeat(n)}\r\n\r\n`
+      }
+      const { replies, client } = await exchange(server.port, requests, count)
+      assert.deepEqual(replies.map((reply) => reply.body.toString()), Array.from({ length: count }, (_, n) => `${n} o${n} 5 h${n}`))
+      client.close()
+    })
+  })
+
   test('answers HEAD with the headers of GET and no body', async () => {
     await withServer({ handler: hello }, async (server) => {
       const client = await RawClient.open(server.port)
