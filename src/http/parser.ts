@@ -220,7 +220,8 @@ export class RequestParser {
     if (i === targetStart || bytes[i] !== SP) {
       throw new HttpError(400, 'BAD_TARGET', 'Invalid request target: expected visible ASCII without #, <, > or ", then one space')
     }
-    this.#takeRequestLine(bytes, base, start, methodEnd, targetStart, i, end)
+    if (end - i - 1 !== 8 || !isVersionShape(bytes, i + 1)) throw new HttpError(400, 'BAD_VERSION', 'Invalid HTTP version: expected HTTP/1.1 or HTTP/1.0')
+    this.#takeRequestLine(bytes, base, start, methodEnd, targetStart, i)
   }
 
   /**
@@ -239,13 +240,18 @@ export class RequestParser {
     const lineEnd = i + 9
     if (i === targetStart || lineEnd + 1 >= end || bytes[i] !== SP || bytes[lineEnd] !== CR || bytes[lineEnd + 1] !== LF) return 0
     if (!isVersionShape(bytes, i + 1) || lineEnd - start > this.#limits.requestLineBytesMax) return 0
-    this.#takeRequestLine(bytes, base, start, methodEnd, targetStart, i, lineEnd)
+    this.#takeRequestLine(bytes, base, start, methodEnd, targetStart, i)
     return lineEnd + 2
   }
 
-  /** Records a scanned request line: the version (from `targetEnd` + 1 to `end`), method and target. */
-  #takeRequestLine(bytes: Uint8Array, base: number, start: number, methodEnd: number, targetStart: number, targetEnd: number, end: number): void {
-    this.#parseVersion(bytes, targetEnd + 1, end)
+  /** Records a scanned request line whose version (after `targetEnd` and a space) has the right shape. */
+  #takeRequestLine(bytes: Uint8Array, base: number, start: number, methodEnd: number, targetStart: number, targetEnd: number): void {
+    const version = targetEnd + 1
+    if (bytes[version + 5] !== 0x31) {
+      throw new HttpError(505, 'VERSION_NOT_SUPPORTED', 'HTTP version not supported: expected HTTP/1.1 or HTTP/1.0')
+    }
+    // HTTP/1.x for x above 1 is answered as 1.1 (RFC 9110 §6.2).
+    this.versionMinor = bytes[version + 7] === 0x30 ? 0 : 1
     this.method = methodName(bytes, start, methodEnd)
     this.targetStart = targetStart - base
     this.targetEnd = targetEnd - base
@@ -280,16 +286,6 @@ export class RequestParser {
     this.authorityStart = start - base
     this.authorityEnd = end - base
     this.targetStart = end - base
-  }
-
-  #parseVersion(bytes: Uint8Array, start: number, end: number): void {
-    if (end - start !== 8 || !isVersionShape(bytes, start)) {
-      throw new HttpError(400, 'BAD_VERSION', 'Invalid HTTP version: expected HTTP/1.1 or HTTP/1.0')
-    }
-    if (bytes[start + 5] !== 0x31) {
-      throw new HttpError(505, 'VERSION_NOT_SUPPORTED', 'HTTP version not supported: expected HTTP/1.1 or HTTP/1.0')
-    }
-    this.versionMinor = bytes[start + 7] === 0x30 ? 0 : 1
   }
 
   /**
