@@ -153,7 +153,7 @@ export class NodeConnection<Data = unknown> implements Connection<Data> {
     else {
       if (this.#pendingText !== '') pending.push(this.#pendingText)
       if (pending.length === 1 && typeof pending[0] !== 'string') flowing = socket.write(pending[0]!)
-      else if (this.#pendingBytes <= COPY_BYTES_MAX) flowing = socket.write(Buffer.concat(pending.map(this.#toBytes, this)))
+      else if (this.#pendingBytes <= COPY_BYTES_MAX) flowing = socket.write(this.#join(pending))
       else {
         // Large buffers (a file's body) are not copied: corked writes leave as one writev.
         socket.cork()
@@ -213,6 +213,21 @@ export class NodeConnection<Data = unknown> implements Connection<Data> {
 
   #toBytes(part: string | Uint8Array): Uint8Array {
     return typeof part === 'string' ? Buffer.from(part, this.#stringEncoding) : part
+  }
+
+  /** The parts copied into one buffer: in place for Latin-1 (a string's length is its byte count). */
+  #join(parts: (string | Uint8Array)[]): Buffer {
+    if (this.#stringEncoding !== 'latin1') return Buffer.concat(parts.map(this.#toBytes, this))
+    const joined = Buffer.allocUnsafe(this.#pendingBytes)
+    let used = 0
+    for (const part of parts) {
+      if (typeof part === 'string') used += joined.write(part, used, 'latin1')
+      else {
+        joined.set(part, used)
+        used += part.length
+      }
+    }
+    return joined
   }
 
   /** @internal Runs the data handler with writes batched. */
