@@ -7,6 +7,7 @@
  */
 import { ConnectionState, type ServerContext } from '../../src/http/connection-state.ts'
 import { resolveLimits } from '../../src/limits.ts'
+import { copyParts } from '../../src/tcp/copy-parts.ts'
 import type { Connection, Protocol } from '../../src/tcp/types.ts'
 
 const requests = Number(process.argv[2] ?? 4_000_000)
@@ -41,14 +42,7 @@ const connection = {
   flush() {
     if (text !== '') parts.push(text)
     text = ''
-    let used = 0
-    for (const part of parts) {
-      if (typeof part === 'string') used += scratch.write(part, used, 'latin1')
-      else {
-        scratch.set(part, used)
-        used += part.length
-      }
-    }
+    copyParts(scratch, parts)
     parts = []
   },
   owesDrain: () => false,

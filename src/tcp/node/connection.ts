@@ -26,6 +26,7 @@
  */
 import type { Socket } from 'node:net'
 import type { Connection, Handlers, StringEncoding } from '../types.ts'
+import { copyParts } from '../copy-parts.ts'
 
 /** A batch mixing strings and bytes is copied into one buffer up to this size, and written with writev above. */
 const COPY_BYTES_MAX = 16 * 1024
@@ -219,14 +220,7 @@ export class NodeConnection<Data = unknown> implements Connection<Data> {
   #join(parts: (string | Uint8Array)[]): Buffer {
     if (this.#stringEncoding !== 'latin1') return Buffer.concat(parts.map(this.#toBytes, this))
     const joined = Buffer.allocUnsafe(this.#pendingBytes)
-    let used = 0
-    for (const part of parts) {
-      if (typeof part === 'string') used += joined.write(part, used, 'latin1')
-      else {
-        joined.set(part, used)
-        used += part.length
-      }
-    }
+    copyParts(joined, parts)
     return joined
   }
 
