@@ -2,7 +2,8 @@
  * A single-producer, single-consumer ring of variable-length messages over any ArrayBuffer: a
  * SharedArrayBuffer between threads, or a mapped shared-memory object between processes.
  *
- * Layout (offsets from the ring's start; every index is a byte count that only grows, wrapping at 2^32):
+ * Layout (offsets from the ring's start; every index is a byte count that only grows, wrapping at 2^32; in JS an
+ * index is kept as a signed 32-bit integer, the same bits, so that it stays a small integer past 2 GiB sent):
  *
  *   0    ┌──────────────────────────────┐
  *        │ head: bytes published (u32)  │  written by the producer only   ── cache line 0
@@ -117,8 +118,8 @@ export class Ring {
     this.#mask = capacity - 1
     this.#wordMask = capacity / 4 - 1
     this.#batch = batch
-    this.#head = Atomics.load(this.words, HEAD) >>> 0
-    this.#tail = Atomics.load(this.words, TAIL) >>> 0
+    this.#head = Atomics.load(this.words, HEAD) | 0
+    this.#tail = Atomics.load(this.words, TAIL) | 0
     this.#tailSeen = this.#tail
     this.#headSeen = this.#head
   }
@@ -137,9 +138,9 @@ export class Ring {
     const record = (LENGTH_BYTES + length + 3) & ~3
     const head = this.#head
     // Reading the consumer's tail pulls its cache line over: do it only when the ring looks full.
-    if (record > this.capacity - ((head - this.#tailSeen) >>> 0)) {
-      this.#tailSeen = Atomics.load(this.words, TAIL) >>> 0
-      if (record > this.capacity - ((head - this.#tailSeen) >>> 0)) {
+    if (record > this.capacity - ((head - this.#tailSeen) | 0)) {
+      this.#tailSeen = Atomics.load(this.words, TAIL) | 0
+      if (record > this.capacity - ((head - this.#tailSeen) | 0)) {
         this.flush()
         return false
       }
@@ -177,7 +178,7 @@ export class Ring {
         data.set(part.subarray(this.capacity - start), 0)
       }
     }
-    this.#head = (head + record) >>> 0
+    this.#head = (head + record) | 0
     if (++this.#unpublished >= this.#batch) this.flush()
     return true
   }
@@ -202,7 +203,7 @@ export class Ring {
   /** True when a message is waiting to be read. */
   get readable(): boolean {
     if (this.#headSeen !== this.#tail) return true
-    this.#headSeen = Atomics.load(this.words, HEAD) >>> 0
+    this.#headSeen = Atomics.load(this.words, HEAD) | 0
     return this.#headSeen !== this.#tail
   }
 
@@ -213,7 +214,7 @@ export class Ring {
    */
   receiveInto(target: Uint8Array): number {
     const tail = this.#tail
-    if (this.#headSeen === tail && (this.#headSeen = Atomics.load(this.words, HEAD) >>> 0) === tail) return -1
+    if (this.#headSeen === tail && (this.#headSeen = Atomics.load(this.words, HEAD) | 0) === tail) return -1
     const at = tail & this.#mask
     const words = this.#words
     const length = words[at >> 2]!
@@ -253,10 +254,10 @@ export class Ring {
         target.set(data.subarray(0, length - split), split)
       }
     }
-    this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) >>> 0
+    this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) | 0
     // Release the room lazily: every 32 messages, or a quarter of the capacity (large messages would fill
     // the ring long before 32 of them were read). The producer looks at the tail only when the ring looks full.
-    if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) >>> 0) >= this.capacity >>> 2) this.release()
+    if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) | 0) >= this.capacity >>> 2) this.release()
     return length
   }
 

@@ -27,6 +27,63 @@ describe('Ring', () => {
     }
   })
 
+  test('copies alike from and into aligned, unaligned, reused and resizable memory, touching no byte past the message', () => {
+    const ring = new Ring(new SharedArrayBuffer(ringBytes(capacity)), 0, capacity)
+    const resizable = new ArrayBuffer(40, { maxByteLength: 80 })
+    const sources = [new Uint8Array(28), new Uint8Array(40).subarray(1, 29), new Uint8Array(resizable, 0, 28), new Uint8Array(resizable, 4)]
+    const targets = [new Uint8Array(40), new Uint8Array(40).subarray(3), new Uint8Array(new ArrayBuffer(40, { maxByteLength: 80 }))]
+    let seed = 0
+    for (let round = 0; round < 3; round++) {
+      for (const source of sources) {
+        for (const target of targets) {
+          for (let length = 0; length <= 28; length++) {
+            // The same source object is sent again with new contents: a kept view must see them.
+            source.set(message(length, ++seed))
+            target.fill(0xee)
+            assert.equal(ring.send(source, length), true)
+            assert.equal(ring.receiveInto(target), length)
+            assert.deepEqual(target.subarray(0, length), source.subarray(0, length), `length ${length}, round ${round}`)
+            assert.ok(target.subarray(length).every((byte) => byte === 0xee), `bytes past the message are untouched (length ${length})`)
+          }
+        }
+      }
+      if (round === 0) resizable.resize(80) // the length-tracking source grows: still copied whole
+    }
+    ring.invariants()
+  })
+
+  test('carries messages across the 2^31 and 2^32 index boundaries (2 and 4 GiB sent)', () => {
+    for (const start of [2 ** 31 - 96, 2 ** 32 - 96]) {
+      const memory = new SharedArrayBuffer(ringBytes(capacity))
+      const words = new Int32Array(memory, 0, 48)
+      words[0] = words[16] = start | 0 // head and tail, as a channel that has carried `start` bytes leaves them
+      const producer = new Ring(memory, 0, capacity)
+      const consumer = new Ring(memory, 0, capacity)
+      const target = new Uint8Array(capacity)
+      for (let seed = 0; seed < 40; seed++) {
+        const sent = message(1 + (seed % 20), seed)
+        assert.equal(producer.send(sent), true)
+        producer.invariants()
+        assert.equal(consumer.receiveInto(target), sent.length)
+        assert.deepEqual(target.subarray(0, sent.length), sent, `message ${seed} from ${start}`)
+        if (seed % 3 === 0) consumer.release()
+      }
+      consumer.release()
+      assert.equal(((Atomics.load(words, 0) - start) >>> 0) > 96, true) // the head went past the boundary
+    }
+  })
+
+  test('refuses a length past the message it is given, or a negative one', () => {
+    const ring = new Ring(new SharedArrayBuffer(ringBytes(capacity)), 0, capacity)
+    assert.throws(() => ring.send(new Uint8Array(4), 5), /Invalid length 5: expected 0 to the message's 4 bytes/)
+    assert.throws(() => ring.send(new Uint8Array(4), -1), /Invalid length -1/)
+    const detached = new Uint8Array(new ArrayBuffer(8))
+    assert.equal(ring.send(detached), true)
+    structuredClone(detached.buffer, { transfer: [detached.buffer] })
+    assert.throws(() => ring.send(detached, 8), /Invalid length 8: expected 0 to the message's 0 bytes/)
+    ring.invariants()
+  })
+
   test('accepts messageBytesMax and refuses one byte more, naming the limit', () => {
     const ring = new Ring(new SharedArrayBuffer(ringBytes(capacity)), 0, capacity)
     assert.equal(ring.send(new Uint8Array(ring.messageBytesMax)), true)
