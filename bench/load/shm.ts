@@ -197,14 +197,14 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
   const count = options.quick ? 100_000 : 2_000_000
   const noReference = buildC(`${root}bench/c/shm-reference.c`, reference, log)
   const noTcpReference = buildC(`${root}bench/c/tcp-pingpong.c`, tcpReference, log)
-  const samples = new Map<string, Sample[]>()
+  const samples = new Map<string, (Sample & { round: number })[]>()
   const skipped: string[] = []
   for (let round = 0; round < options.rounds; round++) {
     for (const test of cases) {
       if (test.name.startsWith('C reference') && noReference) continue
       if (test.name === 'C TCP ping-pong' && noTcpReference) continue
       try {
-        const sample = await test.run(count)
+        const sample = { ...(await test.run(count)), round }
         const key = `${test.group}\t${test.name}`
         samples.set(key, [...(samples.get(key) ?? []), sample])
         log(`  round ${round + 1} ${test.group} | ${test.name}: ${Math.round(sample.perSecond).toLocaleString('en-US')} ${test.unit}${sample.errors ? `, ${sample.errors} errors` : ''}`)
@@ -228,7 +228,7 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
     '- Luajit-Tcp-Server (2013, its own machine) reported 4.8 million shared-memory roundtrips/s between two applications and 105,000 TCP roundtrips/s: for context, not comparable hardware',
     '- wirespeed ping-pong checks every reply byte for byte; streams check every sequence number; errors are counted, and must be 0',
     '',
-    '| Test | Contender | rate (median) | ns per message | vs reference |',
+    '| Test | Contender | rate (median) | ns per message | vs reference (median of per-round ratios) |',
     '|---|---|---:|---:|---:|',
   ]
   const groups = [...new Set(cases.map((test) => test.group))]
@@ -236,14 +236,19 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
     const inGroup = cases.filter((test) => test.group === group)
     const referenceCase = inGroup.find((test) => test.reference)
     const referenceRuns = referenceCase ? samples.get(`${group}\t${referenceCase.name}`) : undefined
-    const referenceRate = referenceRuns ? median(referenceRuns.map((s) => s.perSecond)) : NaN
     for (const test of inGroup) {
       const runs = samples.get(`${group}\t${test.name}`)
       if (!runs) continue
       const rate = median(runs.map((s) => s.perSecond))
       const errors = runs.reduce((sum, s) => sum + s.errors, 0)
       const perMessage = test.unit === 'roundtrips/s' ? 1e9 / rate / 2 : 1e9 / rate
-      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${ratio(rate, referenceRate)} |`)
+      // Each round's rate over the reference's in the same round, then the median: this machine's speed
+      // changes within seconds (the C ping-pong alone swings 2-7 M roundtrips/s), so unpaired medians mislead.
+      const ratios = runs.flatMap((s) => {
+        const paired = referenceRuns?.find((r) => r.round === s.round)
+        return paired ? [s.perSecond / paired.perSecond] : []
+      })
+      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${ratios.length ? ratio(median(ratios), 1) : '–'} |`)
     }
   }
   for (const why of skipped) lines.push('', `Skipped ${why}`)
