@@ -20,7 +20,8 @@
  *        └──────────────────────────────┘
  *
  * Head and tail sit on separate cache lines so the two cores do not fight over one line. The producer
- * writes records past `head` and then publishes with one Atomics.store; the consumer reads records up to
+ * writes records past `head` and then publishes with one store (a plain one on x64, see PLAIN_PUBLISH;
+ * Atomics.store elsewhere); the consumer finds it with Atomics.load and reads records up to
  * the head it loaded and releases them with one Atomics.store of `tail` (every 32 messages or a quarter
  * of the capacity read, whichever comes first, or on `release()`). The quarter is what keeps the two sides
  * live: with less than a quarter unreleased, an empty ring leaves the producer room for the largest message
