@@ -16,8 +16,9 @@
  * layout version refuse to talk.
  *
  * Waiting: `receive()` spins on the ring first (a roundtrip between cores is well under a microsecond), and
- * only then sleeps: it raises the ring's consumerWaiting flag, checks once more, and sleeps on the head word
- * (Atomics.wait, or the futex syscall between processes) for at most 100 ms at a time. The sender wakes it
+ * only then sleeps: it raises the ring's consumerWaiting flag (once, for the whole wait), checks once more,
+ * and sleeps on the head word (Atomics.wait, or the futex syscall between processes), 1 ms the first time
+ * and at most 100 ms at a time after that. The sender wakes it
  * only when that flag is up, so a busy channel makes no system call at all. Between naps the sleeper checks
  * its peer: a process that no longer exists (its pid) or a side that closed is an error within a second,
  * never an endless wait. `send()` waits for room the same way, on the tail word.
@@ -34,7 +35,7 @@ export const HEADER_BYTES = 256
 export const H = { magic: 0, version: 1, capacity: 2, ready: 3, pidA: 4, pidB: 5, closedA: 6, closedB: 7 } as const
 const SPINS = 20_000
 const NAP_MS = 100
-/** The first nap of a wait: short, because a publish racing with the flag going up does not wake it (#wakeConsumer). */
+/** The first nap of a wait: short, because a publish racing with the flag going up may not wake it (#wakeConsumer). */
 const FIRST_NAP_MS = 1
 
 /** Bytes of memory a channel with `capacity`-byte rings takes. */
@@ -107,8 +108,9 @@ export class RingChannel implements Channel {
   /**
    * Wakes the consumer if its flag says it sleeps. A plain load: an Atomics.load is a call that costs a
    * single message 8 ns. With the publish a plain store too (x64, src/shm/ring.ts), this load may pass the
-   * store and read a flag raised just before the consumer's last look at the head; then the consumer
-   * sleeps until its first nap ends (FIRST_NAP_MS), never longer: a delay in a rare race, not a lost message.
+   * store and miss a flag raised just before the consumer's last look at the head; the consumer raises it
+   * once per wait and keeps it up, so only its first nap (FIRST_NAP_MS) can be missed: a delay of at most
+   * 1 ms in a rare race, never a lost message.
    */
   #wakeConsumer(): void {
     const words = this.#out.words
@@ -125,6 +127,7 @@ export class RingChannel implements Channel {
     for (let spins = 0; ; spins++) {
       const message = this.#in.receive()
       if (message !== undefined) {
+        if (deadline !== 0) this.#stopWaiting()
         this.#afterReceive()
         return message
       }
@@ -139,6 +142,7 @@ export class RingChannel implements Channel {
     for (let spins = 0; ; spins++) {
       const length = this.#in.receiveInto(target)
       if (length >= 0) {
+        if (deadline !== 0) this.#stopWaiting()
         this.#afterReceive()
         return length
       }
@@ -152,21 +156,31 @@ export class RingChannel implements Channel {
    */
   async receiveAsync(timeoutMs = Infinity): Promise<Uint8Array> {
     const deadline = performance.now() + timeoutMs
-    for (let nap = FIRST_NAP_MS; ; nap = NAP_MS) {
-      const message = this.tryReceive()
-      if (message !== undefined) return message
-      const ring = this.#in
-      Atomics.store(ring.words, RING_WORDS.consumerWaiting, 1)
-      const head = Atomics.load(ring.words, RING_WORDS.head)
-      if (!ring.readable) {
-        const wait = Atomics.waitAsync(ring.words, RING_WORDS.head, head, Math.min(nap, Math.max(1, deadline - performance.now())))
-        if (wait.async) await wait.value
+    const ring = this.#in
+    let waiting = false
+    try {
+      for (;;) {
+        const message = this.tryReceive()
+        if (message !== undefined) return message
+        let nap = NAP_MS
+        if (!waiting) {
+          // Raised once for the whole wait (see #sleepForMessage).
+          Atomics.store(ring.words, RING_WORDS.consumerWaiting, 1)
+          waiting = true
+          nap = FIRST_NAP_MS
+        }
+        const head = Atomics.load(ring.words, RING_WORDS.head)
+        if (!ring.readable) {
+          const wait = Atomics.waitAsync(ring.words, RING_WORDS.head, head, Math.min(nap, Math.max(1, deadline - performance.now())))
+          if (wait.async) await wait.value
+        }
+        if (!ring.readable) {
+          this.#checkPeer()
+          if (performance.now() >= deadline) throw new ChannelTimeoutError(`No message on channel within ${timeoutMs} ms`)
+        }
       }
-      Atomics.store(ring.words, RING_WORDS.consumerWaiting, 0)
-      if (!ring.readable) {
-        this.#checkPeer()
-        if (performance.now() >= deadline) throw new ChannelTimeoutError(`No message on channel within ${timeoutMs} ms`)
-      }
+    } finally {
+      if (waiting) this.#stopWaiting()
     }
   }
 
@@ -204,20 +218,37 @@ export class RingChannel implements Channel {
     if (ring.allReleased && Atomics.load(ring.words, RING_WORDS.producerWaiting) === 1) this.#sleeper.wake(ring.words, RING_WORDS.tail)
   }
 
-  /** Sleeps once (at most NAP_MS), then checks the peer and the deadline. @returns the deadline */
+  /**
+   * Sleeps once (at most NAP_MS), then checks the peer and the deadline. The first call raises the
+   * consumerWaiting flag for the whole wait (the receive lowers it, or the error thrown here): a publish
+   * that races with the raising can miss it (#wakeConsumer), so that first nap is short; every later
+   * publish sees it. @returns the deadline
+   */
   #sleepForMessage(deadline: number, timeoutMs: number): number {
-    const nap = deadline === 0 ? FIRST_NAP_MS : NAP_MS
-    if (deadline === 0) deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs
     const ring = this.#in
-    Atomics.store(ring.words, RING_WORDS.consumerWaiting, 1)
+    let nap = NAP_MS
+    if (deadline === 0) {
+      deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs
+      Atomics.store(ring.words, RING_WORDS.consumerWaiting, 1)
+      nap = FIRST_NAP_MS
+    }
     const head = Atomics.load(ring.words, RING_WORDS.head)
     if (!ring.readable) this.#sleeper.wait(ring.words, RING_WORDS.head, head, Math.min(nap, Math.max(1, deadline - performance.now())))
-    Atomics.store(ring.words, RING_WORDS.consumerWaiting, 0)
     if (!ring.readable) {
-      this.#checkPeer()
-      if (performance.now() >= deadline) throw new ChannelTimeoutError(`No message on channel${this.#name ? ` ${this.#name}` : ''} within ${timeoutMs} ms`)
+      try {
+        this.#checkPeer()
+        if (performance.now() >= deadline) throw new ChannelTimeoutError(`No message on channel${this.#name ? ` ${this.#name}` : ''} within ${timeoutMs} ms`)
+      } catch (error) {
+        this.#stopWaiting()
+        throw error
+      }
     }
     return deadline
+  }
+
+  /** Lowers this side's consumerWaiting flag (not after close: the memory may be unmapped). */
+  #stopWaiting(): void {
+    if (!this.#closed) Atomics.store(this.#in.words, RING_WORDS.consumerWaiting, 0)
   }
 
   #waitForRoom(message: Uint8Array, length: number): void {

@@ -140,6 +140,36 @@ for (const kind of kinds) {
   })
 }
 
+describe('shared-memory waiting', () => {
+  test("a sleeping receiver keeps its flag up for the whole wait, and lowers it with the message", async () => {
+    // The flag is what a sender looks at to wake it: raised once per wait, it is never missed after the
+    // first nap (the publish is a plain store on x64, its flag check a plain load: src/shm/channel.ts).
+    const channel = await openChannel({ bytes: 1 << 12 })
+    // One message: after its echo the peer ends, so it cannot be waiting (its flag up) for another.
+    const peer = spawn(peerModule, { memory: channel.memory as SharedArrayBuffer, mode: 'echo', count: 1 } satisfies PeerJob).join()
+    const flag = () => Atomics.load(new Int32Array(channel.memory, 256, 48), 32) // ring A→B's consumerWaiting
+    for (let tries = 0; flag() !== 1 && tries < 500; tries++) await sleep(10)
+    for (let sample = 0; sample < 6; sample++) {
+      assert.equal(flag(), 1, 'up while the receiver sleeps, across its 100 ms naps')
+      await sleep(45)
+    }
+    channel.send(new TextEncoder().encode('after a long wait'))
+    assert.equal(new TextDecoder().decode(channel.receive(10_000)), 'after a long wait')
+    assert.equal(flag(), 0, 'lowered once the message is taken')
+    await peer
+    channel.close()
+  })
+
+  test('a receive that times out lowers its flag', async () => {
+    const channel = (await openChannel({ bytes: 1 << 12 })) as RingChannel
+    assert.throws(() => channel.receive(150), /No message on channel within 150 ms/)
+    assert.equal(Atomics.load(new Int32Array(channel.memory, 256 + 192 + (1 << 12), 48), 32), 0) // ring B→A, side A's
+    await assert.rejects(channel.receiveAsync(150), /No message on channel within 150 ms/)
+    assert.equal(Atomics.load(new Int32Array(channel.memory, 256 + 192 + (1 << 12), 48), 32), 0)
+    channel.close()
+  })
+})
+
 describe('TCP channels', () => {
   test('on the epoll backend the channel is the caller\'s own socket (no bridge thread), elsewhere the bridge', async () => {
     const { channel, done } = await kinds[2]!.open('echo', 1)
