@@ -321,8 +321,9 @@ export class Ring {
 
 /**
  * The whole 4-byte words of `bytes` as an Int32Array over the same memory, or undefined when its offset is
- * not 4-byte aligned, its buffer can resize, or the machine is big-endian (the byte path packs little-endian), (a fixed view of a buffer that shrinks would read nothing). A
- * detached buffer makes both views empty, which the callers' length checks refuse.
+ * not 4-byte aligned, its buffer can resize (a fixed view of a buffer that shrinks would read nothing), or
+ * the machine is big-endian (the byte path packs little-endian). A detached buffer makes both views
+ * empty, which the callers' length checks refuse.
  */
 function wordView(bytes: Uint8Array): Int32Array | undefined {
   if (!LITTLE_ENDIAN || (bytes.byteOffset & 3) !== 0 || bytes.length < 4) return undefined
