@@ -27,6 +27,26 @@ export interface RequestOwner {
 const EMPTY = Buffer.alloc(0)
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>
 
+/** The request's yes/no facts, as bits of one small integer (a Request is made per request: fewer fields, less to write). */
+const Flag = {
+  keepAlive: 1,
+  hasBody: 2,
+  expectContinue: 4,
+  wantsUpgrade: 8,
+  bodyDone: 16,
+  continueAsked: 32,
+  aborted: 64,
+  discarding: 128,
+} as const
+
+/** What a request with a body keeps of it, made only for one that has (or is asked for) a body. */
+interface BodyState {
+  parts: Buffer[] | null
+  bytes: number
+  error: HttpError | null
+  waiters: { resolve: (body: Buffer) => void; reject: (error: Error) => void }[] | null
+}
+
 /**
  * An HTTP request.
  * @example
@@ -45,15 +65,9 @@ export class Request<Params = Record<string, string>> {
   readonly method: string
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   readonly versionMinor: number
-  /** True when the reply may leave the connection open. */
-  readonly keepAlive: boolean
-  /** True when the request has a body (Content-Length above 0, or chunked). */
-  readonly hasBody: boolean
-  /** The client sent `Expect: 100-continue`. */
-  readonly expectContinue: boolean
-  /** `Connection` names "upgrade": the client asks to switch protocols (a WebSocket, say: RFC 6455 §4.1). */
-  readonly wantsUpgrade: boolean
 
+  /** Flag bits. */
+  #flags: number
   readonly #buffer: Buffer
   readonly #base: number
   readonly #targetStart: number
@@ -68,15 +82,8 @@ export class Request<Params = Record<string, string>> {
   #url: string | undefined
   #queryStart = -2
   #owner: RequestOwner
-  #bodyParts: Buffer[] | null = null
-  #bodyBytes = 0
-  #bodyDone: boolean
-  #bodyError: HttpError | null = null
-  #bodyWaiters: { resolve: (body: Buffer) => void; reject: (error: Error) => void }[] | null = null
-  #continueAsked = false
-  #discarding = false
+  #body: BodyState | null = null
   #onAbort: (() => void) | null = null
-  #aborted = false
 
   /** @internal Made by the connection for each request. */
   constructor(buffer: Buffer, base: number, parser: RequestParser, owner: RequestOwner) {
@@ -91,12 +98,31 @@ export class Request<Params = Record<string, string>> {
     this.#fields = parser.fields
     this.#fieldsStart = parser.fieldsStart
     this.#fieldsEnd = parser.fieldsStart + parser.fieldCount * 4
-    this.keepAlive = parser.versionMinor === 1 ? !parser.connectionClose : parser.connectionKeepAlive && !parser.connectionClose
-    this.hasBody = parser.chunked || parser.contentLength > 0
-    this.expectContinue = parser.expectContinue && parser.versionMinor === 1 && this.hasBody
-    this.wantsUpgrade = parser.connectionUpgrade
-    this.#bodyDone = !this.hasBody
+    const keepAlive = parser.versionMinor === 1 ? !parser.connectionClose : parser.connectionKeepAlive && !parser.connectionClose
+    const hasBody = parser.chunked || parser.contentLength > 0
+    this.#flags =
+      (keepAlive ? Flag.keepAlive : 0) |
+      (hasBody ? Flag.hasBody : Flag.bodyDone) |
+      (parser.expectContinue && parser.versionMinor === 1 && hasBody ? Flag.expectContinue : 0) |
+      (parser.connectionUpgrade ? Flag.wantsUpgrade : 0)
     this.#owner = owner
+  }
+
+  /** True when the reply may leave the connection open. */
+  get keepAlive(): boolean {
+    return (this.#flags & Flag.keepAlive) !== 0
+  }
+  /** True when the request has a body (Content-Length above 0, or chunked). */
+  get hasBody(): boolean {
+    return (this.#flags & Flag.hasBody) !== 0
+  }
+  /** The client sent `Expect: 100-continue`. */
+  get expectContinue(): boolean {
+    return (this.#flags & Flag.expectContinue) !== 0
+  }
+  /** `Connection` names "upgrade": the client asks to switch protocols (a WebSocket, say: RFC 6455 §4.1). */
+  get wantsUpgrade(): boolean {
+    return (this.#flags & Flag.wantsUpgrade) !== 0
   }
 
   /**
@@ -187,19 +213,19 @@ export class Request<Params = Record<string, string>> {
 
   /** True once the connection closed before the reply was complete. */
   get aborted(): boolean {
-    return this.#aborted
+    return (this.#flags & Flag.aborted) !== 0
   }
 
   /** @internal called once if the connection closes before the reply ends (the fetch mode's signal). */
   onAbort(listener: () => void): void {
-    if (this.#aborted) listener()
+    if (this.aborted) listener()
     else this.#onAbort = listener
   }
 
   /** @internal the connection closed before the reply was complete. */
   abort(): void {
-    if (this.#aborted) return
-    this.#aborted = true
+    if (this.aborted) return
+    this.#flags |= Flag.aborted
     const listener = this.#onAbort
     this.#onAbort = null
     listener?.()
@@ -207,13 +233,14 @@ export class Request<Params = Record<string, string>> {
 
   /** The whole body (empty when there is none). Rejects with an HttpError when the body is refused. */
   body(): Promise<Buffer> {
-    if (this.#bodyError) return Promise.reject(this.#bodyError)
-    if (this.#bodyDone) return Promise.resolve(this.#joinBody())
-    if (this.expectContinue && !this.#continueAsked) {
-      this.#continueAsked = true
+    const state = this.#body
+    if (state !== null && state.error !== null) return Promise.reject(state.error)
+    if (this.bodyComplete) return Promise.resolve(this.#joinBody())
+    if (this.expectContinue && !this.continueAsked) {
+      this.#flags |= Flag.continueAsked
       this.#owner.continueRequested(this)
     }
-    return new Promise((resolve, reject) => (this.#bodyWaiters ??= []).push({ resolve, reject }))
+    return new Promise((resolve, reject) => (this.#bodyState().waiters ??= []).push({ resolve, reject }))
   }
 
   /** The body decoded as UTF-8. */
@@ -228,51 +255,59 @@ export class Request<Params = Record<string, string>> {
 
   /** True once `body()` (or text/json) was called on a request that expects 100-continue. */
   get continueAsked(): boolean {
-    return this.#continueAsked
+    return (this.#flags & Flag.continueAsked) !== 0
   }
   /** True once the whole body has arrived (or there is none). */
   get bodyComplete(): boolean {
-    return this.#bodyDone
+    return (this.#flags & Flag.bodyDone) !== 0
   }
 
   /** @internal a piece of body from the decoder. */
   pushBody(bytes: Buffer): void {
-    if (bytes.length === 0 || this.#discarding) return
-    ;(this.#bodyParts ??= []).push(bytes)
-    this.#bodyBytes += bytes.length
+    if (bytes.length === 0 || (this.#flags & Flag.discarding) !== 0) return
+    const state = this.#bodyState()
+    ;(state.parts ??= []).push(bytes)
+    state.bytes += bytes.length
   }
 
   /** @internal the body is complete. */
   endBody(): void {
-    this.#bodyDone = true
-    const waiters = this.#bodyWaiters
+    this.#flags |= Flag.bodyDone
+    const state = this.#body
+    const waiters = state?.waiters
     if (!waiters) return
-    this.#bodyWaiters = null
+    state!.waiters = null
     const body = this.#joinBody()
     for (const waiter of waiters) waiter.resolve(body)
   }
 
   /** @internal the body was refused or cut off. */
   failBody(error: HttpError): void {
-    this.#bodyError = error
-    this.#bodyParts = null
-    const waiters = this.#bodyWaiters
-    this.#bodyWaiters = null
+    const state = this.#bodyState()
+    state.error = error
+    state.parts = null
+    const waiters = state.waiters
+    state.waiters = null
     if (waiters) for (const waiter of waiters) waiter.reject(error)
   }
 
   /** @internal the reply is done; body bytes still to come are dropped. */
   discardBody(): void {
-    this.#discarding = true
-    this.#bodyParts = null
+    this.#flags |= Flag.discarding
+    if (this.#body !== null) this.#body.parts = null
+  }
+
+  #bodyState(): BodyState {
+    return (this.#body ??= { parts: null, bytes: 0, error: null, waiters: null })
   }
 
   #joinBody(): Buffer {
-    const parts = this.#bodyParts
+    const state = this.#body
+    const parts = state?.parts
     if (!parts) return EMPTY
     if (parts.length === 1) return parts[0]!
-    const whole = Buffer.concat(parts, this.#bodyBytes)
-    this.#bodyParts = [whole]
+    const whole = Buffer.concat(parts, state!.bytes)
+    state!.parts = [whole]
     return whole
   }
 }
