@@ -99,6 +99,27 @@ const lastText = { body: '', lines: '', start: '', ending: '', head: '', reply: 
 const Phase = { fresh: 0, streaming: 1, ended: 2 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
 
+/** A reply's yes/no facts, as bits of one small integer (a Response is made per request). */
+const Flag = {
+  /** The handler set `Connection: close` (or the reply needs it: an HTTP/1.0 stream, an error). */
+  userClose: 1,
+  chunked: 2,
+  /** Decided with the head: the connection closes after this reply. */
+  closes: 4,
+} as const
+
+/** What only some replies set, kept out of the object made for every reply. */
+interface Rare {
+  /** A Content-Length the handler set for a streamed body, or -1. */
+  contentLength: number
+  /** Bytes still owed of it. */
+  declaredLeft: number
+  /** Header lines made once elsewhere (static files), sent with a streamed head. */
+  prepared: string
+  /** A reason phrase of the handler's own, or undefined for the standard one. */
+  reason: string | undefined
+}
+
 /**
  * An HTTP reply.
  * @example
@@ -110,20 +131,13 @@ export class Response {
   readonly request: Request
   readonly #owner: ResponseOwner
   #phase: Phase = Phase.fresh
+  /** Flag bits. */
+  #flags = 0
   #names: string[] | null = null
   #lines: string[] | null = null
-  #contentLength = -1
-  #userClose = false
-  #chunked = false
-  /** Bytes still owed of a Content-Length the handler set for a streamed body. */
-  #declaredLeft = 0
-  #keepAlive = true
-  /** Header lines made once elsewhere (static files), sent with a streamed head. */
-  #prepared = ''
   #parts: (string | Uint8Array)[] | null = null
   #partsBytes = 0
-  /** A reason phrase of the handler's own, or undefined for the standard one. */
-  #reason: string | undefined = undefined
+  #rare: Rare | null = null
 
   /** @internal Made by the connection for each request. */
   constructor(request: Request, owner: ResponseOwner) {
@@ -145,7 +159,7 @@ export class Response {
   }
   /** True when the connection will be closed after this reply. */
   get closesConnection(): boolean {
-    return !this.#keepAlive
+    return (this.#flags & Flag.closes) !== 0
   }
 
   /** Sets the status code: 200-999 (a 1xx is not a final reply, and the server sends 100 Continue itself). */
@@ -173,12 +187,13 @@ export class Response {
       if (values.length !== 1 || !Number.isSafeInteger(length) || length < 0) {
         throw new TypeError(`Invalid Content-Length ${JSON.stringify(value)}: expected one non-negative integer`)
       }
-      this.#contentLength = length
+      this.#more().contentLength = length
       return this
     }
     if (lower === 'transfer-encoding') return this
     if (lower === 'connection') {
-      this.#userClose = /(^|,)\s*close\s*(,|$)/i.test(values.join(','))
+      if (/(^|,)\s*close\s*(,|$)/i.test(values.join(','))) this.#flags |= Flag.userClose
+      else this.#flags &= ~Flag.userClose
       return this
     }
     this.removeHeader(lower)
@@ -246,15 +261,17 @@ export class Response {
     chunk = asciiOrBytes(chunk)
     const length = chunk.length
     if (length === 0 || this.request.method === 'HEAD') return !this.#backedUp()
-    if (!this.#chunked && this.#contentLength >= 0) {
-      if (length > this.#declaredLeft) {
-        throw new RangeError(`Body exceeds the Content-Length set (${this.#contentLength} bytes): ${length} more bytes with ${this.#declaredLeft} left`)
+    const chunked = (this.#flags & Flag.chunked) !== 0
+    const rare = this.#rare
+    if (!chunked && rare !== null && rare.contentLength >= 0) {
+      if (length > rare.declaredLeft) {
+        throw new RangeError(`Body exceeds the Content-Length set (${rare.contentLength} bytes): ${length} more bytes with ${rare.declaredLeft} left`)
       }
-      this.#declaredLeft -= length
+      rare.declaredLeft -= length
     }
-    if (this.#chunked) this.#emit(`${length.toString(16)}\r\n`)
+    if (chunked) this.#emit(`${length.toString(16)}\r\n`)
     this.#emit(chunk)
-    if (this.#chunked) this.#emit('\r\n')
+    if (chunked) this.#emit('\r\n')
     return !this.#backedUp()
   }
 
@@ -264,9 +281,11 @@ export class Response {
     if (this.#phase === Phase.ended) return
     if (chunk !== undefined) this.write(chunk)
     this.#phase = Phase.ended
-    if (this.#chunked && this.request.method !== 'HEAD') this.#emit('0\r\n\r\n')
+    const chunked = (this.#flags & Flag.chunked) !== 0
+    if (chunked && this.request.method !== 'HEAD') this.#emit('0\r\n\r\n')
     // Fewer bytes than the Content-Length promised: the client can only tell from the connection closing.
-    if (!this.#chunked && this.#contentLength >= 0 && this.#declaredLeft > 0 && this.request.method !== 'HEAD') this.#keepAlive = false
+    const rare = this.#rare
+    if (!chunked && rare !== null && rare.contentLength >= 0 && rare.declaredLeft > 0 && this.request.method !== 'HEAD') this.#flags |= Flag.closes
     this.#owner.responseEnded(this)
   }
 
@@ -309,10 +328,8 @@ export class Response {
   sendError(error: HttpError): void {
     if (this.#phase !== Phase.fresh) return
     this.#names = this.#lines = null
-    this.#contentLength = -1
-    this.#userClose = true
-    this.#reason = undefined
-    this.#prepared = ''
+    this.#rare = null
+    this.#flags |= Flag.userClose
     this.statusCode = error.status
     this.send(`${reasonPhrase(error.status)}: ${error.message}\n`)
   }
@@ -351,10 +368,13 @@ export class Response {
   sendFile(fd: number, position: number, length: number, done: (complete: boolean) => void): boolean {
     const owner = this.#owner
     if (this.#phase === Phase.ended || this.request.method === 'HEAD' || !owner.canSendFile || !owner.isActive(this)) return false
-    const left = this.#phase === Phase.fresh ? this.#contentLength : this.#chunked ? -1 : this.#declaredLeft
+    const rare = this.#rare
+    // (Without a Content-Length set there is no rare state, and nothing may go this way.)
+    if (rare === null) return false
+    const left = this.#phase === Phase.fresh ? rare.contentLength : (this.#flags & Flag.chunked) !== 0 ? -1 : rare.declaredLeft
     if (left < length) return false
     if (this.#phase === Phase.fresh) this.#startStream()
-    this.#declaredLeft -= length
+    rare.declaredLeft -= length
     owner.sendFile(fd, position, length, done)
     return true
   }
@@ -365,13 +385,13 @@ export class Response {
    */
   reason(text: string): this {
     if (/[^\t\x20-\x7e\x80-\xff]/.test(text)) throw new TypeError(`Invalid status text ${JSON.stringify(text)}: expected tabs, spaces and visible characters`)
-    this.#reason = text
+    this.#more().reason = text
     return this
   }
 
   /** @internal complete header lines (each ending in CRLF) to send with the head of a streamed body. */
   prepare(lines: string): this {
-    this.#prepared = lines
+    this.#more().prepared = lines
     return this
   }
 
@@ -385,14 +405,12 @@ export class Response {
 
   #startStream(): void {
     this.#phase = Phase.streaming
-    const length = this.#contentLength
-    this.#declaredLeft = length
+    const rare = this.#rare
+    const length = rare === null ? -1 : rare.contentLength
+    if (rare !== null) rare.declaredLeft = length
     // HTTP/1.0 has no chunked coding: without a length, the body ends when the connection closes.
-    if (length < 0) {
-      if (this.request.versionMinor === 1) this.#chunked = true
-      else this.#userClose = true
-    }
-    this.#emit(this.#head(length, undefined, this.#chunked, this.#prepared))
+    if (length < 0) this.#flags |= this.request.versionMinor === 1 ? Flag.chunked : Flag.userClose
+    this.#emit(this.#head(length, undefined, (this.#flags & Flag.chunked) !== 0, rare === null ? '' : rare.prepared))
   }
 
   /**
@@ -426,25 +444,30 @@ export class Response {
 
   /** True when the reply's head is only what #plainReply keys on: no setHeader() fields, no reason of its own, not HEAD. */
   #isPlain(): boolean {
-    return this.#names === null && this.#reason === undefined && this.request.method !== 'HEAD'
+    return this.#names === null && (this.#rare === null || this.#rare.reason === undefined) && this.request.method !== 'HEAD'
   }
 
   /** Decides keep-alive for this reply and returns the head's last line(s). */
   #ending(): string {
     const owner = this.#owner
     const request = this.request
-    this.#keepAlive =
-      request.keepAlive && !this.#userClose && !owner.closesAfter(this) &&
+    const keepAlive =
+      request.keepAlive && (this.#flags & Flag.userClose) === 0 && !owner.closesAfter(this) &&
       // A client that expects 100-continue and was not asked for its body may or may not send it (RFC 9110 §10.1.1).
       !(request.expectContinue && !request.continueAsked && !request.bodyComplete)
-    if (!this.#keepAlive) return 'Connection: close\r\n\r\n'
+    if (!keepAlive) {
+      this.#flags |= Flag.closes
+      return 'Connection: close\r\n\r\n'
+    }
+    this.#flags &= ~Flag.closes
     if (request.versionMinor === 0) return 'Connection: keep-alive\r\n\r\n'
     return '\r\n'
   }
 
   #head(length: number, contentType: string | undefined, chunked: boolean, prepared = '', ending = this.#ending()): string {
     const names = this.#names
-    let head = this.#reason === undefined ? headStart(this.statusCode, this.#owner.now) : headStartWithReason(this.statusCode, this.#reason, this.#owner.now)
+    const reason = this.#rare === null ? undefined : this.#rare.reason
+    let head = reason === undefined ? headStart(this.statusCode, this.#owner.now) : headStartWithReason(this.statusCode, reason, this.#owner.now)
     if (names !== null) head += this.#lines!.join('')
     head += prepared
     if (contentType !== undefined && length > 0 && (names === null || !names.includes('content-type'))) {
@@ -453,6 +476,10 @@ export class Response {
     if (length >= 0) head += contentLengthLine(length)
     else if (chunked) head += 'Transfer-Encoding: chunked\r\n'
     return head + ending
+  }
+
+  #more(): Rare {
+    return (this.#rare ??= { contentLength: -1, declaredLeft: 0, prepared: '', reason: undefined })
   }
 
   #emit(bytes: string | Uint8Array): void {

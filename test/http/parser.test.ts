@@ -61,6 +61,21 @@ describe('RequestParser at every byte split', () => {
     }
   })
 
+  test('records Host values of every common shape the same whole (its fast path) as split (the careful one)', async () => {
+    for (const [line, value] of [
+      ['Host: 127.0.0.1:5001', '127.0.0.1:5001'],
+      ['HOST: a', 'a'],
+      ['hOsT:\t a.b-c_d~e \t', 'a.b-c_d~e'],
+      ['Host: a:', 'a:'],
+      ["Host: %41!$&'()*+,;=:0", "%41!$&'()*+,;=:0"],
+      ['Host:  ', ''],
+    ] as const) {
+      const result = await feedEverySplit(`GET / HTTP/1.1\r\nX-A: 1\r\n${line}\r\nX-B: 2\r\n\r\n`)
+      assert.equal(result.error, undefined, line)
+      assert.deepEqual(result.requests[0]!.headers.map(([, v]) => v), ['1', value, '2'], line)
+    }
+  })
+
   test('reads a Content-Length body, then the next pipelined request', async () => {
     const result = await feedEverySplit('POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: a\r\n\r\n')
     assert.deepEqual(result.requests.map((request) => [request.url, request.body]), [['/a', 'hello'], ['/b', '']])
