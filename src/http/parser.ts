@@ -27,6 +27,8 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'PA
 
 /** Field slots (4 per field) of one field store before the parser starts a new one: 64 fields, 2 KiB. */
 const FIELD_STORE_SLOTS = 256
+/** A new field store is a copy of this one, made at its full size (filling an empty array grows it six times). */
+const EMPTY_FIELD_STORE: number[] = Array.from({ length: FIELD_STORE_SLOTS }, () => 0)
 
 /** Content-Length values longer than this cannot be under any body limit (2^40 has 13 digits). */
 const CONTENT_LENGTH_DIGITS_MAX = 15
@@ -49,7 +51,7 @@ export class RequestParser {
    * fields lie in it (no copy per request), and the parser starts a new array once this one holds
    * FIELD_STORE_SLOTS (slots of earlier requests are never written again).
    */
-  fields: number[] = []
+  fields: number[] = EMPTY_FIELD_STORE.slice()
   /** Where the current request's fields start in `fields`. */
   fieldsStart = 0
   /** -1 when absent. */
@@ -80,7 +82,7 @@ export class RequestParser {
   reset(): void {
     this.fieldsStart += this.fieldCount * 4
     if (this.fieldsStart >= FIELD_STORE_SLOTS) {
-      this.fields = []
+      this.fields = EMPTY_FIELD_STORE.slice()
       this.fieldsStart = 0
     }
     this.fieldCount = 0
