@@ -326,12 +326,7 @@ export class RequestParser {
     const next = i + 2
     if (next - base - this.#headersStart > this.#limits.headerBytesMax || this.fieldCount >= this.#limits.headerCountMax) return 0
     this.hostCount = 1
-    const slot = this.fieldsStart + this.fieldCount++ * 4
-    const fields = this.fields
-    fields[slot] = start - base
-    fields[slot + 1] = colon - base
-    fields[slot + 2] = valueStart - base
-    fields[slot + 3] = valueEnd - base
+    this.#storeField(base, start, colon, valueStart, valueEnd)
     return next
   }
 
@@ -345,12 +340,7 @@ export class RequestParser {
     let valueEnd = end
     while (valueStart < valueEnd && isOws(bytes[valueStart]!)) valueStart++
     while (valueEnd > valueStart && isOws(bytes[valueEnd - 1]!)) valueEnd--
-    const slot = this.fieldsStart + this.fieldCount++ * 4
-    const fields = this.fields
-    fields[slot] = start - base
-    fields[slot + 1] = colon - base
-    fields[slot + 2] = valueStart - base
-    fields[slot + 3] = valueEnd - base
+    this.#storeField(base, start, colon, valueStart, valueEnd)
     // The framing fields, recognised by name length first: most lines fail that compare.
     switch (colon - start) {
       case 4:
@@ -369,6 +359,16 @@ export class RequestParser {
         if (equalsLower(bytes, start, colon, 'transfer-encoding')) this.#parseTransferEncoding(bytes, valueStart, valueEnd)
         break
     }
+  }
+
+  /** Appends a field's four offsets (relative to `base`) to the store. */
+  #storeField(base: number, start: number, colon: number, valueStart: number, valueEnd: number): void {
+    const slot = this.fieldsStart + this.fieldCount++ * 4
+    const fields = this.fields
+    fields[slot] = start - base
+    fields[slot + 1] = colon - base
+    fields[slot + 2] = valueStart - base
+    fields[slot + 3] = valueEnd - base
   }
 
   /** Host = uri-host [ ":" port ] (RFC 9110 §7.2); empty is allowed (RFC 9112 §3.2). */
