@@ -16,12 +16,14 @@ import { threadSleeper } from '../../src/shm/memory.ts'
 import { Ring, ringBytes } from '../../src/shm/ring.ts'
 
 const CHUNK = 20_000
-const CHUNKS = Number(process.argv[2] ?? 40)
+/** Both threads run the same number of chunks: a worker's process.argv does not carry the main one's arguments. */
+const CHUNKS = isMainThread ? Number(process.argv[2] ?? 40) : (workerData as Shared).chunks
 const CAPACITY = 1 << 16
 const STEPS = ['slots', 'packed', 'moving', 'ring', 'channel'] as const
 const SLOT = 64 // words of the slot area: flags at 0 and 16, request at 32, reply at 48
 
 interface Shared {
+  chunks: number
   slots: SharedArrayBuffer
   moving: SharedArrayBuffer
   rings: SharedArrayBuffer
@@ -52,7 +54,7 @@ function unpack(words: Int32Array, at: number, bytes: Uint8Array): void {
 }
 
 if (isMainThread) {
-  const shared: Shared = { slots: new SharedArrayBuffer(4 * SLOT), moving: new SharedArrayBuffer(2 * ringBytes(CAPACITY)), rings: new SharedArrayBuffer(2 * ringBytes(CAPACITY)), channel: new SharedArrayBuffer(0) }
+  const shared: Shared = { chunks: CHUNKS, slots: new SharedArrayBuffer(4 * SLOT), moving: new SharedArrayBuffer(2 * ringBytes(CAPACITY)), rings: new SharedArrayBuffer(2 * ringBytes(CAPACITY)), channel: new SharedArrayBuffer(0) }
   const channel = threadChannel(CAPACITY, 1)
   shared.channel = channel.memory as SharedArrayBuffer
   const flags = new Int32Array(shared.slots)
