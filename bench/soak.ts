@@ -71,15 +71,38 @@ async function keepAlive(port: number, total: number, connections: number): Prom
   })
 }
 
+/** The port the soak server prints once it listens (`listening PORT`); an error if it exits or is silent for 10 s. */
+function listeningPort(server: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = ''
+    const timer = setTimeout(() => fail(new Error('The soak server did not say its port within 10 s')), 10_000)
+    const exited = (code: number | null) => fail(new Error(`The soak server exited (code ${code}) before it listened`))
+    const fail = (error: Error) => {
+      clearTimeout(timer)
+      server.off('exit', exited)
+      reject(error)
+    }
+    server.once('exit', exited)
+    server.stdout!.on('data', (bytes: Buffer) => {
+      seen += bytes
+      const match = /listening (\d+)\n/.exec(seen)
+      if (match === null) return
+      clearTimeout(timer)
+      server.off('exit', exited)
+      server.stdout!.resume()
+      resolve(Number(match[1]))
+    })
+  })
+}
+
 export async function runSoak(options: SuiteOptions): Promise<string> {
   const { log, quick } = options
   const headersTimeoutMs = quick ? 1000 : 3000
   const idleTimeoutMs = 1000
-  const port = 20000 + (process.pid % 20000)
   const [command, ...args] = pinned('0', [process.execPath, `${root}bench/load/soak-server.ts`])
   const server: ChildProcess = spawn(command!, args, {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PORT: String(port), HEADERS_TIMEOUT_MS: String(headersTimeoutMs), IDLE_TIMEOUT_MS: String(idleTimeoutMs) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, HEADERS_TIMEOUT_MS: String(headersTimeoutMs), IDLE_TIMEOUT_MS: String(idleTimeoutMs) },
   })
   const rows: string[] = []
   let failures = 0
@@ -90,6 +113,7 @@ export async function runSoak(options: SuiteOptions): Promise<string> {
   }
   const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
   try {
+    const port = await listeningPort(server)
     await waitForPort(port)
     const pid = server.pid!
     await keepAlive(port, 10_000, 10) // warm-up: JIT and heap settle before the first reading
