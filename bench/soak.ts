@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { root } from './lib/compare.ts'
-import { machineLines, pinned, waitForPort } from './lib/measure.ts'
+import { machineLines, pinned } from './lib/measure.ts'
 import type { SuiteOptions } from './load/http.ts'
 
 const RSS_GROWTH_BYTES_MAX = 24 * 1024 * 1024
@@ -89,7 +89,6 @@ function listeningPort(server: ChildProcess): Promise<number> {
       if (match === null) return
       clearTimeout(timer)
       server.off('exit', exited)
-      server.stdout!.resume()
       resolve(Number(match[1]))
     })
   })
@@ -114,7 +113,6 @@ export async function runSoak(options: SuiteOptions): Promise<string> {
   const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`
   try {
     const port = await listeningPort(server)
-    await waitForPort(port)
     const pid = server.pid!
     await keepAlive(port, 10_000, 10) // warm-up: JIT and heap settle before the first reading
     await sleep(200)
