@@ -358,6 +358,12 @@ export class Response {
     this.#owner.responseEnded(this)
   }
 
+  /** @internal True when `sendFile()` would be taken now (the transport has sendfile, this reply may use it). */
+  get canSendFile(): boolean {
+    const owner = this.#owner
+    return this.#phase !== Phase.ended && this.request.method !== 'HEAD' && owner.canSendFile && owner.isActive(this)
+  }
+
   /**
    * @internal Sends `length` bytes of the open file `fd` from `position` as (part of) a body whose
    * Content-Length is set, with sendfile(2) where the transport has it. Only the oldest reply on its

@@ -37,6 +37,7 @@ import { contentTypeOf } from './content-type.ts'
 import { safeSegments } from './paths.ts'
 import { parseRange } from './ranges.ts'
 import type { StaticOptions } from './types.ts'
+import { MemoryFile } from './memory-file.ts'
 
 interface Variant {
   file: string
@@ -45,6 +46,8 @@ interface Variant {
   body: Buffer | string | null
   etag: string
   lines: string
+  /** The body copied into a file in memory for sendfile(2): undefined until a reply could use it, null when it cannot be made. */
+  memoryFile?: MemoryFile | null
 }
 
 interface Entry {
@@ -67,6 +70,12 @@ interface Entry {
 const TEXT_BYTES_MAX = 16 * 1024
 
 const STREAM_CHUNK_BYTES = 64 * 1024
+/**
+ * Bodies from this size on leave by sendfile(2) from a copy in memory where the transport has it (epoll),
+ * which spares copying them into the socket (measured, server CPU per request against send(2) of the
+ * Buffer: 0.69x for a 32 KiB file, 0.80x for 100 KiB). Smaller bodies are strings joined into the batch.
+ */
+const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
 const ALLOW = 'Allow: GET, HEAD\r\n'
 
 
@@ -126,18 +135,13 @@ export class StaticFiles {
   close(): void {
     this.#stopWatching?.()
     this.#stopWatching = null
-    this.#cache.clear()
-    this.#cachedBytes = 0
+    this.#clear()
   }
 
   /** Drops what `changes` touch (everything on a rescan). */
   invalidate(changes: readonly Change[]): void {
     for (const change of changes) {
-      if (change.type === 'rescan') {
-        this.#cache.clear()
-        this.#cachedBytes = 0
-        return
-      }
+      if (change.type === 'rescan') return this.#clear()
     }
     for (const [key, entry] of this.#cache) {
       for (const change of changes) {
@@ -213,12 +217,48 @@ export class StaticFiles {
         const [start, end] = span
         const lines = `Content-Range: bytes ${start}-${end}/${variant.size}\r\n${variant.lines}`
         const body = variant.body
-        if (body !== null) return response.sendPrepared(206, lines, typeof body === 'string' ? body.slice(start, end + 1) : body.subarray(start, end + 1), end - start + 1)
-        return this.#stream(response, 206, lines, variant, start, end)
+        if (body === null) return this.#stream(response, 206, lines, variant, start, end)
+        if (!this.#sendFromMemoryFile(entry, variant, request, response, 206, lines, start, end)) {
+          response.sendPrepared(206, lines, typeof body === 'string' ? body.slice(start, end + 1) : body.subarray(start, end + 1), end - start + 1)
+        }
+        return
       }
     }
-    if (variant.body !== null) return response.sendPrepared(200, variant.lines, variant.body, variant.size)
-    return this.#stream(response, 200, variant.lines, variant, 0, variant.size - 1)
+    if (variant.body === null) return this.#stream(response, 200, variant.lines, variant, 0, variant.size - 1)
+    if (!this.#sendFromMemoryFile(entry, variant, request, response, 200, variant.lines, 0, variant.size - 1)) {
+      response.sendPrepared(200, variant.lines, variant.body, variant.size)
+    }
+  }
+
+  /**
+   * Sends bytes [start, end] of a cached body by sendfile(2) from its copy in memory, when the body is large
+   * enough, the transport can and the entry is held by the cache (which owns the copy; making it counts its
+   * bytes there too). @returns false when it did not: then send the bytes from memory
+   */
+  #sendFromMemoryFile(entry: Entry, variant: Variant, request: Request, response: Response, status: number, lines: string, start: number, end: number): boolean {
+    const body = variant.body
+    if (typeof body === 'string' || body === null || end - start + 1 < SENDFILE_BYTES_MIN || request.method !== 'GET' || !response.canSendFile) return false
+    let file = variant.memoryFile
+    if (file === undefined) {
+      if (this.#cache.get(request.path) !== entry || entry.bytes + variant.size > this.#cacheBytesMax) return false
+      file = variant.memoryFile = MemoryFile.create(body)
+      if (file !== null) {
+        entry.bytes += variant.size
+        this.#cachedBytes += variant.size
+        this.#evict(entry)
+      }
+    }
+    // (Eviction may have dropped this very entry, and its copy with it.)
+    if (file === null || file.closed) return false
+    response.status(status).prepare(lines).setHeader('Content-Length', end - start + 1)
+    file.acquire()
+    if (response.sendFile(file.fd, start, end - start + 1, () => file.release())) {
+      response.end()
+      return true
+    }
+    file.release()
+    response.end(body.subarray(start, end + 1))
+    return true
   }
 
   /**
@@ -310,15 +350,20 @@ export class StaticFiles {
     if (entry.bytes > this.#cacheBytesMax) return
     this.#cache.set(key, entry)
     this.#cachedBytes += entry.bytes
-    // CLOCK: each entry gets at most one second chance, so this ends within two passes.
+    this.#evict(entry)
+  }
+
+  /** Drops entries until the bytes held fit cacheBytesMax; `keep` gets no second chance (CLOCK). */
+  #evict(keep: Entry): void {
+    // Each entry gets at most one second chance, so this ends within two passes.
     while (this.#cachedBytes > this.#cacheBytesMax) {
       const [oldest, candidate] = this.#cache.entries().next().value!
-      this.#cache.delete(oldest)
-      if (candidate.used && candidate !== entry) {
+      if (candidate.used && candidate !== keep) {
+        this.#cache.delete(oldest)
         candidate.used = false
         this.#cache.set(oldest, candidate)
       } else {
-        this.#cachedBytes -= candidate.bytes
+        this.#drop(oldest, candidate)
       }
     }
   }
@@ -326,7 +371,21 @@ export class StaticFiles {
   #drop(key: string, entry: Entry): void {
     this.#cache.delete(key)
     this.#cachedBytes -= entry.bytes
+    dropMemoryFiles(entry)
   }
+
+  #clear(): void {
+    for (const entry of this.#cache.values()) dropMemoryFiles(entry)
+    this.#cache.clear()
+    this.#cachedBytes = 0
+  }
+}
+
+/** The entry is no longer cached: its copies in memory close (once no send holds them). */
+function dropMemoryFiles(entry: Entry): void {
+  entry.identity.memoryFile?.drop()
+  entry.br?.memoryFile?.drop()
+  entry.gzip?.memoryFile?.drop()
 }
 
 /** True when a change at `path` concerns the entry: the file, its real path, a sibling, or a folder above. */

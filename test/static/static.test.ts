@@ -240,6 +240,66 @@ describe('static files', () => {
   })
 })
 
+/** Copies of cached bodies this process holds in memory for sendfile(2) (src/static/memory-file.ts). */
+function memoryCopies(): number {
+  if (process.platform !== 'linux') return 0
+  let count = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(`/dev/shm/.wirespeed-${process.pid}-`)) count++
+    } catch {}
+  }
+  return count
+}
+
+describe('static files above 16 KiB held in memory', () => {
+  test('leave whole, ranged and pipelined, by sendfile from a copy in memory on epoll; an edit replaces the copy; close() closes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wirespeed-static-copy-'))
+    const first = Buffer.alloc(100 * 1024 + 3, 'first version. ')
+    const second = Buffer.alloc(40 * 1024, 'the second one. ')
+    writeFileSync(join(dir, 'mid.bin'), first)
+    writeFileSync(join(dir, 'small.txt'), 'small')
+    const before = memoryCopies()
+    const local = await serve({ port: 0, static: { root: dir, debounceMs: 10 } })
+    const copies = local.backend === 'epoll' && process.platform === 'linux' ? 1 : 0
+    try {
+      const request = (path: string, headers = '') => `GET ${path} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`
+      const client = await RawClient.open(local.port)
+      client.send(request('/mid.bin') + request('/small.txt') + request('/mid.bin', 'Range: bytes=20000-89999\r\n') + request('/mid.bin', 'Range: bytes=10-19\r\n') + request('/mid.bin'))
+      const replies = await client.replies(5, 10_000)
+      assert.deepEqual(replies.map((reply) => reply.status), [200, 200, 206, 206, 200])
+      assert.ok(replies[0]!.body.equals(first))
+      assert.equal(replies[0]!.headers.get('content-length'), String(first.length))
+      assert.equal(replies[1]!.body.toString(), 'small')
+      assert.ok(replies[2]!.body.equals(first.subarray(20000, 90000)))
+      assert.equal(replies[2]!.headers.get('content-range'), `bytes 20000-89999/${first.length}`)
+      assert.ok(replies[3]!.body.equals(first.subarray(10, 20)))
+      assert.ok(replies[4]!.body.equals(first))
+      const headClient = await RawClient.open(local.port)
+      headClient.send('HEAD /mid.bin HTTP/1.1\r\nHost: a\r\n\r\n')
+      const [head] = await headClient.replies(1, 5000, true)
+      assert.equal(head!.headers.get('content-length'), String(first.length))
+      await sleep(50)
+      assert.ok(headClient.received.toString().endsWith('\r\n\r\n'), 'HEAD: the head alone')
+      headClient.close()
+      assert.equal(memoryCopies() - before, copies, 'one copy of the file while it is cached (epoll only)')
+
+      writeFileSync(join(dir, 'mid.bin'), second)
+      await eventually(async () => {
+        const { replies: [reply], client: c } = await exchange(local.port, request('/mid.bin'))
+        c.close()
+        return reply!.body.equals(second)
+      }, 'the edited file served')
+      assert.equal(memoryCopies() - before, copies, 'the old copy is closed, the new one made')
+      client.close()
+    } finally {
+      await local.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    assert.equal(memoryCopies(), before, 'close() closes every copy')
+  })
+})
+
 describe('static memory bounds, at N and N+1', () => {
   test('fileBytesMax keeps a file of N bytes in memory and streams N+1; cacheBytesMax bounds the total', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wirespeed-static-bounds-'))

@@ -23,6 +23,7 @@ export const IPPROTO_TCP = 6
 export const TCP_NODELAY = 1
 export const SHUT_WR = 1
 export const MSG_NOSIGNAL = 0x4000
+export const MSG_MORE = 0x8000
 export const EPOLL_CTL_ADD = 1
 export const EPOLL_CTL_DEL = 2
 export const EPOLL_CTL_MOD = 3
