@@ -81,7 +81,10 @@ export const webSocketLimitSpecs = {
 export const staticLimitSpecs = {
   /** Files up to this size are kept in memory; larger ones stream from disk. 1 MiB keeps the cache for the many small files. */
   fileBytesMax: { value: 1 << 20, min: 0, max: 1 << 30 },
-  /** Bytes of file bodies kept in memory, least recently used evicted. 64 MiB holds a typical site whole. */
+  /**
+   * Bytes of file bodies kept in memory, least recently used evicted, counting the copies in /dev/shm that
+   * the epoll backend sends bodies above 16 KiB from (src/static/memory-file.ts). 64 MiB holds a typical site whole.
+   */
   cacheBytesMax: { value: 64 << 20, min: 0, max: 2 ** 40 },
 } as const satisfies Record<string, LimitSpec>
 

@@ -55,12 +55,15 @@ export interface CompareOptions {
 interface Sample {
   requestsPerSecond: number
   cpuMicrosPerRequest: number
+  loadBusy: number
 }
 
 interface Run {
   requests: number
   seconds: number
   errors: number
+  /** The load generator's CPU time over the run's length (its own core): near 1, req/s is its limit. */
+  loadBusy: number
 }
 
 export async function compare(options: CompareOptions): Promise<string> {
@@ -91,6 +94,7 @@ export async function compare(options: CompareOptions): Promise<string> {
           const sample = {
             requestsPerSecond: run.requests / run.seconds,
             cpuMicrosPerRequest: before !== undefined && after !== undefined && run.requests > 0 ? ((after - before) * 1e6) / run.requests : NaN,
+            loadBusy: run.loadBusy,
           }
           const key = `${contender.name}\t${load.name}`
           samples.set(key, [...(samples.get(key) ?? []), sample])
@@ -134,17 +138,21 @@ async function generateLoad(port: number, load: Load, seconds: number): Promise<
     const args = ['-t1', '-c60', `-d${Math.max(1, Math.round(seconds))}s`, url] // wrk takes whole seconds
     if (load.body !== undefined) args.push('-s', `${root}bench/load/post.lua`, '--', load.path, load.body)
     else if (load.pipeline > 1) args.push('-s', `${root}bench/load/pipeline.lua`, '--', String(load.pipeline), load.path)
-    const out = await runToEnd(pinned(LOAD_CORE, [wrk, ...args]))
+    // bash's `times` prints the CPU time of the children it ran (wrk) after them: user, then system.
+    const out = await runToEnd(pinned(LOAD_CORE, ['bash', '-c', '"$0" "$@" || exit; times', wrk, ...args]))
     const match = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out)
     if (!match) throw new Error(`Cannot read wrk's output: ${out}`)
     const unit = { us: 1e-6, ms: 1e-3, s: 1, m: 60 }[match[3] as 'us' | 'ms' | 's' | 'm']
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0)
     const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
     const errors = non2xx + (socketErrors ? socketErrors.slice(1, 4).map(Number).reduce((a, b) => a + b, 0) : 0)
-    return { requests: Number(match[1]), seconds: Number(match[2]) * unit, errors }
+    const runSeconds = Number(match[2]) * unit
+    const times = [...out.trim().split('\n').at(-1)!.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]))
+    const loadBusy = times.length === 2 ? (times[0]! + times[1]!) / runSeconds : NaN
+    return { requests: Number(match[1]), seconds: runSeconds, errors, loadBusy }
   }
   const out = await runToEnd(pinned(LOAD_CORE, [process.execPath, `${root}bench/load/loadgen.ts`, '--port', String(port), '--path', load.path, '--connections', '60', '--pipeline', String(load.pipeline), '--seconds', String(seconds), ...(load.body === undefined ? [] : ['--body', load.body])]))
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Run
+  return { loadBusy: NaN, ...(JSON.parse(out.trim().split('\n').at(-1)!) as Omit<Run, 'loadBusy'>) }
 }
 
 function runToEnd(argv: string[]): Promise<string> {
@@ -177,9 +185,10 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
     }),
     ...options.notes.map((note) => `- ${note}`),
     '- Server CPU per request = (utime + stime of the server process during the run) ÷ replies counted',
+    "- Load generator busy = its CPU time ÷ the run's length, on its own core: near 100%, the req/s column measures the load generator, not the server (compare CPU per request then)",
     '',
-    `| Server | Load | req/s | server CPU µs/request | requests per server CPU-second | CPU/request vs ${reference} | req/s vs ${reference} |`,
-    '|---|---|---:|---:|---:|---:|---:|',
+    `| Server | Load | req/s | server CPU µs/request | requests per server CPU-second | CPU/request vs ${reference} | req/s vs ${reference} | load generator busy |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|',
   ]
   for (const load of loads) {
     const base = samples.get(`${reference}\t${load.name}`)
@@ -191,7 +200,9 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
       const rate = median(runs.map((s) => s.requestsPerSecond))
       const cpu = median(runs.map((s) => s.cpuMicrosPerRequest))
       const perCpuSecond = Math.round(1e6 / cpu).toLocaleString('en-US')
-      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${perCpuSecond} | ${ratio(cpu, baseCpu)} | ${ratio(rate, baseRate)} |`)
+      const busy = median(runs.map((s) => s.loadBusy))
+      const busyText = Number.isFinite(busy) ? `${Math.round(busy * 100)}%` : '–'
+      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${perCpuSecond} | ${ratio(cpu, baseCpu)} | ${ratio(rate, baseRate)} | ${busyText} |`)
     }
   }
   for (const [name, why] of skipped) lines.push('', `Skipped ${name}: ${why}`)

@@ -4,8 +4,9 @@
  * A request path is looked up in `#cache` by its raw (still percent-encoded) text, so a hit costs one Map
  * lookup and one prepared reply: the header lines (Content-Type, ETag, Last-Modified, Cache-Control,
  * Accept-Ranges, Vary) are made once per file and the body is a Buffer. Files up to `fileBytesMax` are kept
- * whole; larger ones keep only their metadata and stream from disk, never read whole: by sendfile(2) on
- * the epoll backend, in chunks with backpressure on node:net. The bytes held are bounded by `cacheBytesMax`, evicting about the least recently used: a hit sets
+ * whole (on the epoll backend, a body above 16 KiB also as a copy in memory that sendfile(2) sends:
+ * ./memory-file.ts); larger ones keep only their metadata and stream from disk, never read whole: by
+ * sendfile(2) on the epoll backend, in chunks with backpressure on node:net. The bytes held are bounded by `cacheBytesMax`, evicting about the least recently used: a hit sets
  * the entry's `used` bit; eviction walks the Map from its oldest entry, gives a used entry a second chance
  * (clears the bit, moves it to the end) and drops the first unused one (the CLOCK algorithm).
  *
