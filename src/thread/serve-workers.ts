@@ -21,6 +21,7 @@ import { WorkerExitedError } from '../errors.ts'
 import { httpUrl } from '../http/types.ts'
 import { resolveLimits } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
+import { parkedWaits } from '../tcp/epoll/loop.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import type { Server, WorkersServeOptions } from '../serve/types.ts'
 import type { Backend } from '../tcp/types.ts'
@@ -139,6 +140,8 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
  * run 10 s.
  */
 function startWorker(pool: Pool, index: number, setupOf: (index: number) => WorkerSetup, log: (line: string) => void): Promise<void> {
+  // The workers' epoll loops count their parked waits on the one thread pool together (src/tcp/epoll/loop.ts).
+  parkedWaits()
   const worker = new Worker(entry, { workerData: setupOf(index) })
   const startedAt = Date.now()
   pool.workers[index] = worker

@@ -13,9 +13,21 @@
  * EPOLLOUT, new connections and new listeners all wake it. An eventfd wakes it when the last target
  * leaves, so an idle process with nothing open can exit. Parked, the loop costs nothing: no timer, no spin.
  *
- * Worst case: a parked wait holds one of libuv's thread-pool threads (4 by default, shared with fs, DNS and
- * zlib) for as long as the loop is idle; several worker threads each park one.
+ * A parked wait holds one of libuv's thread-pool threads for as long as the loop is idle, and that pool is
+ * one per process (UV_THREADPOOL_SIZE, 4 by default), shared by every thread's fs, DNS and zlib. So parked
+ * waits are counted process-wide (a SharedArrayBuffer that every worker thread inherits through its
+ * environment data) and held to one fewer than the pool's threads: with more idle loops than that (five
+ * worker threads on a machine with more cores, say), a loop that finds no room naps instead, polling once
+ * every NAP_MS on a timer and taking a parked wait as soon as one is free. Without the budget, the fifth
+ * loop's parked wait would queue behind four that never end, and that worker would not see its connections
+ * until another loop woke (measured: 12 of 20 requests unanswered with two workers on a pool of one), and
+ * an async readFile anywhere would wait as long.
+ *
+ * Worst case: a napping loop answers the first event after idle up to NAP_MS late, and costs about 100
+ * wake-ups a second while idle; set UV_THREADPOOL_SIZE above the number of loops to give every one a
+ * parked wait.
  */
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads'
 import {
   EFD_CLOEXEC, EFD_NONBLOCK, EINTR, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLIN, EVENT_BYTES,
   EVENT_DATA_OFFSET, type Libc,
@@ -34,6 +46,31 @@ const EVENTS_MAX = 256
 const POLLS_PER_TURN = 5
 /** Empty turns (each about 1.5 µs here) before parking: 16 took the 1-connection echo from 15k to 20k roundtrips/s. */
 const EMPTY_TURNS_BEFORE_PARK = 16
+/** How often a loop that found no room for a parked wait polls while idle. */
+const NAP_MS = 10
+
+/** libuv's thread-pool threads: UV_THREADPOOL_SIZE read as libuv reads it (atoi, 0 → 1, at most 1024), else 4. */
+export function threadPoolSize(value = process.env.UV_THREADPOOL_SIZE): number {
+  if (value === undefined) return 4
+  return Math.min(Math.max(Number.parseInt(value, 10) || 1, 1), 1024)
+}
+/** Parked waits the process allows at once: one thread of the pool is always left to fs, DNS and zlib. */
+const PARKS_MAX = threadPoolSize() - 1
+const PARKS_KEY = 'wirespeed:epoll-parked-waits'
+
+/**
+ * The process-wide count of parked waits: made by the first thread that needs it and handed to every worker
+ * thread started after (environment data is copied into each new worker, and a copied SharedArrayBuffer is
+ * the same memory). So whatever starts worker threads calls this first (src/thread: spawn(), serveWorkers()).
+ */
+export function parkedWaits(): Int32Array {
+  let memory = getEnvironmentData(PARKS_KEY)
+  if (!(memory instanceof SharedArrayBuffer)) {
+    memory = new SharedArrayBuffer(4)
+    setEnvironmentData(PARKS_KEY, memory)
+  }
+  return new Int32Array(memory as SharedArrayBuffer)
+}
 
 export class EpollLoop {
   readonly libc: Libc
@@ -51,7 +88,12 @@ export class EpollLoop {
   #scheduled = false
   /** Turns in a row whose poll found nothing. */
   #emptyTurns = 0
+  /** True while a parked wait is out, or a nap timer is set (#napTimer). */
   #parked = false
+  #napTimer: NodeJS.Timeout | undefined
+  readonly #parkedWaits = parkedWaits()
+  /** True while this loop counts in #parkedWaits (its parked wait is out and not yet given back). */
+  #holdsParkedWait = false
   #slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
   #slabAddress: number
   #slabUsed = 0
@@ -74,6 +116,9 @@ export class EpollLoop {
    * libuv's pool stays blocked on an epoll fd that is gone.
    */
   closeAll(): void {
+    this.#endNap()
+    // The parked wait's callback may never run on a thread that is ending: give its place back now.
+    this.#giveBackParkedWait()
     this.libc.write(this.#wakeFd, ONE, 8)
     for (const fd of this.#targets.keys()) this.libc.close(fd)
     this.#targets.clear()
@@ -95,13 +140,18 @@ export class EpollLoop {
 
   modify(fd: number, events: number): void {
     this.#control(EPOLL_CTL_MOD, fd, events)
+    // A parked wait sees the change by itself; a nap would see it only when it ends.
+    if (this.#napTimer !== undefined) this.#schedule()
   }
 
   /** Forgets `fd` (call before closing it). When nothing is left, a parked wait is woken so it ends. */
   remove(fd: number): void {
     if (!this.#targets.delete(fd)) return
     this.#control(EPOLL_CTL_DEL, fd, 0)
-    if (this.#targets.size === 0 && this.#parked) this.libc.write(this.#wakeFd, ONE, 8)
+    if (this.#targets.size === 0 && this.#parked) {
+      if (this.#napTimer !== undefined) this.#endNap()
+      else this.libc.write(this.#wakeFd, ONE, 8)
+    }
   }
 
   /**
@@ -133,6 +183,7 @@ export class EpollLoop {
   }
 
   #schedule(): void {
+    if (this.#napTimer !== undefined) this.#endNap()
     if (this.#scheduled || this.#parked) return
     this.#scheduled = true
     setImmediate(poll, this)
@@ -163,11 +214,41 @@ export class EpollLoop {
   #park(): void {
     if (this.#parked || this.#targets.size === 0) return
     this.#parked = true
+    const parkedWaits = this.#parkedWaits
+    if (Atomics.add(parkedWaits, 0, 1) >= PARKS_MAX) {
+      // No room on the thread pool: nap, then look again (and try for a parked wait again).
+      Atomics.sub(parkedWaits, 0, 1)
+      this.#napTimer = setTimeout(endNap, NAP_MS, this)
+      return
+    }
+    this.#holdsParkedWait = true
     this.libc.epoll_wait.async(this.#epfd, this.#parkEvents, EVENTS_MAX, -1, (error: unknown, count: number) => {
+      this.#giveBackParkedWait()
       this.#parked = false
       if (error === null && count > 0) this.#dispatch(this.#parkEvents, count)
       this.#schedule()
     })
+  }
+
+  /** @internal A nap is over (or cut short): one poll at once, and straight back to parking if it finds nothing. */
+  napEnded(): void {
+    this.#napTimer = undefined
+    this.#parked = false
+    this.#emptyTurns = EMPTY_TURNS_BEFORE_PARK - 1
+    this.poll()
+  }
+
+  #giveBackParkedWait(): void {
+    if (!this.#holdsParkedWait) return
+    this.#holdsParkedWait = false
+    Atomics.sub(this.#parkedWaits, 0, 1)
+  }
+
+  #endNap(): void {
+    if (this.#napTimer === undefined) return
+    clearTimeout(this.#napTimer)
+    this.#napTimer = undefined
+    this.#parked = false
   }
 
   #dispatch(events: Buffer, count: number): void {
@@ -191,5 +272,9 @@ const READ_BYTES_MIN = 16 * 1024
 
 function poll(loop: EpollLoop): void {
   loop.poll()
+}
+
+function endNap(loop: EpollLoop): void {
+  loop.napEnded()
 }
 

@@ -1,0 +1,49 @@
+/*
+ * An idle epoll loop parks a blocking epoll_wait on libuv's thread pool, which is one per process
+ * (UV_THREADPOOL_SIZE threads, 4 by default). With as many idle loops as threads (two worker threads on a
+ * pool of two), every thread would be parked and an async readFile anywhere would wait for a request to
+ * wake one; with more loops than threads (a pool of one), a loop's parked wait would queue behind another's
+ * and that worker would answer none of its connections while the other sleeps. Parked waits are held to one
+ * fewer than the pool's threads, process-wide; a loop without room naps on a timer instead. Each case runs
+ * in a child process, since the pool's size is fixed when the process starts.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { threadPoolSize } from '../../src/tcp/epoll/loop.ts'
+import { defaultBackend } from '../../src/tcp/listen.ts'
+
+const fixture = fileURLToPath(new URL('./fixtures/idle-workers.ts', import.meta.url))
+// Once, in the pass on the epoll backend (the child serves on epoll whatever this process uses).
+const epoll = (await defaultBackend()) === 'epoll'
+
+function run(pool: string): Promise<{ answered: number; threads: number; requests: number; file: string }> {
+  const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WIRESPEED_BACKEND: 'epoll', UV_THREADPOOL_SIZE: pool } })
+  let out = ''
+  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) return reject(new Error(`the fixture exited with ${code}: ${out}`))
+      resolve(JSON.parse(out.trim().split('\n').at(-1)!))
+    })
+  })
+}
+
+for (const pool of ['1', '2']) {
+  test(`two idle worker loops on a thread pool of ${pool}: every connection is answered and an async readFile still runs`, { skip: !epoll && 'the epoll backend does not run here' }, async () => {
+    const result = await run(pool)
+    assert.equal(result.answered, result.requests, `${result.requests - result.answered} of ${result.requests} connections got no answer`)
+    assert.equal(result.file, 'read')
+  })
+}
+
+test('threadPoolSize() reads UV_THREADPOOL_SIZE as libuv does', () => {
+  assert.equal(threadPoolSize(undefined), 4)
+  assert.equal(threadPoolSize('8'), 8)
+  assert.equal(threadPoolSize('0'), 1)
+  assert.equal(threadPoolSize('junk'), 1)
+  assert.equal(threadPoolSize('5000'), 1024)
+})
