@@ -18,13 +18,14 @@
  * waits are counted process-wide (a SharedArrayBuffer that every worker thread inherits through its
  * environment data) and held to one fewer than the pool's threads: with more idle loops than that (five
  * worker threads on a machine with more cores, say), a loop that finds no room naps instead, polling once
- * every NAP_MS on a timer and taking a parked wait as soon as one is free. Without the budget, the fifth
+ * on a timer (1 ms after its last event, doubling to 64 ms while idle) and taking a parked wait as soon as
+ * one is free. Without the budget, the fifth
  * loop's parked wait would queue behind four that never end, and that worker would not see its connections
  * until another loop woke (measured: 12 of 20 requests unanswered with two workers on a pool of one), and
  * an async readFile anywhere would wait as long.
  *
- * Worst case: a napping loop answers the first event after idle up to NAP_MS late, and costs about 100
- * wake-ups a second while idle; set UV_THREADPOOL_SIZE above the number of loops to give every one a
+ * Worst case: a napping loop answers the first event after a long idle up to 64 ms late, and wakes about
+ * 20 times a second while idle; set UV_THREADPOOL_SIZE above the number of loops to give every one a
  * parked wait.
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads'
@@ -46,8 +47,12 @@ const EVENTS_MAX = 256
 const POLLS_PER_TURN = 5
 /** Empty turns (each about 1.5 µs here) before parking: 16 took the 1-connection echo from 15k to 20k roundtrips/s. */
 const EMPTY_TURNS_BEFORE_PARK = 16
-/** How often a loop that found no room for a parked wait polls while idle. */
-const NAP_MS = 10
+/**
+ * How long a loop that found no room for a parked wait sleeps before it polls again: 1 ms after it last saw
+ * an event, doubling while it stays idle, up to 64 ms (a napping idle loop: about 20 wake-ups a second).
+ */
+const NAP_MS_MIN = 1
+const NAP_MS_MAX = 64
 
 /** libuv's thread-pool threads: UV_THREADPOOL_SIZE read as libuv reads it (atoi, 0 → 1, at most 1024), else 4. */
 export function threadPoolSize(value = process.env.UV_THREADPOOL_SIZE): number {
@@ -91,6 +96,7 @@ export class EpollLoop {
   /** True while a parked wait is out, or a nap timer is set (#napTimer). */
   #parked = false
   #napTimer: NodeJS.Timeout | undefined
+  #napMs = NAP_MS_MIN
   readonly #parkedWaits = parkedWaits()
   /** True while this loop counts in #parkedWaits (its parked wait is out and not yet given back). */
   #holdsParkedWait = false
@@ -196,6 +202,7 @@ export class EpollLoop {
     let count = this.libc.epollWaitAt(this.#epfd, this.#eventsAddress, EVENTS_MAX, 0)
     if (count > 0) {
       this.#emptyTurns = 0
+      this.#napMs = NAP_MS_MIN
       for (let polls = 1; ; polls++) {
         this.#dispatch(this.#events, count)
         if (polls === POLLS_PER_TURN || this.#targets.size === 0) break
@@ -218,7 +225,8 @@ export class EpollLoop {
     if (Atomics.add(parkedWaits, 0, 1) >= PARKS_MAX) {
       // No room on the thread pool: nap, then look again (and try for a parked wait again).
       Atomics.sub(parkedWaits, 0, 1)
-      this.#napTimer = setTimeout(endNap, NAP_MS, this)
+      this.#napTimer = setTimeout(endNap, this.#napMs, this)
+      this.#napMs = Math.min(this.#napMs * 2, NAP_MS_MAX)
       return
     }
     this.#holdsParkedWait = true
