@@ -8,10 +8,11 @@
  *
  * Lifetime: the cache entry owns it; every sendfile in flight holds it (`acquire`/`release`); it is closed
  * when the entry has dropped it and no send holds it any longer, so an fd number is never reused under a
- * send that still needs it. Where there is no /dev/shm, or it is full, `create()` gives null and the bytes
- * are sent from memory as before.
+ * send that still needs it. Where there is no /dev/shm, or copying would leave it less than half free (other
+ * programs and wirespeed's own channels live there too; a container's is often only 64 MB), `create()` gives
+ * null and the bytes are sent from memory as before.
  */
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, openSync, statfsSync, unlinkSync, writeSync } from 'node:fs'
 
 /** Where the copies are made: tmpfs on Linux (the only system whose transport has sendfile here). */
 const MEMORY_FOLDER = '/dev/shm'
@@ -31,6 +32,12 @@ export class MemoryFile {
    * @returns null when that cannot be done here (no /dev/shm, no room): then send the bytes themselves
    */
   static create(bytes: Uint8Array): MemoryFile | null {
+    try {
+      const stats = statfsSync(MEMORY_FOLDER)
+      if (!roomFor(bytes.length, stats.bavail * stats.bsize, stats.blocks * stats.bsize)) return null
+    } catch {
+      return null
+    }
     const path = `${MEMORY_FOLDER}/.wirespeed-${process.pid}-${++made}`
     let fd = -1
     try {
@@ -78,4 +85,12 @@ export class MemoryFile {
   get closed(): boolean {
     return this.#dropped && this.#users === 0
   }
+}
+
+/**
+ * True when a copy of `bytes` leaves at least half of the memory folder free: `free` and `total` are its
+ * available and total bytes.
+ */
+export function roomFor(bytes: number, free: number, total: number): boolean {
+  return free - bytes >= total / 2
 }

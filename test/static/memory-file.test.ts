@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { fstatSync, readSync } from 'node:fs'
 import { test } from 'node:test'
-import { MemoryFile } from '../../src/static/memory-file.ts'
+import { MemoryFile, roomFor } from '../../src/static/memory-file.ts'
 
 const linux = process.platform === 'linux'
 
@@ -38,4 +38,13 @@ test('MemoryFile closes when dropped with no send holding it, or when the last s
   busy.release()
   assert.ok(busy.closed)
   assert.throws(() => fstatSync(busy.fd), { code: 'EBADF' })
+})
+
+test('roomFor() allows a copy that leaves half of /dev/shm free, at N and N+1', () => {
+  // 64 MB in all, 40 MB free: a copy of 8 MB leaves exactly half, one byte more does not.
+  const total = 64_000_000
+  const free = 40_000_000
+  assert.equal(roomFor(8_000_000, free, total), true)
+  assert.equal(roomFor(8_000_001, free, total), false)
+  assert.equal(roomFor(0, total / 2 - 1, total), false)
 })
