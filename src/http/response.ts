@@ -372,8 +372,8 @@ export class Response {
    * @returns false when this cannot be done here; then the bytes must be written (nothing was sent)
    */
   sendFile(fd: number, position: number, length: number, done: (complete: boolean) => void): boolean {
+    if (!this.canSendFile) return false
     const owner = this.#owner
-    if (this.#phase === Phase.ended || this.request.method === 'HEAD' || !owner.canSendFile || !owner.isActive(this)) return false
     const rare = this.#rare
     // (Without a Content-Length set there is no rare state, and nothing may go this way.)
     if (rare === null) return false

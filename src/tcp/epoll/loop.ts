@@ -19,10 +19,9 @@
  * environment data) and held to one fewer than the pool's threads: with more idle loops than that (five
  * worker threads on a machine with more cores, say), a loop that finds no room naps instead, polling once
  * on a timer (1 ms after its last event, doubling to 64 ms while idle) and taking a parked wait as soon as
- * one is free. Without the budget, the fifth
- * loop's parked wait would queue behind four that never end, and that worker would not see its connections
- * until another loop woke (measured: 12 of 20 requests unanswered with two workers on a pool of one), and
- * an async readFile anywhere would wait as long.
+ * one is free. Without the budget, a fifth loop's parked wait would queue behind four that never end, and
+ * that worker would not see its connections until another loop woke (measured: 12 of 20 requests
+ * unanswered with two workers on a pool of one), and an async readFile anywhere would wait as long.
  *
  * Worst case: a napping loop answers the first event after a long idle up to 64 ms late, and wakes about
  * 20 times a second while idle; set UV_THREADPOOL_SIZE above the number of loops to give every one a
@@ -238,7 +237,7 @@ export class EpollLoop {
     })
   }
 
-  /** @internal A nap is over (or cut short): one poll at once, and straight back to parking if it finds nothing. */
+  /** @internal The nap timer fired: one poll at once, and straight back to parking if it finds nothing. */
   napEnded(): void {
     this.#napTimer = undefined
     this.#parked = false
