@@ -21,7 +21,7 @@ import { WorkerExitedError } from '../errors.ts'
 import { httpUrl } from '../http/types.ts'
 import { resolveLimits } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
-import { parkedWaits } from '../tcp/epoll/loop.ts'
+import { parkedWaits, threadPoolSize } from '../tcp/epoll/loop.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import type { Server, WorkersServeOptions } from '../serve/types.ts'
 import type { Backend } from '../tcp/types.ts'
@@ -88,6 +88,11 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     for (const worker of pool.workers) worker?.postMessage({ type: 'invalidate', changes })
   })
   log(`wirespeed: serving with ${count} worker threads (reusePort)`)
+  // An idle epoll loop waits on libuv's thread pool, which leaves one thread to fs, DNS and zlib (src/tcp/epoll/loop.ts).
+  const poolThreads = threadPoolSize()
+  if (pool.backend === 'epoll' && count > poolThreads - 1) {
+    log(`wirespeed: ${count} epoll loops share libuv's ${poolThreads} thread-pool threads, so ${count - Math.max(poolThreads - 1, 0)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
+  }
   const slots = new BigInt64Array(counters)
   const sum = (offset: number) => {
     let total = 0
