@@ -264,6 +264,10 @@ describe('static files above 16 KiB held in memory', () => {
     const copies = local.backend === 'epoll' && process.platform === 'linux' ? 1 : 0
     try {
       const request = (path: string, headers = '') => `GET ${path} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`
+      // One request first puts the file in the cache: pipelined misses of one path would each load it.
+      const warm = await exchange(local.port, request('/mid.bin'))
+      warm.client.close()
+      assert.ok(warm.replies[0]!.body.equals(first))
       const client = await RawClient.open(local.port)
       client.send(request('/mid.bin') + request('/small.txt') + request('/mid.bin', 'Range: bytes=20000-89999\r\n') + request('/mid.bin', 'Range: bytes=10-19\r\n') + request('/mid.bin'))
       const replies = await client.replies(5, 10_000)
@@ -285,12 +289,13 @@ describe('static files above 16 KiB held in memory', () => {
       assert.equal(memoryCopies() - before, copies, 'one copy of the file while it is cached (epoll only)')
 
       writeFileSync(join(dir, 'mid.bin'), second)
+      // (The watcher may report the write in more than one window: look until the new file is served from
+      // one copy, each look a request that makes the copy if the cache lost it meanwhile.)
       await eventually(async () => {
         const { replies: [reply], client: c } = await exchange(local.port, request('/mid.bin'))
         c.close()
-        return reply!.body.equals(second)
-      }, 'the edited file served')
-      assert.equal(memoryCopies() - before, copies, 'the old copy is closed, the new one made')
+        return reply!.body.equals(second) && memoryCopies() - before === copies
+      }, 'the edited file served, the old copy closed and one new copy made')
       client.close()
     } finally {
       await local.close()
