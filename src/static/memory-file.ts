@@ -76,11 +76,6 @@ export class MemoryFile {
     if (this.#users === 0) closeSync(this.fd)
   }
 
-  /** Sends in flight that hold the file (for tests). */
-  get users(): number {
-    return this.#users
-  }
-
   /** True once the file is closed (for tests). */
   get closed(): boolean {
     return this.#dropped && this.#users === 0

@@ -91,7 +91,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
   // An idle epoll loop waits on libuv's thread pool, which leaves one thread to fs, DNS and zlib (src/tcp/epoll/loop.ts).
   const poolThreads = threadPoolSize()
   if (pool.backend === 'epoll' && count > poolThreads - 1) {
-    log(`wirespeed: ${count} epoll loops share libuv's ${poolThreads} thread-pool threads, so ${count - Math.max(poolThreads - 1, 0)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
+    log(`wirespeed: ${count} epoll loops share libuv's ${poolThreads} thread-pool threads, so ${count - (poolThreads - 1)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
   }
   const slots = new BigInt64Array(counters)
   const sum = (offset: number) => {

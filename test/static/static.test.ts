@@ -42,13 +42,17 @@ after(async () => {
   await assertNoOpenHandles()
 })
 
-/** Descriptors this process holds open on `file` (Linux: /proc/self/fd; elsewhere 0, the check is skipped). */
-function openDescriptors(file: string): number {
+/**
+ * Descriptors this process holds open on `file`, or on any path `file` matches (Linux: /proc/self/fd;
+ * elsewhere 0, the check is skipped).
+ */
+function openDescriptors(file: string | ((path: string) => boolean)): number {
   if (process.platform !== 'linux') return 0
+  const matches = typeof file === 'string' ? (path: string) => path === file : file
   let count = 0
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === file) count++
+      if (matches(readlinkSync(`/proc/self/fd/${fd}`))) count++
     } catch {}
   }
   return count
@@ -242,14 +246,7 @@ describe('static files', () => {
 
 /** Copies of cached bodies this process holds in memory for sendfile(2) (src/static/memory-file.ts). */
 function memoryCopies(): number {
-  if (process.platform !== 'linux') return 0
-  let count = 0
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(`/dev/shm/.wirespeed-${process.pid}-`)) count++
-    } catch {}
-  }
-  return count
+  return openDescriptors((path) => path.startsWith(`/dev/shm/.wirespeed-${process.pid}-`))
 }
 
 describe('static files above 16 KiB held in memory', () => {
