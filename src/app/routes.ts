@@ -60,14 +60,28 @@ async function routeOf(key: string, value: unknown): Promise<Handler> {
   return nativeRoute(value as RouteHandler)
 }
 
-/** A route handler that may return a web Response, as a Handler. */
+/** A route handler that may return a web Response, or what `response.upgrade()` returned, as a Handler. */
 function nativeRoute(route: RouteHandler): Handler {
   return (request: Request, response: Response) => {
     const result = route(request, response)
-    if (result === undefined) return
-    if (result instanceof Promise) return result.then((value) => (value === undefined ? undefined : writeWebResponse(value, response)))
-    return writeWebResponse(result, response)
+    if (result instanceof Promise) return result.then((value) => finishRoute(value, response))
+    return finishRoute(result, response)
   }
+}
+
+/**
+ * What a route returned: nothing (it answered), a web Response to send, or the boolean of
+ * `response.upgrade()`, as `(request, response) => response.upgrade()` returns it: true, the socket is a
+ * WebSocket now; false, the request was no upgrade, and unless the upgrade already refused it, it gets 426
+ * with the Upgrade field that status requires (RFC 9110 §15.5.22).
+ */
+function finishRoute(result: void | boolean | globalThis.Response, response: Response): void | Promise<void> {
+  if (result === undefined || result === true) return
+  if (result === false) {
+    if (!response.headersSent) response.status(426).setHeader('Upgrade', 'websocket').setHeader('Connection', 'Upgrade').send('Upgrade required: this route speaks WebSocket\n')
+    return
+  }
+  return writeWebResponse(result, response)
 }
 
 function badValue(key: string, value: unknown): RouteError {

@@ -21,12 +21,13 @@ export type RouteParams<Key extends string> = Simplify<ParamsOfPath<PathOf<Key>>
 
 /**
  * A route's handler: the native `(request, response)`; it may also return (or resolve to) a web Response,
- * which is then the reply.
+ * which is then the reply, or what `response.upgrade()` returned (true: a WebSocket now; false: no upgrade
+ * was asked, and the request gets 426 unless the route answered it).
  */
 export type RouteHandler<Params = Record<string, string>> = (
   request: Request<Params>,
   response: Response,
-) => void | globalThis.Response | Promise<void | globalThis.Response>
+) => void | boolean | globalThis.Response | Promise<void | boolean | globalThis.Response>
 
 /** What a route key maps to: a handler, a fixed Response (prepared once, at start), or one of these per method. */
 export type RouteValue<Params = Record<string, string>> =

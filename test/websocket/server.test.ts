@@ -285,3 +285,35 @@ test('with workers, each worker serves its own sockets, and server.publish() rea
     await server.close()
   }
 })
+
+test('a route that returns response.upgrade(): true is a WebSocket with nothing more to send, false gets 426 with Upgrade, a bad upgrade keeps its own refusal', async () => {
+  const errors: unknown[] = []
+  const server = await serve({
+    port: 0,
+    onError: (error) => void errors.push(error),
+    // The shape issue 14 and Bun users write: the route's value is what upgrade() returned.
+    routes: { 'GET /chat': (_request, response) => response.upgrade({ data: 'lobby' }), 'GET /later': async (_request, response) => response.upgrade() },
+    websocket: { message: (ws, message) => void ws.send(`${ws.data}:${message}`) },
+  })
+  try {
+    for (const path of ['/chat', '/later']) {
+      const client = await WsClient.open(server.port, upgradeRequest(path))
+      assert.equal(client.status, 101)
+      client.send(clientFrame(0x1, Buffer.from('hi')))
+      const frame = await client.frame()
+      assert.equal(frame.payload.toString(), path === '/chat' ? 'lobby:hi' : 'undefined:hi')
+      client.socket.destroy()
+    }
+    const plain = await WsClient.open(server.port, 'GET /chat HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert.equal(plain.status, 426)
+    assert.equal(plain.headers.get('upgrade'), 'websocket')
+    plain.socket.destroy()
+    const badVersion = await WsClient.open(server.port, upgradeRequest('/chat', { 'Sec-WebSocket-Version': '8' }))
+    assert.equal(badVersion.status, 426)
+    assert.equal(badVersion.headers.get('sec-websocket-version'), '13', 'the handshake refusal itself, not a second reply')
+    badVersion.socket.destroy()
+    assert.deepEqual(errors, [])
+  } finally {
+    await server.close()
+  }
+})
