@@ -64,7 +64,7 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
     connections.delete(connection)
     if (closing !== undefined && connections.size === 0) closing.resolve()
   }
-  let closing: PromiseWithResolvers<void> | undefined
+  let closing: { promise: Promise<void>; resolve: () => void } | undefined
   let backoff: NodeJS.Timeout | undefined
   const tcp = address.family !== AF_UNIX
   const acceptor = {
@@ -99,7 +99,10 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
     connections,
     close() {
       if (closing === undefined) {
-        closing = Promise.withResolvers<void>()
+        // (Not Promise.withResolvers: it is Node 22's, and a process on an older Node should not crash on close.)
+        let resolve!: () => void
+        const promise = new Promise<void>((done) => (resolve = done))
+        closing = { promise, resolve }
         clearTimeout(backoff)
         epoll.remove(fd)
         libc.close(fd)
