@@ -27,6 +27,8 @@ export interface Contender {
   cores?: string
   /** Environment for the server (WIRESPEED_BACKEND, say). */
   env?: Record<string, string>
+  /** The names of the only loads it serves (default: every load): a floor that answers every request alike. */
+  loads?: string[]
 }
 
 export interface Load {
@@ -77,16 +79,17 @@ export async function compare(options: CompareOptions): Promise<string> {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!)
     for (const contender of order) {
       if (skipped.has(contender.name)) continue
+      const served = contender.loads === undefined ? loads : loads.filter((load) => contender.loads!.includes(load.name))
       const port = await freePort()
       const server = startServer(contender.argv(port), { PORT: String(port), ...contender.env }, contender.cores)
       try {
         await waitForPort(port)
-        if (round === 0 && !(await answersRight(contender, port, loads, log))) {
+        if (round === 0 && !(await answersRight(contender, port, served, log))) {
           skipped.set(contender.name, 'wrong answer (see the ✘ line)')
           continue
         }
-        await generateLoad(port, loads[0]!, 1) // warm-up, not measured
-        for (const load of loads) {
+        await generateLoad(port, served[0]!, 1) // warm-up, not measured
+        for (const load of served) {
           const before = cpuSeconds(server.pid!)
           const run = await generateLoad(port, load, options.seconds)
           const after = cpuSeconds(server.pid!)
@@ -166,6 +169,17 @@ function runToEnd(argv: string[]): Promise<string> {
   })
 }
 
+/**
+ * The median over rounds of `runs[round] ÷ reference[round]` (both lists hold one sample per round, in
+ * round order), or NaN when the reference did not run.
+ */
+function roundRatio(runs: Sample[], reference: Sample[] | undefined, value: (sample: Sample) => number): number {
+  if (reference === undefined) return NaN
+  const ratios: number[] = []
+  for (let round = 0; round < Math.min(runs.length, reference.length); round++) ratios.push(value(runs[round]!) / value(reference[round]!))
+  return ratios.length === 0 ? NaN : median(ratios)
+}
+
 /** "0.69×", or "–" when the reference did not run. */
 export function ratio(value: number, reference: number): string {
   return Number.isFinite(value / reference) ? `${(value / reference).toFixed(2)}×` : '–'
@@ -186,14 +200,13 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
     ...options.notes.map((note) => `- ${note}`),
     '- Server CPU per request = (utime + stime of the server process during the run) ÷ replies counted',
     "- Load generator busy = its CPU time ÷ the run's length, on its own core: near 100%, the req/s column measures the load generator, not the server (compare CPU per request then)",
+    `- Ratios to ${reference} are medians of per-round ratios (each contender against the reference's run of the same round): the machine's speed drifts between rounds, and a ratio within one round does not see that drift`,
     '',
     `| Server | Load | req/s | server CPU µs/request | requests per server CPU-second | CPU/request vs ${reference} | req/s vs ${reference} | load generator busy |`,
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ]
   for (const load of loads) {
     const base = samples.get(`${reference}\t${load.name}`)
-    const baseRate = base ? median(base.map((s) => s.requestsPerSecond)) : NaN
-    const baseCpu = base ? median(base.map((s) => s.cpuMicrosPerRequest)) : NaN
     for (const contender of contenders) {
       const runs = samples.get(`${contender.name}\t${load.name}`)
       if (!runs) continue
@@ -202,7 +215,9 @@ function report(samples: Map<string, Sample[]>, skipped: Map<string, string>, op
       const perCpuSecond = Math.round(1e6 / cpu).toLocaleString('en-US')
       const busy = median(runs.map((s) => s.loadBusy))
       const busyText = Number.isFinite(busy) ? `${Math.round(busy * 100)}%` : '–'
-      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${perCpuSecond} | ${ratio(cpu, baseCpu)} | ${ratio(rate, baseRate)} | ${busyText} |`)
+      const cpuRatio = roundRatio(runs, base, (s) => s.cpuMicrosPerRequest)
+      const rateRatio = roundRatio(runs, base, (s) => s.requestsPerSecond)
+      lines.push(`| ${contender.name} | ${load.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${perCpuSecond} | ${ratio(cpuRatio, 1)} | ${ratio(rateRatio, 1)} | ${busyText} |`)
     }
   }
   for (const [name, why] of skipped) lines.push('', `Skipped ${name}: ${why}`)

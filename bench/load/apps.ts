@@ -6,7 +6,7 @@
  */
 import { bun, compare, root, type Contender } from '../lib/compare.ts'
 import { runRouterBench } from '../micro/router.ts'
-import type { SuiteOptions } from './http.ts'
+import { bareEpollResponder, cFloor, type SuiteOptions } from './http.ts'
 
 const apps = `${root}bench/load/apps/`
 const contenders: Contender[] = [
@@ -19,6 +19,9 @@ const contenders: Contender[] = [
   },
   { name: 'wirespeed routes', argv: () => [process.execPath, `${apps}native-routes.ts`] },
   { name: 'wirespeed handler', argv: () => [process.execPath, `${apps}native-handler.ts`] },
+  // What no server can go below on this machine (canned replies, so only on the text load).
+  { ...cFloor, loads: ['GET / text'] },
+  { ...bareEpollResponder, loads: ['GET / text'] },
 ]
 
 const ECHO = '{"name":"ann","tags":["a","b"],"n":42}'
@@ -26,7 +29,7 @@ const ECHO = '{"name":"ann","tags":["a","b"],"n":42}'
 export async function runAppsBench(options: SuiteOptions): Promise<string> {
   const table = await compare({
     ...options,
-    title: 'Apps benchmark: one app, five ways to serve it',
+    title: 'Apps benchmark: one app, five ways to serve it, and the floor under them',
     command: 'npm run bench -- apps',
     contenders,
     loads: [
@@ -39,6 +42,7 @@ export async function runAppsBench(options: SuiteOptions): Promise<string> {
       'Load: 60 keep-alive connections; the POST sends a 39-byte JSON body that each server parses and sends back',
       'wirespeed runs on its default backend (epoll on Linux); @hono/node-server in its default mode (it replaces the global Request and Response with light ones); wirespeed\'s fetch mode makes the global Response its light one likewise',
       '"wirespeed handler" is the same work in one native handler that routes by hand: the reference for what routes cost',
+      'C epoll floor and bare responder (epoll): a canned "Hello, World!" for every request, no parsing (bench/c/http-floor.c, bench/load/bare-responder.ts), on the text load only: the floor in C, and what any server calling the kernel through koffi pays at least',
     ],
   })
   const router = runRouterBench(options.quick, options.log)

@@ -23,18 +23,24 @@ export interface SuiteOptions {
 const floor = `${root}bench/.work/http-floor`
 const epollHere = process.platform === 'linux'
 
+/** The C epoll loop with a canned reply: the floor under every HTTP table (the apps table too). */
+export const cFloor: Contender = {
+  name: 'C epoll floor',
+  missing: buildC(`${root}bench/c/http-floor.c`, floor, () => {}),
+  argv: (port) => [floor, String(port)],
+}
+
+/** Count requests, write a canned reply, through koffi: what any server on the epoll backend pays at least. */
+export const bareEpollResponder: Contender = {
+  name: 'bare responder (epoll)',
+  missing: epollHere ? undefined : 'the epoll backend is Linux only',
+  env: { WIRESPEED_BACKEND: 'epoll' },
+  argv: () => [process.execPath, `${root}bench/load/bare-responder.ts`],
+}
+
 const contenders: Contender[] = [
-  {
-    name: 'C epoll floor',
-    missing: buildC(`${root}bench/c/http-floor.c`, floor, () => {}),
-    argv: (port) => [floor, String(port)],
-  },
-  {
-    name: 'bare responder (epoll)',
-    missing: epollHere ? undefined : 'the epoll backend is Linux only',
-    env: { WIRESPEED_BACKEND: 'epoll' },
-    argv: () => [process.execPath, `${root}bench/load/bare-responder.ts`],
-  },
+  cFloor,
+  bareEpollResponder,
   { name: 'bare responder (node:net)', env: { WIRESPEED_BACKEND: 'node' }, argv: () => [process.execPath, `${root}bench/load/bare-responder.ts`] },
   {
     name: 'wirespeed (epoll)',

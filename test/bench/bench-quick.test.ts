@@ -42,6 +42,12 @@ test('the apps benchmark runs in quick mode: every app answers right, and the ro
     assert.match(stderr, new RegExp(`✔ ${name} answers POST /echo with 200`))
     assert.match(stdout, new RegExp(`\\| ${name} \\| POST /echo JSON body \\| [\\d,]+ \\| [\\d.]+ \\|`))
   }
+  // The floor under the apps: a canned reply, measured on the text load only.
+  if (process.platform === 'linux') {
+    assert.match(stderr, /✔ bare responder \(epoll\) answers GET \/ with 200/)
+    assert.match(stdout, /\| bare responder \(epoll\) \| GET \/ text \| [\d,]+ \| [\d.]+ \|/)
+    assert.doesNotMatch(stdout, /\| bare responder \(epoll\) \| GET \/users/)
+  }
   for (const router of ['wirespeed Router', 'find-my-way']) {
     assert.match(stderr, new RegExp(`✔ ${router} matches the parametric lookups`))
     assert.match(stdout, new RegExp(`\\| ${router} \\| [\\d.]+ \\| [\\d.]+ \\| [\\d.]+ \\|`))
