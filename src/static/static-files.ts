@@ -10,7 +10,7 @@
  * the entry's `used` bit; eviction walks the Map from its oldest entry, gives a used entry a second chance
  * (clears the bit, moves it to the end) and drops the first unused one (the CLOCK algorithm).
  *
- * A miss resolves the path once, safely: encoded slashes and backslashes, NUL, and "." or ".." segments
+ * A miss resolves the path once, safely (and once for all the requests that miss it while it loads): encoded slashes and backslashes, NUL, and "." or ".." segments
  * are refused (400); dotfiles are hidden unless allowed (404); the file's real path (symlinks resolved)
  * must lie inside the root's real path (else 404). A folder serves its index.html; "/dir" redirects to
  * "/dir/". There is no directory listing.
@@ -93,6 +93,10 @@ export class StaticFiles {
   readonly #dotfiles: boolean
   readonly #cacheControl: string
   readonly #cache = new Map<string, Entry>()
+  /** Loads under way, by key: concurrent misses of one path share one (#loadOnce). */
+  readonly #loading = new Map<string, Promise<Entry>>()
+  /** Counts invalidations: a load that began before one serves its requests but is not cached. */
+  #generation = 0
   #cachedBytes = 0
   #realRoot = ''
   #stopWatching: (() => void) | null = null
@@ -141,6 +145,8 @@ export class StaticFiles {
 
   /** Drops what `changes` touch (everything on a rescan). */
   invalidate(changes: readonly Change[]): void {
+    this.#generation++
+    this.#loading.clear()
     for (const change of changes) {
       if (change.type === 'rescan') return this.#clear()
     }
@@ -177,15 +183,42 @@ export class StaticFiles {
     await this.#ready
     let entry: Entry
     try {
-      entry = await this.#load(key)
+      entry = await this.#loadOnce(key)
     } catch (error) {
       if (!(error instanceof PathRefusedError)) throw error
       if (error.status === 404 && fallback !== undefined) return fallback(request, response)
       response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
       return
     }
-    this.#remember(key, entry)
     return this.#reply(entry, request, response)
+  }
+
+  /**
+   * One load per path at a time: the requests that miss it while it loads wait for the same load, so a burst
+   * on a cold cache reads each file once and holds one copy of it, not one per request (100 requests for a
+   * file of fileBytesMax bytes would otherwise hold 100 copies at once). The entry is cached unless the
+   * watcher reported a change while it loaded: then it serves the requests that asked, and the next
+   * request loads the file again.
+   */
+  #loadOnce(key: string): Promise<Entry> {
+    const loading = this.#loading.get(key)
+    if (loading !== undefined) return loading
+    const generation = this.#generation
+    const load = this.#load(key).then(
+      (entry) => {
+        if (generation === this.#generation) {
+          this.#loading.delete(key)
+          this.#remember(key, entry)
+        }
+        return entry
+      },
+      (error: unknown) => {
+        if (generation === this.#generation) this.#loading.delete(key)
+        throw error
+      },
+    )
+    this.#loading.set(key, load)
+    return load
   }
 
   #reply(entry: Entry, request: Request, response: Response): void | Promise<void> {
@@ -376,6 +409,8 @@ export class StaticFiles {
   }
 
   #clear(): void {
+    this.#generation++
+    this.#loading.clear()
     for (const entry of this.#cache.values()) dropMemoryFiles(entry)
     this.#cache.clear()
     this.#cachedBytes = 0

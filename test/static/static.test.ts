@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -149,6 +149,26 @@ describe('static files', () => {
     assert.equal(plain.headers.has('content-encoding'), false)
     assert.equal(plain.headers.get('vary'), 'Accept-Encoding')
     assert.equal(plain.body.toString(), 'console.log(1)'.repeat(100))
+  })
+
+  test('a burst of requests that miss one file reads it once, and each gets the whole answer', async (t) => {
+    // /proc/self/io counts the bytes this process read, files and sockets: HEAD replies bring almost none.
+    if (process.platform !== 'linux') return t.skip('reads are counted through /proc/self/io')
+    const bytesRead = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'latin1'))![1])
+    const file = Buffer.alloc(900 * 1024, 'burst ')
+    writeFileSync(join(root, 'burst.bin'), file)
+    await sleep(200) // the watcher's report of the new file is in, so it drops no load of the burst
+    const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.open(server.port)))
+    const before = bytesRead()
+    for (const client of clients) client.send('HEAD /burst.bin HTTP/1.1\r\nHost: a\r\n\r\n')
+    const replies = (await Promise.all(clients.map((client) => client.replies(1, 5000, true)))).map(([reply]) => reply!)
+    const read = bytesRead() - before
+    for (const client of clients) client.close()
+    assert.deepEqual(new Set(replies.map((reply) => `${reply.status} ${reply.headers.get('content-length')} ${reply.headers.get('etag')}`)).size, 1)
+    assert.equal(replies[0]!.status, 200)
+    assert.equal(replies[0]!.headers.get('content-length'), String(file.length))
+    assert.ok(read < 2 * file.length, `${read} bytes read for 20 requests that missed a file of ${file.length} bytes (one load: about ${file.length})`)
+    assert.equal((await get('/burst.bin')).body.length, file.length) // and it is cached whole for the next
   })
 
   test('refuses path traversal in every encoding', async () => {
