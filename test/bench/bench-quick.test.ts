@@ -159,3 +159,14 @@ test('the HTTP-layer micro-benchmark runs and serves every request it feeds', as
   })
   assert.equal(stdout.match(/http layer, 16 pipelined GET \/: [\d.]+ ns per request/g)?.length, 5)
 })
+
+test('the process ping-pong micro-benchmark runs every step, each reply checked', { skip: process.platform !== 'linux' && 'the steps pin to two cores with taskset and map shared memory through koffi (Linux here)' }, async () => {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['bench/micro/pingpong-process.ts', '1', '20000'], { cwd: root, timeout: 60_000 }, (error, out, stderr) =>
+      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(out),
+    )
+  })
+  // (The C reference is left out, saying so, where no C compiler is found.)
+  for (const step of ['slots', 'records', 'channel']) assert.match(stdout, new RegExp(`^${step} +[\\d.]+ M roundtrips/s +([\\d.]+× C|$)`, 'm'))
+  assert.match(stdout, /^(C +[\d.]+ M roundtrips\/s +1\.00× C|C skipped: )/m)
+})
