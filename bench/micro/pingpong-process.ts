@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { openChannel } from '../../src/index.ts'
 import { mapShared } from '../../src/shm/memory.ts'
 import { buildC, median } from '../lib/measure.ts'
+import { pack, unpack } from './packed-message.ts'
 
 const STEPS = ['slots', 'records', 'channel'] as const
 type Step = (typeof STEPS)[number]
@@ -23,29 +24,6 @@ const reference = `${root}bench/.work/shm-reference`
 const CAPACITY = 1 << 16
 const MASK = CAPACITY - 1
 const WORD_MASK = (CAPACITY >> 2) - 1
-
-function pack(bytes: Uint8Array, words: Int32Array, at: number): void {
-  words[at] = bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)
-  words[at + 1] = bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24)
-  words[at + 2] = bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16)
-}
-
-function unpack(words: Int32Array, at: number, bytes: Uint8Array): void {
-  let word = words[at]!
-  bytes[0] = word
-  bytes[1] = word >>> 8
-  bytes[2] = word >>> 16
-  bytes[3] = word >>> 24
-  word = words[at + 1]!
-  bytes[4] = word
-  bytes[5] = word >>> 8
-  bytes[6] = word >>> 16
-  bytes[7] = word >>> 24
-  word = words[at + 2]!
-  bytes[8] = word
-  bytes[9] = word >>> 8
-  bytes[10] = word >>> 16
-}
 
 /** One direction of the inline record ring: control words (head at 0, tail at 16) and data words. */
 interface Direction {

@@ -14,6 +14,7 @@ import { isMainThread, Worker, workerData } from 'node:worker_threads'
 import { attachChannel, threadChannel } from '../../src/shm/channel.ts'
 import { threadSleeper } from '../../src/shm/memory.ts'
 import { Ring, ringBytes } from '../../src/shm/ring.ts'
+import { pack, unpack } from './packed-message.ts'
 
 const CHUNK = 20_000
 /** Both threads run the same number of chunks: a worker's process.argv does not carry the main one's arguments. */
@@ -28,29 +29,6 @@ interface Shared {
   moving: SharedArrayBuffer
   rings: SharedArrayBuffer
   channel: SharedArrayBuffer
-}
-
-function pack(bytes: Uint8Array, words: Int32Array, at: number): void {
-  words[at] = bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24)
-  words[at + 1] = bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24)
-  words[at + 2] = bytes[8]! | (bytes[9]! << 8) | (bytes[10]! << 16)
-}
-
-function unpack(words: Int32Array, at: number, bytes: Uint8Array): void {
-  let word = words[at]!
-  bytes[0] = word
-  bytes[1] = word >>> 8
-  bytes[2] = word >>> 16
-  bytes[3] = word >>> 24
-  word = words[at + 1]!
-  bytes[4] = word
-  bytes[5] = word >>> 8
-  bytes[6] = word >>> 16
-  bytes[7] = word >>> 24
-  word = words[at + 2]!
-  bytes[8] = word
-  bytes[9] = word >>> 8
-  bytes[10] = word >>> 16
 }
 
 if (isMainThread) {
