@@ -145,11 +145,10 @@ export class StaticFiles {
 
   /** Drops what `changes` touch (everything on a rescan). */
   invalidate(changes: readonly Change[]): void {
-    this.#generation++
-    this.#loading.clear()
     for (const change of changes) {
       if (change.type === 'rescan') return this.#clear()
     }
+    this.#forgetLoads()
     for (const [key, entry] of this.#cache) {
       for (const change of changes) {
         if (touches(change.path, entry) || (change.from !== undefined && touches(change.from, entry))) {
@@ -271,7 +270,7 @@ export class StaticFiles {
    */
   #sendFromMemoryFile(entry: Entry, variant: Variant, request: Request, response: Response, status: number, lines: string, start: number, end: number): boolean {
     const body = variant.body
-    if (typeof body === 'string' || body === null || end - start + 1 < SENDFILE_BYTES_MIN || request.method !== 'GET' || !response.canSendFile) return false
+    if (typeof body === 'string' || body === null || end - start + 1 < SENDFILE_BYTES_MIN || !response.canSendFile) return false
     let file = variant.memoryFile
     if (file === undefined) {
       if (this.#cache.get(request.path) !== entry || entry.bytes + variant.size > this.#cacheBytesMax) return false
@@ -408,9 +407,14 @@ export class StaticFiles {
     dropMemoryFiles(entry)
   }
 
-  #clear(): void {
+  /** The loads under way may have read what changed: they answer their requests but are not cached. */
+  #forgetLoads(): void {
     this.#generation++
     this.#loading.clear()
+  }
+
+  #clear(): void {
+    this.#forgetLoads()
     for (const entry of this.#cache.values()) dropMemoryFiles(entry)
     this.#cache.clear()
     this.#cachedBytes = 0
