@@ -8,12 +8,17 @@ import { KoffiMissingError } from '../errors.ts'
 
 /** koffi's API, typed as far as wirespeed uses it. */
 export interface Koffi {
-  load(path: string): KoffiLibrary
+  /** A library, or with null the program itself and what it has loaded (dlopen(NULL)). */
+  load(path: string | null): KoffiLibrary
   view(pointer: unknown, length: number): ArrayBuffer
   errno(): number
   alloc(type: string, count: number): unknown
   address(value: unknown): bigint
   encode(ref: unknown, type: string, value: unknown): void
+  proto(signature: string): unknown
+  pointer(type: unknown): unknown
+  /** A C function pointer that calls `callback` (on this thread). */
+  register(callback: (...args: any[]) => unknown, type: unknown): unknown
 }
 
 export interface KoffiLibrary {

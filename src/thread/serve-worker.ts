@@ -8,6 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadHandler, serveOneLoop } from '../serve/one-loop.ts'
 import { StaticFiles } from '../static/static-files.ts'
+import { parksOnThreadPool } from '../tcp/epoll/listen.ts'
 import type { Change } from '../watch/types.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 
@@ -37,4 +38,4 @@ parentPort!.on('message', async (message: Message) => {
     parentPort!.close()
   }
 })
-parentPort!.postMessage({ type: 'listening', port: server.port, backend: server.backend, backendReason: server.backendReason })
+parentPort!.postMessage({ type: 'listening', port: server.port, backend: server.backend, backendReason: server.backendReason, parksOnThreadPool: parksOnThreadPool() })

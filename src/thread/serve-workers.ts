@@ -56,6 +56,8 @@ interface Pool {
   /** What the workers serve on, as the first one reported it. */
   backend: Backend
   backendReason: string
+  /** True when a worker's idle epoll loop waits on libuv's thread pool (src/tcp/epoll/loop.ts). */
+  parksOnThreadPool: boolean
 }
 
 /**
@@ -72,7 +74,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
   const limits = resolveLimits(options.limits)
   const counters = new SharedArrayBuffer(count * COUNTERS_PER_WORKER * 8)
   const host = options.host ?? '127.0.0.1'
-  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: 'node', backendReason: '' }
+  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: 'node', backendReason: '', parksOnThreadPool: false }
   const setupOf = (index: number): WorkerSetup => ({ index, host, port: pool.port, limits: options.limits, backend: options.backend, handlerModule, staticRoot, counters })
   const start = (index: number): Promise<void> => startWorker(pool, index, setupOf, log)
   try {
@@ -88,9 +90,9 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     for (const worker of pool.workers) worker?.postMessage({ type: 'invalidate', changes })
   })
   log(`wirespeed: serving with ${count} worker threads (reusePort)`)
-  // An idle epoll loop waits on libuv's thread pool, which leaves one thread to fs, DNS and zlib (src/tcp/epoll/loop.ts).
+  // Where an idle epoll loop waits on libuv's thread pool, one thread is left to fs, DNS and zlib (src/tcp/epoll/loop.ts).
   const poolThreads = threadPoolSize()
-  if (pool.backend === 'epoll' && count > poolThreads - 1) {
+  if (pool.parksOnThreadPool && count > poolThreads - 1) {
     log(`wirespeed: ${count} epoll loops share libuv's ${poolThreads} thread-pool threads, so ${count - (poolThreads - 1)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
   }
   const slots = new BigInt64Array(counters)
@@ -152,12 +154,13 @@ function startWorker(pool: Pool, index: number, setupOf: (index: number) => Work
   pool.workers[index] = worker
   return new Promise((resolve, reject) => {
     let listening = false
-    worker.on('message', (message: { type: string; port: number; backend: Backend; backendReason: string }) => {
+    worker.on('message', (message: { type: string; port: number; backend: Backend; backendReason: string; parksOnThreadPool: boolean }) => {
       if (message.type !== 'listening') return
       listening = true
       pool.port = message.port
       pool.backend = message.backend
       pool.backendReason = message.backendReason
+      pool.parksOnThreadPool ||= message.parksOnThreadPool
       resolve()
     })
     worker.on('error', (error) => {

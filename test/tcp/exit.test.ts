@@ -1,8 +1,10 @@
 /*
- * A process exits while its epoll loop is parked on the thread pool: closing the last listener wakes the
- * parked wait, and process.exit() right after it closes the loop's fds. The exit must end the process
- * every time (it once waited forever, about 3 times in 40, for a pool thread that slept on). 24 children,
- * 4 at a time, each must exit with 0 within 10 s.
+ * A process exits while its epoll loop is parked (in Node's own loop, and on the thread pool, the fallback
+ * forced with WIRESPEED_EPOLL_PARK=pool): closing the last listener wakes or stops the parked wait, and
+ * process.exit() right after it closes the loop's fds. The exit must end the process every time (on the
+ * pool it once waited forever, about 3 times in 40, for a pool thread that slept on). 24 children, 4 at a
+ * time, each must exit with 0 within 10 s. And worker threads whose loops are parked end every way a
+ * thread ends without taking the process down or hanging (terminate() once hung for good on the pool).
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -13,8 +15,8 @@ const fixture = fileURLToPath(new URL('./fixtures/close-and-exit.ts', import.met
 const CHILDREN = 24
 const AT_ONCE = 4
 
-function runOnce(): Promise<number | string> {
-  const child = spawn(process.execPath, [fixture], { stdio: 'ignore', env: { ...process.env, WIRESPEED_BACKEND: 'epoll' } })
+function runOnce(park: string): Promise<number | string> {
+  const child = spawn(process.execPath, [fixture], { stdio: 'ignore', env: { ...process.env, WIRESPEED_BACKEND: 'epoll', WIRESPEED_EPOLL_PARK: park } })
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
@@ -27,10 +29,33 @@ function runOnce(): Promise<number | string> {
   })
 }
 
-test('epoll backend: exiting right after the last listener closes ends the process, every time', { skip: process.platform === 'linux' ? false : 'epoll is Linux only' }, async () => {
-  const outcomes: (number | string)[] = []
-  for (let started = 0; started < CHILDREN; started += AT_ONCE) {
-    outcomes.push(...(await Promise.all(Array.from({ length: AT_ONCE }, runOnce))))
-  }
-  assert.deepEqual(outcomes.filter((outcome) => outcome !== 0), [])
-})
+for (const park of ['node', 'pool']) {
+  test(`epoll backend (parked ${park === 'node' ? "in Node's loop" : 'on the thread pool'}): exiting right after the last listener closes ends the process, every time`, { skip: process.platform === 'linux' ? false : 'epoll is Linux only' }, async () => {
+    const outcomes: (number | string)[] = []
+    for (let started = 0; started < CHILDREN; started += AT_ONCE) {
+      outcomes.push(...(await Promise.all(Array.from({ length: AT_ONCE }, () => runOnce(park)))))
+    }
+    assert.deepEqual(outcomes.filter((outcome) => outcome !== 0), [])
+  })
+}
+
+const endParked = fileURLToPath(new URL('./fixtures/end-parked-workers.ts', import.meta.url))
+
+for (const park of ['node', 'pool']) {
+  test(`epoll backend (${park === 'node' ? "parked in Node's loop" : 'parked on the thread pool'}): a worker thread whose loop is parked ends by terminate(), process.exit() or closing, and the process lives on`, { skip: process.platform === 'linux' ? false : 'epoll is Linux only' }, async () => {
+    const env = { ...process.env, WIRESPEED_BACKEND: 'epoll', WIRESPEED_EPOLL_PARK: park }
+    const child = spawn(process.execPath, [endParked], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    let out = ''
+    let errors = ''
+    child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+    child.stderr.on('data', (bytes: Buffer) => (errors += bytes))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (...outcome) => resolve(outcome)))
+    clearTimeout(timer)
+    assert.equal(signal, null, `the process was killed by ${signal}: ${errors}`)
+    assert.equal(code, 0, errors)
+    const results = JSON.parse(out.trim())
+    assert.deepEqual(Object.keys(results).sort(), ['natural end 1', 'natural end 2', 'process.exit 1', 'process.exit 2', 'terminate 1', 'terminate 2'])
+    for (const reply of Object.values(results)) assert.equal(reply, 'pong')
+  })
+}

@@ -1,11 +1,13 @@
 /*
- * An idle epoll loop parks a blocking epoll_wait on libuv's thread pool, which is one per process
+ * Where an idle epoll loop cannot wait inside Node's own loop (src/tcp/epoll/node-loop-watch.ts; forced
+ * here with WIRESPEED_EPOLL_PARK=pool), it parks a blocking epoll_wait on libuv's thread pool, which is one per process
  * (UV_THREADPOOL_SIZE threads, 4 by default). With as many idle loops as threads (two worker threads on a
  * pool of two), every thread would be parked and an async readFile anywhere would wait for a request to
  * wake one; with more loops than threads (a pool of one), a loop's parked wait would queue behind another's
  * and that worker would answer none of its connections while the other sleeps. Parked waits are held to one
  * fewer than the pool's threads, process-wide; a loop without room naps on a timer instead. Each case runs
- * in a child process, since the pool's size is fixed when the process starts.
+ * in a child process, since the pool's size is fixed when the process starts. Parked in Node's own loop,
+ * no loop holds a pool thread, and the same holds on a pool of one.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -18,8 +20,8 @@ const fixture = fileURLToPath(new URL('./fixtures/idle-workers.ts', import.meta.
 // Once, in the pass on the epoll backend (the child serves on epoll whatever this process uses).
 const epoll = (await defaultBackend()) === 'epoll'
 
-function run(pool: string): Promise<{ answered: number; threads: number; requests: number; file: string }> {
-  const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WIRESPEED_BACKEND: 'epoll', UV_THREADPOOL_SIZE: pool } })
+function run(pool: string, park: 'node' | 'pool'): Promise<{ answered: number; threads: number; requests: number; file: string }> {
+  const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, WIRESPEED_BACKEND: 'epoll', UV_THREADPOOL_SIZE: pool, WIRESPEED_EPOLL_PARK: park } })
   let out = ''
   child.stdout.on('data', (bytes: Buffer) => (out += bytes))
   return new Promise((resolve, reject) => {
@@ -32,9 +34,9 @@ function run(pool: string): Promise<{ answered: number; threads: number; request
   })
 }
 
-for (const pool of ['1', '2']) {
-  test(`two idle worker loops on a thread pool of ${pool}: every connection is answered and an async readFile still runs`, { skip: !epoll && 'the epoll backend does not run here' }, async () => {
-    const result = await run(pool)
+for (const [pool, park] of [['1', 'pool'], ['2', 'pool'], ['1', 'node']] as const) {
+  test(`two idle worker loops (parked ${park === 'pool' ? 'on the thread pool' : "in Node's loop"}) on a thread pool of ${pool}: every connection is answered and an async readFile still runs`, { skip: !epoll && 'the epoll backend does not run here' }, async () => {
+    const result = await run(pool, park)
     assert.equal(result.answered, result.requests, `${result.requests - result.answered} of ${result.requests} connections got no answer`)
     assert.equal(result.file, 'read')
   })

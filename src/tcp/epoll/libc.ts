@@ -7,7 +7,7 @@
  * aligned elsewhere (16 bytes: data at offset 8); the loop stores the fd in the low 32 bits of data.
  */
 import { constants } from 'node:os'
-import { libcPath, loadKoffi } from '../../ffi/koffi.ts'
+import { type Koffi, libcPath, loadKoffi } from '../../ffi/koffi.ts'
 
 export const AF_UNIX = 1
 export const AF_INET = 2
@@ -47,6 +47,8 @@ export const EVENT_DATA_OFFSET = process.arch === 'x64' ? 4 : 8
 
 type Call = (...args: unknown[]) => number
 export interface Libc {
+  /** koffi itself, for what binds more than the C library (node-loop-watch.ts). */
+  koffi: Koffi
   socket: Call
   setsockopt: Call
   getsockopt: Call
@@ -92,6 +94,7 @@ export async function loadLibc(): Promise<Libc> {
   const lib = ffi.load(libcPath())
   const f = (signature: string) => lib.func(signature) as Call
   libc = {
+    koffi: ffi,
     socket: f('int socket(int domain, int type, int protocol)'),
     setsockopt: f('int setsockopt(int fd, int level, int name, void *value, uint32_t length)'),
     getsockopt: f('int getsockopt(int fd, int level, int name, void *value, void *length)'),

@@ -30,6 +30,11 @@ async function loopOfThisThread(): Promise<EpollLoop> {
   return loop
 }
 
+/** True when this thread's epoll loop, once idle, waits on libuv's thread pool rather than in Node's own loop (loop.ts). */
+export function parksOnThreadPool(): boolean {
+  return loop !== undefined && !loop.parksInNodeLoop
+}
+
 /** Loads koffi and binds the calls (nothing is opened). @throws KoffiMissingError without koffi */
 export async function ready(): Promise<void> {
   await loadLibc()

@@ -7,13 +7,20 @@
  * while the last batch was handled cost one syscall, not a turn of Node's loop), and schedules itself again
  * with setImmediate: between two turns Node runs its timers, promise jobs, fs and DNS callbacks and other
  * sockets. When polls find nothing ready for EMPTY_TURNS_BEFORE_PARK turns in a row (a few microseconds of
- * spinning, which spares a ping-pong peer the wake-up of a parked wait), the loop parks: one blocking
- * epoll_wait runs on libuv's thread pool (koffi's async call), and its callback resumes polling here.
- * The parked thread sees fds added or changed meanwhile (epoll_ctl is thread-safe), so writes that need
- * EPOLLOUT, new connections and new listeners all wake it. An eventfd wakes it when the last target
- * leaves, so an idle process with nothing open can exit. Parked, the loop costs nothing: no timer, no spin.
+ * spinning, which spares a ping-pong peer the wake-up of a parked wait), the loop parks.
  *
- * A parked wait holds one of libuv's thread-pool threads for as long as the loop is idle, and that pool is
+ * Parked, the loop waits inside Node's own event loop: libuv watches the epoll fd (readable while any of
+ * its fds is ready) with a uv_poll_t, so the thread sleeps in libuv's epoll_wait beside Node's own sockets
+ * and timers, and the first ready fd resumes polling here (node-loop-watch.ts says how, and how a worker
+ * thread's end is kept safe). The kernel sees fds added or changed meanwhile (writes that need EPOLLOUT,
+ * new connections and listeners). Parked, the loop costs nothing: no timer, no spin, no thread.
+ *
+ * Where libuv cannot be reached that way (another runtime, a layout the watch does not recognise, or
+ * WIRESPEED_EPOLL_PARK=pool, which the tests use to keep this path tried), a parked loop runs one blocking
+ * epoll_wait on libuv's thread pool instead (koffi's async call), and its callback resumes polling here. An
+ * eventfd wakes it when the last target leaves, so an idle process with nothing open can exit.
+ *
+ * That wait holds one of libuv's thread-pool threads for as long as the loop is idle, and that pool is
  * one per process (UV_THREADPOOL_SIZE, 4 by default), shared by every thread's fs, DNS and zlib. So parked
  * waits are counted process-wide (a SharedArrayBuffer that every worker thread inherits through its
  * environment data) and held to one fewer than the pool's threads: with more idle loops than that (five
@@ -23,15 +30,17 @@
  * that worker would not see its connections until another loop woke (measured: 12 of 20 requests
  * unanswered with two workers on a pool of one), and an async readFile anywhere would wait as long.
  *
- * Worst case: a napping loop answers the first event after a long idle up to 64 ms late, and wakes about
- * 20 times a second while idle; set UV_THREADPOOL_SIZE above the number of loops to give every one a
- * parked wait.
+ * A wait on the pool lasts a second at most (POOL_PARK_MS_MAX), so that a worker thread ended by terminate()
+ * is not held by it. Worst case on that path: a napping loop answers the first event after a long idle up to 64 ms late, and
+ * wakes about 20 times a second while idle; set UV_THREADPOOL_SIZE above the number of loops to give
+ * every one a parked wait.
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads'
 import {
   EFD_CLOEXEC, EFD_NONBLOCK, EINTR, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLIN, EVENT_BYTES,
   EVENT_DATA_OFFSET, type Libc,
 } from './libc.ts'
+import { type NodeLoopWatch, watchInNodeLoop } from './node-loop-watch.ts'
 
 /** What owns an fd in the loop: a listener or a connection. */
 export interface Target {
@@ -50,6 +59,13 @@ const EMPTY_TURNS_BEFORE_PARK = 16
  * How long a loop that found no room for a parked wait sleeps before it polls again: 1 ms after it last saw
  * an event, doubling while it stays idle, up to 64 ms (a napping idle loop: about 20 wake-ups a second).
  */
+/**
+ * How long one parked wait on the thread pool lasts at most. worker.terminate() runs none of the worker's
+ * 'exit' listeners, so nothing wakes a wait that is out, and the thread's end waits for it to return
+ * (measured: without a limit, terminate() of an idle worker never finished). So a wait ends after a second
+ * and parks again: a terminated thread ends within it, and an idle loop wakes once a second.
+ */
+const POOL_PARK_MS_MAX = 1000
 const NAP_MS_MIN = 1
 const NAP_MS_MAX = 64
 
@@ -99,6 +115,8 @@ export class EpollLoop {
   readonly #parkedWaits = parkedWaits()
   /** True while this loop counts in #parkedWaits (its parked wait is out and not yet given back). */
   #holdsParkedWait = false
+  /** Parks inside Node's own loop where libuv can be reached (node-loop-watch.ts), else undefined. */
+  readonly #watch: NodeLoopWatch | undefined
   #slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
   #slabAddress: number
   #slabUsed = 0
@@ -111,9 +129,18 @@ export class EpollLoop {
     this.#epfd = libc.epoll_create1(EFD_CLOEXEC)
     this.#wakeFd = libc.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
     this.#control(EPOLL_CTL_ADD, this.#wakeFd, EPOLLIN)
+    this.#watch = process.env.WIRESPEED_EPOLL_PARK === 'pool' ? undefined : watchInNodeLoop(libc.koffi, this.#epfd, () => {
+      this.#parked = false
+      this.#schedule()
+    })
     // The fds are the process's, not the thread's: a worker thread that exits (process.exit, an uncaught
     // error) must close them, or a dead thread's listener keeps taking connections through SO_REUSEPORT.
     process.once('exit', () => this.closeAll())
+  }
+
+  /** True when an idle loop waits inside Node's own loop, false when on libuv's thread pool. */
+  get parksInNodeLoop(): boolean {
+    return this.#watch !== undefined
   }
 
   /**
@@ -122,6 +149,7 @@ export class EpollLoop {
    */
   closeAll(): void {
     this.#endNap()
+    this.#endWatch()
     // The parked wait's callback may never run on a thread that is ending: give its place back now.
     this.#giveBackParkedWait()
     this.libc.write(this.#wakeFd, ONE, 8)
@@ -154,7 +182,8 @@ export class EpollLoop {
     if (!this.#targets.delete(fd)) return
     this.#control(EPOLL_CTL_DEL, fd, 0)
     if (this.#targets.size === 0 && this.#parked) {
-      if (this.#napTimer !== undefined) this.#endNap()
+      if (this.#watch !== undefined) this.#endWatch()
+      else if (this.#napTimer !== undefined) this.#endNap()
       else this.libc.write(this.#wakeFd, ONE, 8)
     }
   }
@@ -220,6 +249,10 @@ export class EpollLoop {
   #park(): void {
     if (this.#parked || this.#targets.size === 0) return
     this.#parked = true
+    if (this.#watch !== undefined) {
+      this.#watch.start()
+      return
+    }
     const parkedWaits = this.#parkedWaits
     if (Atomics.add(parkedWaits, 0, 1) >= PARKS_MAX) {
       // No room on the thread pool: nap, then look again (and try for a parked wait again).
@@ -229,7 +262,7 @@ export class EpollLoop {
       return
     }
     this.#holdsParkedWait = true
-    this.libc.epoll_wait.async(this.#epfd, this.#parkEvents, EVENTS_MAX, -1, (error: unknown, count: number) => {
+    this.libc.epoll_wait.async(this.#epfd, this.#parkEvents, EVENTS_MAX, POOL_PARK_MS_MAX, (error: unknown, count: number) => {
       this.#giveBackParkedWait()
       this.#parked = false
       if (error === null && count > 0) this.#dispatch(this.#parkEvents, count)
@@ -249,6 +282,12 @@ export class EpollLoop {
     if (!this.#holdsParkedWait) return
     this.#holdsParkedWait = false
     Atomics.sub(this.#parkedWaits, 0, 1)
+  }
+
+  #endWatch(): void {
+    if (this.#watch === undefined || !this.#parked) return
+    this.#watch.stop()
+    this.#parked = false
   }
 
   #endNap(): void {
