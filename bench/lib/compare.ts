@@ -173,7 +173,7 @@ function runToEnd(argv: string[]): Promise<string> {
  * The median over rounds of `runs[round] ÷ reference[round]` (both lists hold one sample per round, in
  * round order), or NaN when the reference did not run.
  */
-function roundRatio(runs: Sample[], reference: Sample[] | undefined, value: (sample: Sample) => number): number {
+export function roundRatio<S>(runs: S[], reference: S[] | undefined, value: (sample: S) => number): number {
   if (reference === undefined) return NaN
   const ratios: number[] = []
   for (let round = 0; round < Math.min(runs.length, reference.length); round++) ratios.push(value(runs[round]!) / value(reference[round]!))

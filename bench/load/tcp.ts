@@ -8,7 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { spawn } from '../lib/children.ts'
-import { freePort, ratio, root } from '../lib/compare.ts'
+import { freePort, ratio, root, roundRatio } from '../lib/compare.ts'
 import { buildC, cc, cpuSeconds, machineLines, median, pinned, stopServer } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
@@ -124,20 +124,19 @@ export async function runTcpBench(options: SuiteOptions): Promise<string> {
       ? '- One client drives every server: `wirespeed tcp client` (Node), pinned to the other core. It saturates its core first, so compare the server CPU per roundtrip as well as the rate'
       : '- One client drives every server: `bench/c/tcp-client.c` (one thread, epoll, 0.3 s warm-up not counted), pinned to the other core',
     '- wirespeed tcp server on each backend (`WIRESPEED_BACKEND=epoll|node`); node:net echo is the bare node:net responder; the Unix-socket server runs on the default backend',
+    '- Ratios to the C epoll echo are medians of per-round ratios (each server against the C echo of the same round): the machine\'s speed drifts between rounds',
     '',
     '| Connections | Server | roundtrips/s | server CPU µs/roundtrip | p50 µs | p99 µs | roundtrips/s vs C epoll | CPU vs C epoll |',
     '|---:|---|---:|---:|---:|---:|---:|---:|',
   ]
   for (const connections of [1, 8]) {
     const referenceRuns = samples.get(`${connections}\tC epoll echo`)
-    const referenceRate = referenceRuns ? median(referenceRuns.map((s) => s.perSecond)) : NaN
-    const referenceCpu = referenceRuns ? median(referenceRuns.map((s) => s.cpuMicros)) : NaN
     for (const contender of contenders) {
       const runs = samples.get(`${connections}\t${contender.name}`)
       if (!runs) continue
       const rate = median(runs.map((s) => s.perSecond))
       const cpu = median(runs.map((s) => s.cpuMicros))
-      lines.push(`| ${connections} | ${contender.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${median(runs.map((s) => s.p50Us)).toFixed(1)} | ${median(runs.map((s) => s.p99Us)).toFixed(1)} | ${ratio(rate, referenceRate)} | ${ratio(cpu, referenceCpu)} |`)
+      lines.push(`| ${connections} | ${contender.name} | ${Math.round(rate).toLocaleString('en-US')} | ${cpu.toFixed(2)} | ${median(runs.map((s) => s.p50Us)).toFixed(1)} | ${median(runs.map((s) => s.p99Us)).toFixed(1)} | ${ratio(roundRatio(runs, referenceRuns, (s) => s.perSecond), 1)} | ${ratio(roundRatio(runs, referenceRuns, (s) => s.cpuMicros), 1)} |`)
     }
   }
   for (const why of skipped) lines.push('', `Skipped ${why}`)
