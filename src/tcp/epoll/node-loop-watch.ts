@@ -19,7 +19,8 @@
  * itself, which takes the handle as its one argument. Marking it means writing libuv's private flags
  * field, so the layout is checked first (the handle's loop, type and flags where they should be, before
  * and after a start) and anything unexpected, or a runtime without these symbols, returns undefined: the
- * caller then waits on libuv's thread pool instead (src/tcp/epoll/loop.ts).
+ * caller then waits on libuv's thread pool instead (src/tcp/epoll/loop.ts). So does any runtime but Node:
+ * Bun, for one, has some of these symbols and aborts in them.
  *
  * The handle's memory comes from malloc and is never freed (one per thread, 160 bytes): after the hook
  * has stopped it, libuv may still read it until the loop closes.
@@ -45,7 +46,10 @@ const RTLD_DEFAULT = null
 
 /** @returns the watch, or undefined where this runtime's libuv cannot be reached or does not look as expected */
 export function watchInNodeLoop(ffi: Koffi, epfd: number, onReady: () => void): NodeLoopWatch | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64' && process.arch !== 'arm64') return undefined
+  if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return undefined
+  // Bun answers to some of Node's and V8's symbols for addons, and aborts in node::GetCurrentEventLoop (seen
+  // with Bun 1.4.5): only Node's own libuv is asked.
+  if (process.versions.bun !== undefined || process.versions.deno !== undefined) return undefined
   let bound
   try {
     bound = bind(ffi)
