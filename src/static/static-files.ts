@@ -10,9 +10,10 @@
  * the entry's `used` bit; eviction walks the Map from its oldest entry, gives a used entry a second chance
  * (clears the bit, moves it to the end) and drops the first unused one (the CLOCK algorithm).
  *
- * A miss resolves the path once, safely (and once for all the requests that miss it while it loads): encoded slashes and backslashes, NUL, and "." or ".." segments
- * are refused (400); dotfiles are hidden unless allowed (404); the file's real path (symlinks resolved)
- * must lie inside the root's real path (else 404). A folder serves its index.html; "/dir" redirects to
+ * A miss resolves the path once, safely, and once for all the requests that miss it while it loads:
+ * encoded slashes and backslashes, NUL, and "." or ".." segments are refused (400); dotfiles are hidden
+ * unless allowed (404); the file's real path (symlinks resolved) must lie inside the root's real path
+ * (else 404). A folder serves its index.html; "/dir" redirects to
  * "/dir/". There is no directory listing.
  *
  * A watcher on the root drops the entries a change touches (by path or real path, the file or a

@@ -7,7 +7,8 @@
  * and that worker would answer none of its connections while the other sleeps. Parked waits are held to one
  * fewer than the pool's threads, process-wide; a loop without room naps on a timer instead. Each case runs
  * in a child process, since the pool's size is fixed when the process starts. Parked in Node's own loop,
- * no loop holds a pool thread, and the same holds on a pool of one.
+ * no loop holds a pool thread, and the same holds on a pool of one. Two copies of wirespeed in one thread
+ * (two versions in one app) each get that park.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -48,4 +49,32 @@ test('threadPoolSize() reads UV_THREADPOOL_SIZE as libuv does', () => {
   assert.equal(threadPoolSize('0'), 1)
   assert.equal(threadPoolSize('junk'), 1)
   assert.equal(threadPoolSize('5000'), 1024)
+})
+
+test("two copies of wirespeed in one thread both park in Node's loop, and each is woken", { skip: !epoll && 'the epoll backend does not run here' }, async () => {
+  const { loadLibc } = await import('../../src/tcp/epoll/libc.ts')
+  const libc = await loadLibc()
+  type Watch = typeof import('../../src/tcp/epoll/node-loop-watch.ts')
+  const secondCopy = new URL('../../src/tcp/epoll/node-loop-watch.ts?second-copy', import.meta.url).href
+  const copies = [await import('../../src/tcp/epoll/node-loop-watch.ts'), (await import(secondCopy)) as Watch]
+  const fds: number[] = []
+  try {
+    const woken = copies.map((copy) => {
+      const epfd = libc.epoll_create1(0)
+      const eventfd = libc.eventfd(0, 0o4000)
+      fds.push(epfd, eventfd)
+      const event = Buffer.alloc(16)
+      event.writeUInt32LE(1, 0)
+      libc.epoll_ctl(epfd, 1, eventfd, event)
+      return new Promise<void>((resolve) => {
+        const watch = copy.watchInNodeLoop(libc.koffi, epfd, resolve)
+        assert.ok(watch, 'this copy fell back to the thread pool')
+        watch.start()
+        libc.write(eventfd, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), 8)
+      })
+    })
+    await Promise.all(woken)
+  } finally {
+    for (const fd of fds) libc.close(fd)
+  }
 })

@@ -30,10 +30,10 @@
  * that worker would not see its connections until another loop woke (measured: 12 of 20 requests
  * unanswered with two workers on a pool of one), and an async readFile anywhere would wait as long.
  *
- * A wait on the pool lasts a second at most (POOL_PARK_MS_MAX), so that a worker thread ended by terminate()
- * is not held by it. Worst case on that path: a napping loop answers the first event after a long idle up to 64 ms late, and
- * wakes about 20 times a second while idle; set UV_THREADPOOL_SIZE above the number of loops to give
- * every one a parked wait.
+ * A wait on the pool lasts a second at most (POOL_PARK_MS_MAX), so that a worker thread ended by
+ * terminate() is not held by it. Worst case on that path: a napping loop answers the first event after a
+ * long idle up to 64 ms late, and wakes about 20 times a second while idle; set UV_THREADPOOL_SIZE above
+ * the number of loops to give every one a parked wait.
  */
 import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads'
 import {
@@ -56,16 +56,16 @@ const POLLS_PER_TURN = 5
 /** Empty turns (each about 1.5 µs here) before parking: 16 took the 1-connection echo from 15k to 20k roundtrips/s. */
 const EMPTY_TURNS_BEFORE_PARK = 16
 /**
- * How long a loop that found no room for a parked wait sleeps before it polls again: 1 ms after it last saw
- * an event, doubling while it stays idle, up to 64 ms (a napping idle loop: about 20 wake-ups a second).
- */
-/**
  * How long one parked wait on the thread pool lasts at most. worker.terminate() runs none of the worker's
  * 'exit' listeners, so nothing wakes a wait that is out, and the thread's end waits for it to return
  * (measured: without a limit, terminate() of an idle worker never finished). So a wait ends after a second
  * and parks again: a terminated thread ends within it, and an idle loop wakes once a second.
  */
 const POOL_PARK_MS_MAX = 1000
+/**
+ * How long a loop that found no room for a parked wait sleeps before it polls again: 1 ms after it last saw
+ * an event, doubling while it stays idle, up to 64 ms (a napping idle loop: about 20 wake-ups a second).
+ */
 const NAP_MS_MIN = 1
 const NAP_MS_MAX = 64
 

@@ -50,12 +50,8 @@ export function watchInNodeLoop(ffi: Koffi, epfd: number, onReady: () => void): 
   // Bun answers to some of Node's and V8's symbols for addons, and aborts in node::GetCurrentEventLoop (seen
   // with Bun 1.4.5): only Node's own libuv is asked.
   if (process.versions.bun !== undefined || process.versions.deno !== undefined) return undefined
-  let bound
-  try {
-    bound = bind(ffi)
-  } catch {
-    return undefined
-  }
+  const bound = bindOnce(ffi)
+  if (bound === undefined) return undefined
   const isolate = bound.currentIsolate()
   const loop = isolate === null ? null : bound.currentEventLoop(isolate)
   if (loop === null) return undefined
@@ -97,9 +93,25 @@ export function watchInNodeLoop(ffi: Koffi, epfd: number, onReady: () => void): 
   return undefined
 }
 
+/** The calls, bound once per thread (a loop is one per thread); null where they cannot be. */
+let calls: ReturnType<typeof bind> | null | undefined
+
+function bindOnce(ffi: Koffi): ReturnType<typeof bind> | undefined {
+  if (calls === undefined) {
+    try {
+      calls = bind(ffi)
+    } catch {
+      calls = null
+    }
+  }
+  return calls ?? undefined
+}
+
 function bind(ffi: Koffi) {
   const self = ffi.load(null)
-  const PollCallback = ffi.proto('void wirespeed_uv_poll_cb(void *handle, int status, int events)')
+  // Unnamed: a named prototype is one per koffi instance, and a second copy of wirespeed in the same
+  // thread (two versions in one app) would fail to declare it again.
+  const PollCallback = ffi.proto('void (void *handle, int status, int events)')
   return {
     PollCallback,
     currentIsolate: self.func('void *_ZN2v87Isolate10GetCurrentEv()'),
@@ -107,7 +119,7 @@ function bind(ffi: Koffi) {
     addCleanupHook: self.func('void _ZN4node25AddEnvironmentCleanupHookEPN2v87IsolateEPFvPvES3_(void *isolate, void *hook, void *argument)'),
     uv_handle_size: self.func('size_t uv_handle_size(int type)'),
     uv_poll_init: self.func('int uv_poll_init(void *loop, void *handle, int fd)'),
-    uv_poll_start: self.func('int uv_poll_start(void *handle, int events, wirespeed_uv_poll_cb *callback)'),
+    uv_poll_start: self.func('int uv_poll_start(void *handle, int events, void *callback)'),
     uv_poll_stop: self.func('int uv_poll_stop(void *handle)'),
     uv_close: self.func('void uv_close(void *handle, void *callback)'),
     malloc: self.func('void *malloc(size_t size)'),
