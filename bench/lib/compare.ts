@@ -55,6 +55,7 @@ export interface CompareOptions {
 }
 
 interface Sample {
+  round: number
   requestsPerSecond: number
   cpuMicrosPerRequest: number
   loadBusy: number
@@ -95,6 +96,7 @@ export async function compare(options: CompareOptions): Promise<string> {
           const after = cpuSeconds(server.pid!)
           if (run.errors > 0) log(`  ${contender.name} ${load.name}: ${run.errors} errors`)
           const sample = {
+            round,
             requestsPerSecond: run.requests / run.seconds,
             cpuMicrosPerRequest: before !== undefined && after !== undefined && run.requests > 0 ? ((after - before) * 1e6) / run.requests : NaN,
             loadBusy: run.loadBusy,
@@ -170,13 +172,15 @@ function runToEnd(argv: string[]): Promise<string> {
 }
 
 /**
- * The median over rounds of `runs[round] ÷ reference[round]` (both lists hold one sample per round, in
- * round order), or NaN when the reference did not run.
+ * The median over rounds of a sample's value ÷ the reference's value in the same round (samples are paired
+ * by their round, so a round one side missed is left out), or NaN when no round has both.
  */
-export function roundRatio<S>(runs: S[], reference: S[] | undefined, value: (sample: S) => number): number {
-  if (reference === undefined) return NaN
+export function roundRatio<S extends { round: number }>(runs: S[], reference: S[] | undefined, value: (sample: S) => number): number {
   const ratios: number[] = []
-  for (let round = 0; round < Math.min(runs.length, reference.length); round++) ratios.push(value(runs[round]!) / value(reference[round]!))
+  for (const sample of runs) {
+    const paired = reference?.find((other) => other.round === sample.round)
+    if (paired !== undefined) ratios.push(value(sample) / value(paired))
+  }
   return ratios.length === 0 ? NaN : median(ratios)
 }
 

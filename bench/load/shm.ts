@@ -11,7 +11,7 @@
  * C reference (or to MessagePort for the thread rows) from the same run.
  */
 import { spawn } from '../lib/children.ts'
-import { ratio, root } from '../lib/compare.ts'
+import { ratio, root, roundRatio } from '../lib/compare.ts'
 import { buildC, cc, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
@@ -244,11 +244,8 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
       const perMessage = test.unit === 'roundtrips/s' ? 1e9 / rate / 2 : 1e9 / rate
       // Each round's rate over the reference's in the same round, then the median: this machine's speed
       // changes within seconds (the C ping-pong alone swings 2-7 M roundtrips/s), so unpaired medians mislead.
-      const ratios = runs.flatMap((s) => {
-        const paired = referenceRuns?.find((r) => r.round === s.round)
-        return paired ? [s.perSecond / paired.perSecond] : []
-      })
-      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${ratios.length ? ratio(median(ratios), 1) : '–'} |`)
+      const versus = roundRatio(runs, referenceRuns, (s) => s.perSecond)
+      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${ratio(versus, 1)} |`)
     }
   }
   for (const why of skipped) lines.push('', `Skipped ${why}`)

@@ -71,6 +71,7 @@ function runClient(target: { port: number; path?: string }, connections: number,
 }
 
 interface Sample {
+  round: number
   perSecond: number
   cpuMicros: number
   p50Us: number
@@ -100,7 +101,7 @@ export async function runTcpBench(options: SuiteOptions): Promise<string> {
           const result = await runClient({ port, path: contender.unix ? path : undefined }, connections, seconds, !noClient)
           const after = cpuSeconds(server.pid!)
           const served = result.allRoundtrips ?? result.roundtrips
-          const sample = { perSecond: result.roundtripsPerSecond, cpuMicros: ((after! - before!) * 1e6) / served, p50Us: result.p50Us, p99Us: result.p99Us }
+          const sample = { round, perSecond: result.roundtripsPerSecond, cpuMicros: ((after! - before!) * 1e6) / served, p50Us: result.p50Us, p99Us: result.p99Us }
           const key = `${connections}\t${contender.name}`
           samples.set(key, [...(samples.get(key) ?? []), sample])
           log(`  round ${round + 1} ${connections} conn ${contender.name.padEnd(26)} ${Math.round(sample.perSecond).toLocaleString('en-US').padStart(9)} roundtrips/s ${sample.cpuMicros.toFixed(2)} µs server CPU`)
