@@ -30,7 +30,7 @@ import { Ring, RING_WORDS, ringBytes } from './ring.ts'
 import type { Channel } from './types.ts'
 
 export const MAGIC = 0x48435357 // "WSCH" little-endian
-const LAYOUT_VERSION = 1
+const LAYOUT_VERSION = 2
 export const HEADER_BYTES = 256
 export const H = { magic: 0, version: 1, capacity: 2, ready: 3, pidA: 4, pidB: 5, closedA: 6, closedB: 7 } as const
 const SPINS = 20_000

@@ -8,30 +8,48 @@
  *   0    ┌──────────────────────────────┐
  *        │ head: bytes published (u32)  │  written by the producer only   ── cache line 0
  *   64   ├──────────────────────────────┤
- *        │ tail: bytes consumed (u32)   │  written by the consumer only   ── cache line 1
+ *        │ tail: bytes released (u32)   │  written by the consumer only   ── cache line 1
  *   128  ├──────────────────────────────┤
  *        │ consumerWaiting (i32)        │  1 while the consumer sleeps on `head` (futex word)
  *        │ producerWaiting (i32)        │  1 while the producer sleeps on `tail`
  *   192  ├──────────────────────────────┤
  *        │ data: capacity bytes         │  capacity is a power of two, at least 64
- *        │  [len i32][payload][pad to 4]│  records are 4-byte aligned, so a length (one native-endian
- *        │  [len i32][payl-             │  word) never straddles the end; a payload may wrap around
- *        │  -oad][pad] ...              │  to the start, a whole word at a time
+ *        │  [len+1 i32][payload][pad]   │  records are 4-byte aligned, so a length word (one native-endian
+ *        │  [len+1 i32][payl-           │  word) never straddles the end; a payload may wrap around
+ *        │  -oad][pad][0 i32] ...       │  to the start, a whole word at a time
  *        └──────────────────────────────┘
  *
- * Head and tail sit on separate cache lines so the two cores do not fight over one line. The producer
- * writes records past `head` and then publishes with one store (a plain one on x64, see PLAIN_PUBLISH;
- * Atomics.store elsewhere); the consumer finds it with Atomics.load and reads records up to
- * the head it loaded and releases them with one Atomics.store of `tail` (every 32 messages or a quarter
- * of the capacity read, whichever comes first, or on `release()`). The quarter is what keeps the two sides
- * live: with less than a quarter unreleased, an empty ring leaves the producer room for the largest message
- * (half the capacity), so a consumer waiting for messages never holds back a producer waiting for room; and
- * no release happens on the roundtrip's path of a ping-pong (an Atomics.store is a full fence in JS). Each side keeps the other's index
- * as last seen and reloads it only when the ring looks full (producer) or empty (consumer), so in a stream
- * the cache line of the other index moves once per lap, not once per message. With batching, the producer
- * publishes only every `batch` messages or on `flush()`, so the consumer's core sees one store per batch.
+ * A record's length word publishes it. The producer writes a zero where the next record's length word will
+ * go, then the payload, then this record's length word (the length plus one, so that an empty message is not
+ * zero). The consumer reads the word at its own position: zero means nothing yet; anything else is a whole
+ * record, and the word after it is either zero or the next record's. So a consumer that finds a message has
+ * touched one cache line, the one it copies the message from, and a ping-pong moves one line each way. (With
+ * a head index to look at first, it was two: the head's line, then the data's, one after the other.) The
+ * producer also stores `head` at every publish, on its own line, which nobody reads on the way of a message:
+ * it is what a sleeping consumer waits on (the futex word) and what `invariants()` walks to. The zeroed word
+ * must be free room, so a record needs 4 bytes of room past its end.
  *
- * A message may be up to half the capacity (so two always fit); a longer one is a RangeError naming the
+ * The consumer looks with Atomics.load (in Node 26 a call of about 12 ns, which spaces a waiting consumer's
+ * looks out: looking faster, with plain loads between, measured slower, each look taking the record's line
+ * back from the producer in the middle of its writes). On x64 the publishing stores are plain ones: x64 keeps
+ * stores in program order as other cores see them (TSO), which is the release a C ring gets from a plain
+ * move, and V8 keeps typed-array stores in program order; an Atomics.store is an xchg there, a full fence
+ * that costs a stream of single messages 40% of its rate. Elsewhere (arm64's weaker ordering) Atomics.store.
+ * The order of the producer's stores matters as much (#finishRecord): the zero first, so that the payload and
+ * the length word go to the record's line in one burst; and after publishing, a zero one cache line past the
+ * head takes the next line for the producer while the consumer reads (#publish).
+ *
+ * The consumer releases room with one Atomics.store of `tail` every 32 messages or a quarter of the
+ * capacity read, whichever comes first, or on `release()`. The quarter is what keeps the two sides live: with
+ * less than a quarter unreleased, an empty ring leaves the producer room for the largest message (half the
+ * capacity) and its next length word, so a consumer waiting for messages never holds back a producer waiting
+ * for room; and no release happens on the roundtrip's path of a ping-pong. The producer keeps the tail as
+ * last seen and reloads it only when the ring looks full, so in a stream the tail's cache line moves once
+ * per lap, not once per message. With batching, the producer holds back the length word of the first
+ * record of a batch (the ones after it are written, unseen behind it) and writes it every `batch` messages
+ * or on `flush()`, so the consumer's core sees one publish per batch.
+ *
+ * A message may be up to half the capacity less its length word; a longer one is a RangeError naming the
  * limit. `send()` returns false when the ring is full; the channel decides whether to spin or sleep.
  */
 
@@ -43,13 +61,10 @@ const CONSUMER_WAITING = 32
 const PRODUCER_WAITING = 33
 const LENGTH_BYTES = 4
 const TAIL_RELEASE_EVERY = 32
+/** How far past the head a publish takes the next cache line: one line. */
+const AHEAD_BYTES = 64
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
-/**
- * Publishing with a plain store on x64: its stores are seen by other cores in program order (TSO), so the
- * payload is visible before the index that publishes it, as a C release store (a plain mov) gives; an
- * Atomics.store is an xchg there, a full fence that waits for the line, which costs a stream of single
- * messages 40% of its rate. Elsewhere (arm64's weaker ordering) Atomics.store.
- */
+/** Plain stores to publish: x64 only (see the top of this file). */
 const PLAIN_PUBLISH = process.arch === 'x64'
 /** Payloads up to this size are copied word by word in JavaScript; larger ones with a native copy. */
 const SMALL_BYTES = 64
@@ -83,10 +98,12 @@ export class Ring {
   readonly #batch: number
   #head: number
   #tail: number
-  /** The other side's index as last loaded: reloaded only when it looks full (producer) or empty (consumer). */
+  /** The consumer's tail as last loaded: reloaded only when the ring looks full. */
   #tailSeen: number
-  #headSeen: number
   #unpublished = 0
+  /** Word index and length word of the first record of a batch, held back until the batch is published. */
+  #pendingAt = 0
+  #pendingWord = 0
   #unreleased = 0
   /** The tail last released: past a quarter of the capacity read since, the room is released at once. */
   #releasedTail = 0
@@ -122,7 +139,7 @@ export class Ring {
     this.#head = Atomics.load(this.words, HEAD) | 0
     this.#tail = Atomics.load(this.words, TAIL) | 0
     this.#tailSeen = this.#tail
-    this.#headSeen = this.#head
+    this.#releasedTail = this.#tail
   }
 
   /**
@@ -132,33 +149,61 @@ export class Ring {
    * @throws RangeError for a message over messageBytesMax
    */
   send(message: Uint8Array, length = message.length): boolean {
+    // The way of a small message from the same aligned array as last time (a sending loop's), kept small
+    // enough for V8 to inline into the caller; everything else, and every refusal, is #sendAny's.
+    const head = this.#head
+    const record = (LENGTH_BYTES + length + 3) & ~3
+    const source = this.#sourceWords
+    if (message !== this.#source || source === undefined || length > SMALL_BYTES || length < 0 || length > message.length || record + LENGTH_BYTES > this.capacity - ((head - this.#tailSeen) | 0)) {
+      return this.#sendAny(message, length)
+    }
+    const words = this.#words
+    const wordMask = this.#wordMask
+    const at = (head >> 2) & wordMask
+    words[(at + (record >> 2)) & wordMask] = 0 // the next record's length word, first (see #finishRecord)
+    const full = length >> 2
+    let w = at + 1
+    for (let i = 0; i < full; i++, w++) words[w & wordMask] = source[i]!
+    const i = full << 2
+    if (i < length) {
+      let last = message[i]!
+      if (i + 1 < length) last |= message[i + 1]! << 8
+      if (i + 2 < length) last |= message[i + 2]! << 16
+      words[w & wordMask] = last
+    }
+    this.#finishRecord(head, record, at, length)
+    return true
+  }
+
+  /** Any message: checks it, waits for no one (false when there is no room), copies it in either way. */
+  #sendAny(message: Uint8Array, length: number): boolean {
     if (length > message.length || length < 0) throw new RangeError(`Invalid length ${length}: expected 0 to the message's ${message.length} bytes`)
     if (length > this.messageBytesMax) {
       throw new RangeError(`Message of ${length} bytes exceeds the ring's messageBytesMax (${this.messageBytesMax} bytes: half the capacity)`)
     }
     const record = (LENGTH_BYTES + length + 3) & ~3
     const head = this.#head
-    // Reading the consumer's tail pulls its cache line over: do it only when the ring looks full.
-    if (record > this.capacity - ((head - this.#tailSeen) | 0)) {
+    // Room for the record and the next one's length word. Reading the consumer's tail pulls its cache line
+    // over: do it only when the ring looks full.
+    if (record + LENGTH_BYTES > this.capacity - ((head - this.#tailSeen) | 0)) {
       this.#tailSeen = Atomics.load(this.words, TAIL) | 0
-      if (record > this.capacity - ((head - this.#tailSeen) | 0)) {
+      if (record + LENGTH_BYTES > this.capacity - ((head - this.#tailSeen) | 0)) {
         this.flush()
         return false
       }
     }
-    const at = head & this.#mask
     const words = this.#words
-    words[at >> 2] = length
-    const first = (at >> 2) + 1
+    const wordMask = this.#wordMask
+    const at = (head >> 2) & wordMask
+    words[(at + (record >> 2)) & wordMask] = 0 // the next record's length word, first (see #finishRecord)
     if (length <= SMALL_BYTES) {
       // Whole words straight from the message when it is 4-byte aligned (a view of it kept while the same
       // message is sent again, as a loop does); otherwise four bytes packed into each word (a byte loop
       // costs three times as much). The last word's spare bytes are zero, in the record's padding. Word
       // indices wrap by mask, so a wrapped payload needs nothing more.
-      const wordMask = this.#wordMask
       const full = length >> 2
       let i = 0
-      let w = first
+      let w = at + 1
       const source = message === this.#source ? this.#sourceWords : this.#viewSource(message)
       if (source !== undefined) for (; i < full; i++, w++) words[w & wordMask] = source[i]!
       else for (; i < full; i++, w++) words[w & wordMask] = message[i << 2]! | (message[(i << 2) + 1]! << 8) | (message[(i << 2) + 2]! << 16) | (message[(i << 2) + 3]! << 24)
@@ -169,19 +214,28 @@ export class Ring {
         if (i + 2 < length) last |= message[i + 2]! << 16
         words[w & wordMask] = last
       }
-    } else {
-      const data = this.#data
-      const start = (at + LENGTH_BYTES) & this.#mask
-      const part = length === message.length ? message : message.subarray(0, length)
-      if (start + length <= this.capacity) data.set(part, start)
-      else {
-        data.set(part.subarray(0, this.capacity - start), start)
-        data.set(part.subarray(this.capacity - start), 0)
-      }
-    }
-    this.#head = (head + record) | 0
-    if (++this.#unpublished >= this.#batch) this.flush()
+    } else this.#copyIn(message, length, (head + LENGTH_BYTES) & this.#mask)
+    this.#finishRecord(head, record, at, length)
     return true
+  }
+
+  /**
+   * After the payload: publishes the record (or holds it back for the batch). The next record's length word was
+   * zeroed before the payload was written, not after: stores become visible in order, so a zero that takes a
+   * new cache line (every few records) would hold back the length word behind it for a whole transfer of that
+   * line, while the consumer, looking at the record's line, pulls it back and makes the length word wait again.
+   */
+  #finishRecord(head: number, record: number, at: number, length: number): void {
+    const words = this.#words
+    this.#head = (head + record) | 0
+    if (this.#batch === 1) this.#publish(at, length + 1)
+    else if (this.#unpublished++ === 0) {
+      this.#pendingAt = at
+      this.#pendingWord = length + 1
+    } else {
+      words[at] = length + 1 // unseen until the batch's first record is published
+      if (this.#unpublished >= this.#batch) this.flush()
+    }
   }
 
   /** True when every message sent has been published (then the consumer may need waking). */
@@ -197,15 +251,29 @@ export class Ring {
   flush(): void {
     if (this.#unpublished === 0) return
     this.#unpublished = 0
-    if (PLAIN_PUBLISH) this.words[HEAD] = this.#head | 0
-    else Atomics.store(this.words, HEAD, this.#head | 0)
+    this.#publish(this.#pendingAt, this.#pendingWord)
+  }
+
+  /**
+   * Writes the length word that makes a record (and any behind it) visible, then the head index; then, room
+   * allowing, a zero in the cache line after the head's, so that the line is this core's before the next
+   * record needs it (only free room is written: nothing reads it before a record is there).
+   */
+  #publish(at: number, word: number): void {
+    const head = this.#head
+    if (PLAIN_PUBLISH) {
+      this.#words[at] = word
+      this.words[HEAD] = head
+    } else {
+      Atomics.store(this.#words, at, word)
+      Atomics.store(this.words, HEAD, head)
+    }
+    if (((head - this.#tailSeen) | 0) + AHEAD_BYTES + LENGTH_BYTES <= this.capacity) this.#words[((head + AHEAD_BYTES) >> 2) & this.#wordMask] = 0
   }
 
   /** True when a message is waiting to be read. */
   get readable(): boolean {
-    if (this.#headSeen !== this.#tail) return true
-    this.#headSeen = Atomics.load(this.words, HEAD) | 0
-    return this.#headSeen !== this.#tail
+    return Atomics.load(this.#words, (this.#tail >> 2) & this.#wordMask) !== 0
   }
 
   /**
@@ -215,17 +283,39 @@ export class Ring {
    */
   receiveInto(target: Uint8Array): number {
     const tail = this.#tail
-    if (this.#headSeen === tail && (this.#headSeen = Atomics.load(this.words, HEAD) | 0) === tail) return -1
-    const at = tail & this.#mask
     const words = this.#words
-    const length = words[at >> 2]!
+    const wordMask = this.#wordMask
+    const at = (tail >> 2) & wordMask
+    const word = Atomics.load(words, at)
+    if (word === 0) return -1
+    const length = word - 1
+    // The way of a small message into the same aligned array as last time, kept small enough for V8 to
+    // inline; everything else is #receiveAny's.
+    const view = this.#targetWords
+    if (target !== this.#target || view === undefined || length > SMALL_BYTES || length > target.length) return this.#receiveAny(target, tail, at, length)
+    const full = length >> 2
+    let w = at + 1
+    for (let i = 0; i < full; i++, w++) view[i] = words[w & wordMask]!
+    const i = full << 2
+    if (i < length) {
+      const last = words[w & wordMask]!
+      target[i] = last
+      if (i + 1 < length) target[i + 1] = last >>> 8
+      if (i + 2 < length) target[i + 2] = last >>> 16
+    }
+    this.#consumed(tail, length)
+    return length
+  }
+
+  /** Copies the record of `length` bytes at word `at` into any target, or throws when it does not fit. */
+  #receiveAny(target: Uint8Array, tail: number, at: number, length: number): number {
     if (length > target.length) throw new RangeError(`Message of ${length} bytes does not fit the ${target.length}-byte target`)
-    const first = (at >> 2) + 1
     if (length <= SMALL_BYTES) {
+      const words = this.#words
       const wordMask = this.#wordMask
       const full = length >> 2
       let i = 0
-      let w = first
+      let w = at + 1
       const view = target === this.#target ? this.#targetWords : this.#viewTarget(target)
       if (view !== undefined) for (; i < full; i++, w++) view[i] = words[w & wordMask]!
       else {
@@ -245,21 +335,19 @@ export class Ring {
         if (i + 1 < length) target[i + 1] = word >>> 8
         if (i + 2 < length) target[i + 2] = word >>> 16
       }
-    } else {
-      const data = this.#data
-      const start = (at + LENGTH_BYTES) & this.#mask
-      if (start + length <= this.capacity) target.set(data.subarray(start, start + length), 0)
-      else {
-        const split = this.capacity - start
-        target.set(data.subarray(start, this.capacity), 0)
-        target.set(data.subarray(0, length - split), split)
-      }
-    }
-    this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) | 0
-    // Release the room lazily: every 32 messages, or a quarter of the capacity (large messages would fill
-    // the ring long before 32 of them were read). The producer looks at the tail only when the ring looks full.
-    if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) | 0) >= this.capacity >>> 2) this.release()
+    } else this.#copyOut(target, length, (tail + LENGTH_BYTES) & this.#mask)
+    this.#consumed(tail, length)
     return length
+  }
+
+  /**
+   * Moves past a record read. Releases the room lazily: every 32 messages, or a quarter of the capacity (large
+   * messages would fill the ring long before 32 of them were read). The producer looks at the tail only when
+   * the ring looks full.
+   */
+  #consumed(tail: number, length: number): void {
+    this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) | 0
+    if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) | 0) >= this.capacity >>> 2) this.release()
   }
 
   /** Publishes the consumer's tail: the room of every message read so far is free again. */
@@ -271,23 +359,44 @@ export class Ring {
 
   /** The next message as a new array, or undefined when there is none. */
   receive(): Uint8Array | undefined {
-    const tail = this.#tail
-    if (!this.readable) return undefined
-    const length = this.#words[(tail & this.#mask) >> 2]!
-    const message = new Uint8Array(length)
+    const word = Atomics.load(this.#words, (this.#tail >> 2) & this.#wordMask)
+    if (word === 0) return undefined
+    const message = new Uint8Array(word - 1)
     this.receiveInto(message)
     return message
   }
 
-  /** Forgets every message: for a ring whose control block was just zeroed (a new peer). */
+  /** Forgets every message and clears the data: for a ring whose control block was just zeroed (a new peer). */
   reset(): void {
+    this.#words.fill(0)
     this.#head = 0
     this.#tail = 0
     this.#tailSeen = 0
-    this.#headSeen = 0
     this.#unpublished = 0
     this.#unreleased = 0
     this.#releasedTail = 0
+  }
+
+  /** Copies a large payload in with a native copy, in two parts when it wraps. */
+  #copyIn(message: Uint8Array, length: number, start: number): void {
+    const data = this.#data
+    const part = length === message.length ? message : message.subarray(0, length)
+    if (start + length <= this.capacity) data.set(part, start)
+    else {
+      data.set(part.subarray(0, this.capacity - start), start)
+      data.set(part.subarray(this.capacity - start), 0)
+    }
+  }
+
+  /** Copies a large payload out with a native copy, in two parts when it wraps. */
+  #copyOut(target: Uint8Array, length: number, start: number): void {
+    const data = this.#data
+    if (start + length <= this.capacity) target.set(data.subarray(start, start + length), 0)
+    else {
+      const split = this.capacity - start
+      target.set(data.subarray(start, this.capacity), 0)
+      target.set(data.subarray(0, length - split), split)
+    }
   }
 
   #viewSource(message: Uint8Array): Int32Array | undefined {
@@ -305,17 +414,20 @@ export class Ring {
     const head = Atomics.load(this.words, HEAD) >>> 0
     const tail = Atomics.load(this.words, TAIL) >>> 0
     const used = (head - tail) >>> 0
-    if (used > this.capacity) throw new Error(`Ring holds ${used} bytes, more than its capacity ${this.capacity}`)
+    if (used > this.capacity - LENGTH_BYTES) throw new Error(`Ring holds ${used} bytes, more than its capacity ${this.capacity} less the next length word`)
     if (head % 4 !== 0 || tail % 4 !== 0) throw new Error(`Ring indices ${head}/${tail} are not 4-byte aligned`)
     if (this.#unpublished > 0 && ((this.#head - head) >>> 0) > this.capacity) throw new Error('Unpublished bytes exceed the capacity')
-    // Walk the records from tail to head: their lengths must add up exactly.
+    // Walk the records from tail to head: their lengths must add up exactly, and the word at the head (the
+    // next record's length word, or a held-back batch's first) must say that nothing more is there.
     let at = tail
     while (at !== head) {
-      const length = this.#words[(at & this.#mask) >> 2]!
+      const length = Atomics.load(this.#words, (at & this.#mask) >> 2) - 1
       if (length < 0 || length > this.messageBytesMax) throw new Error(`Record at ${at} has an impossible length ${length}`)
       at = (at + ((LENGTH_BYTES + length + 3) & ~3)) >>> 0
       if (((at - tail) >>> 0) > used) throw new Error(`Records overrun the head at ${at}`)
     }
+    const next = Atomics.load(this.#words, (head & this.#mask) >> 2)
+    if (next !== 0) throw new Error(`The length word at the head (${head}) is ${next}, not zero: a record past the head would be read`)
   }
 }
 
