@@ -96,6 +96,8 @@ export class Ring {
   readonly #mask: number
   readonly #wordMask: number
   readonly #batch: number
+  /** Publishing each record at once with plain stores (batch 1, x64): done in send()'s own body. */
+  readonly #publishInline: boolean
   #head: number
   #tail: number
   /** The consumer's tail as last loaded: reloaded only when the ring looks full. */
@@ -136,6 +138,7 @@ export class Ring {
     this.#mask = capacity - 1
     this.#wordMask = capacity / 4 - 1
     this.#batch = batch
+    this.#publishInline = PLAIN_PUBLISH && batch === 1
     this.#head = Atomics.load(this.words, HEAD) | 0
     this.#tail = Atomics.load(this.words, TAIL) | 0
     this.#tailSeen = this.#tail
@@ -151,12 +154,13 @@ export class Ring {
   send(message: Uint8Array, length = message.length): boolean {
     // The way of a small message from the same aligned array as last time (a sending loop's), kept small
     // enough for V8 to inline into the caller; everything else, and every refusal, is #sendAny's.
+    // (#source is only ever an array with a word view; room here includes the line past the head, see below.)
     const head = this.#head
     const record = (LENGTH_BYTES + length + 3) & ~3
-    const source = this.#sourceWords
-    if (message !== this.#source || source === undefined || length > SMALL_BYTES || length < 0 || length > message.length || record + LENGTH_BYTES > this.capacity - ((head - this.#tailSeen) | 0)) {
+    if (message !== this.#source || (length >>> 0) > SMALL_BYTES || length > message.length || record + LENGTH_BYTES + AHEAD_BYTES > this.capacity - ((head - this.#tailSeen) | 0)) {
       return this.#sendAny(message, length)
     }
+    const source = this.#sourceWords!
     const words = this.#words
     const wordMask = this.#wordMask
     const at = (head >> 2) & wordMask
@@ -171,7 +175,15 @@ export class Ring {
       if (i + 2 < length) last |= message[i + 2]! << 16
       words[w & wordMask] = last
     }
-    this.#finishRecord(head, record, at, length)
+    const next = (head + record) | 0
+    this.#head = next
+    if (this.#publishInline) {
+      // #publish, written out here: a call between the payload's stores and the length word's would leave the
+      // record's line to the consumer's looks in between (V8 runs out of inlining budget for it in a loop).
+      words[at] = length + 1
+      this.words[HEAD] = next
+      words[((next + AHEAD_BYTES) >> 2) & wordMask] = 0
+    } else this.#finishRecord(at, length)
     return true
   }
 
@@ -215,7 +227,8 @@ export class Ring {
         words[w & wordMask] = last
       }
     } else this.#copyIn(message, length, (head + LENGTH_BYTES) & this.#mask)
-    this.#finishRecord(head, record, at, length)
+    this.#head = (head + record) | 0
+    this.#finishRecord(at, length)
     return true
   }
 
@@ -225,15 +238,13 @@ export class Ring {
    * new cache line (every few records) would hold back the length word behind it for a whole transfer of that
    * line, while the consumer, looking at the record's line, pulls it back and makes the length word wait again.
    */
-  #finishRecord(head: number, record: number, at: number, length: number): void {
-    const words = this.#words
-    this.#head = (head + record) | 0
+  #finishRecord(at: number, length: number): void {
     if (this.#batch === 1) this.#publish(at, length + 1)
     else if (this.#unpublished++ === 0) {
       this.#pendingAt = at
       this.#pendingWord = length + 1
     } else {
-      words[at] = length + 1 // unseen until the batch's first record is published
+      this.#words[at] = length + 1 // unseen until the batch's first record is published
       if (this.#unpublished >= this.#batch) this.flush()
     }
   }
@@ -399,9 +410,14 @@ export class Ring {
     }
   }
 
+  /** A word view of `message`, kept (with it) for the next send when there is one. */
   #viewSource(message: Uint8Array): Int32Array | undefined {
-    this.#source = message
-    return (this.#sourceWords = wordView(message))
+    const view = wordView(message)
+    if (view !== undefined) {
+      this.#source = message
+      this.#sourceWords = view
+    }
+    return view
   }
 
   #viewTarget(target: Uint8Array): Int32Array | undefined {
