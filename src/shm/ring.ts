@@ -109,7 +109,7 @@ export class Ring {
   #unreleased = 0
   /** The tail last released: past a quarter of the capacity read since, the room is released at once. */
   #releasedTail = 0
-  /** The last message sent and a word view of it (undefined when it is not 4-byte aligned or can resize). */
+  /** The last message sent that has a word view (4-byte aligned, fixed length), and the view. */
   #source: Uint8Array | undefined
   #sourceWords: Int32Array | undefined
   /** The same for the last target received into. */
@@ -176,14 +176,17 @@ export class Ring {
       words[w & wordMask] = last
     }
     const next = (head + record) | 0
-    this.#head = next
     if (this.#publishInline) {
-      // #publish, written out here: a call between the payload's stores and the length word's would leave the
-      // record's line to the consumer's looks in between (V8 runs out of inlining budget for it in a loop).
+      // #publish, written out here: a call (or any other store) between the payload's stores and the length
+      // word's would leave the record's line to the consumer's looks in between.
       words[at] = length + 1
+      this.#head = next
       this.words[HEAD] = next
       words[((next + AHEAD_BYTES) >> 2) & wordMask] = 0
-    } else this.#finishRecord(at, length)
+    } else {
+      this.#head = next
+      this.#finishRecord(at, length)
+    }
     return true
   }
 
@@ -302,8 +305,9 @@ export class Ring {
     const length = word - 1
     // The way of a small message into the same aligned array as last time, kept small enough for V8 to
     // inline; everything else is #receiveAny's.
-    const view = this.#targetWords
-    if (target !== this.#target || view === undefined || length > SMALL_BYTES || length > target.length) return this.#receiveAny(target, tail, at, length)
+    // (#target is only ever an array with a word view.)
+    if (target !== this.#target || length > SMALL_BYTES || length > target.length) return this.#receiveAny(target, tail, at, length)
+    const view = this.#targetWords!
     const full = length >> 2
     let w = at + 1
     for (let i = 0; i < full; i++, w++) view[i] = words[w & wordMask]!
@@ -420,9 +424,14 @@ export class Ring {
     return view
   }
 
+  /** A word view of `target`, kept (with it) for the next receive when there is one. */
   #viewTarget(target: Uint8Array): Int32Array | undefined {
-    this.#target = target
-    return (this.#targetWords = wordView(target))
+    const view = wordView(target)
+    if (view !== undefined) {
+      this.#target = target
+      this.#targetWords = view
+    }
+    return view
   }
 
   /** Checks the ring's state: throws when an invariant does not hold (for tests). */
