@@ -12,6 +12,7 @@
  *   128  ├──────────────────────────────┤
  *        │ consumerWaiting (i32)        │  1 while the consumer sleeps on `head` (futex word)
  *        │ producerWaiting (i32)        │  1 while the producer sleeps on `tail`
+ *        │ producerBatch (i32)          │  the producer's batch when it batches, else 0
  *   192  ├──────────────────────────────┤
  *        │ data: capacity bytes         │  capacity is a power of two, at least 64
  *        │  [len+1 i32][payload][pad]   │  records are 4-byte aligned, so a length word (one native-endian
@@ -28,6 +29,11 @@
  * producer also stores `head` at every publish, on its own line, which nobody reads on the way of a message:
  * it is what a sleeping consumer waits on (the futex word) and what `invariants()` walks to. The zeroed word
  * must be free room, so a record needs 4 bytes of room past its end.
+ *
+ * A producer that batches says so (producerBatch), and its consumer waits the other way: it looks at the
+ * head, once a batch, and reads the records before it with plain loads, instead of looking at a length word
+ * on the line the producer is still filling with the rest of the batch (which took a stream in batches of 30
+ * from 0.72x C to 0.62x). A ping-pong is a producer of one message at a time.
  *
  * The consumer looks with Atomics.load (in Node 26 a call of about 12 ns, which spaces a waiting consumer's
  * looks out: looking faster, with plain loads between, measured slower, each look taking the record's line
@@ -59,6 +65,8 @@ const HEAD = 0
 const TAIL = 16
 const CONSUMER_WAITING = 32
 const PRODUCER_WAITING = 33
+/** The producer's batch when it batches (more than 1), else 0: how the consumer should wait (receiveInto). */
+const PRODUCER_BATCH = 34
 const LENGTH_BYTES = 4
 const TAIL_RELEASE_EVERY = 32
 /** How far past the head a publish takes the next cache line: one line. */
@@ -102,6 +110,8 @@ export class Ring {
   #tail: number
   /** The consumer's tail as last loaded: reloaded only when the ring looks full. */
   #tailSeen: number
+  /** The producer's head as last loaded (only for a batching producer's ring): records before it are published. */
+  #headSeen: number
   #unpublished = 0
   /** Word index and length word of the first record of a batch, held back until the batch is published. */
   #pendingAt = 0
@@ -142,7 +152,9 @@ export class Ring {
     this.#head = Atomics.load(this.words, HEAD) | 0
     this.#tail = Atomics.load(this.words, TAIL) | 0
     this.#tailSeen = this.#tail
+    this.#headSeen = this.#tail
     this.#releasedTail = this.#tail
+    if (batch > 1) Atomics.store(this.words, PRODUCER_BATCH, batch) // only a producer batches
   }
 
   /**
@@ -300,8 +312,13 @@ export class Ring {
     const words = this.#words
     const wordMask = this.#wordMask
     const at = (tail >> 2) & wordMask
-    const word = Atomics.load(words, at)
-    if (word === 0) return -1
+    let word: number
+    if (((this.#headSeen - tail) | 0) > 0) word = words[at]! // before the head last loaded: published
+    else if (this.words[PRODUCER_BATCH] !== 0) {
+      // A batching producer: look at its head, once a batch, not at the record it is still writing.
+      if ((this.#headSeen = Atomics.load(this.words, HEAD) | 0) === tail) return -1
+      word = words[at]!
+    } else if ((word = Atomics.load(words, at)) === 0) return -1
     const length = word - 1
     // The way of a small message into the same aligned array as last time, kept small enough for V8 to
     // inline; everything else is #receiveAny's.
@@ -361,7 +378,9 @@ export class Ring {
    * the ring looks full.
    */
   #consumed(tail: number, length: number): void {
-    this.#tail = (tail + ((LENGTH_BYTES + length + 3) & ~3)) | 0
+    const next = (tail + ((LENGTH_BYTES + length + 3) & ~3)) | 0
+    this.#tail = next
+    if (((this.#headSeen - next) | 0) < 0) this.#headSeen = next // never behind: a lap of 2^32 would bring it "ahead"
     if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) | 0) >= this.capacity >>> 2) this.release()
   }
 
@@ -384,9 +403,11 @@ export class Ring {
   /** Forgets every message and clears the data: for a ring whose control block was just zeroed (a new peer). */
   reset(): void {
     this.#words.fill(0)
+    if (this.#batch > 1) Atomics.store(this.words, PRODUCER_BATCH, this.#batch)
     this.#head = 0
     this.#tail = 0
     this.#tailSeen = 0
+    this.#headSeen = 0
     this.#unpublished = 0
     this.#unreleased = 0
     this.#releasedTail = 0
