@@ -3,7 +3,8 @@
  * shared mapping (shm_open + mmap, as wirespeed's process channels do).
  *   pingpong COUNT: one 11-byte message out, a copy back, COUNT times (spinning, no syscalls)
  *   stream COUNT BATCH: COUNT 11-byte messages one way through an SPSC ring, publishing every BATCH
- * Prints one JSON line. Build: cc -O2 -o shm-reference shm-reference.c (-lrt on old glibc).
+ * Prints one JSON line. Build: cc -O2 -o shm-reference shm-reference.c (-lrt on old glibc). Its loops are
+ * ./shm-loops.c's, included.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -18,18 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CAPACITY (1u << 20)
-#define SIZE 11
-#define RECORD 16 /* 4-byte length + 11 bytes, padded to 4 */
+#include "shm-loops.c"
 
 struct shared {
-  _Alignas(64) _Atomic uint32_t ping;
-  _Alignas(64) _Atomic uint32_t pong;
-  _Alignas(64) _Atomic uint32_t head;
-  _Alignas(64) _Atomic uint32_t tail;
-  _Alignas(64) uint8_t a[64];
-  _Alignas(64) uint8_t b[64];
-  _Alignas(64) uint8_t ring[CAPACITY];
+  struct pingpong_slots slots;
+  struct stream_ring stream;
 };
 
 static void pin(int core) {
@@ -63,62 +57,17 @@ int main(int argc, char **argv) {
   uint32_t errors = 0;
   if (child == 0) {
     pin(0);
-    uint8_t message[SIZE];
-    if (!stream) {
-      for (uint32_t i = 1; i <= count; i++) {
-        while (atomic_load_explicit(&s->ping, memory_order_acquire) != i) {}
-        memcpy(message, s->a, SIZE);
-        memcpy(s->b, message, SIZE);
-        atomic_store_explicit(&s->pong, i, memory_order_release);
-      }
-    } else {
-      uint32_t tail = 0, head = 0;
-      for (uint32_t i = 0; i < count; i++) {
-        while (head == tail) head = atomic_load_explicit(&s->head, memory_order_acquire);
-        memcpy(message, s->ring + (tail & (CAPACITY - 1)) + 4, SIZE);
-        if (*(uint32_t *)message != i) errors++;
-        tail += RECORD;
-        if ((i & 31) == 31 || tail == head) atomic_store_explicit(&s->tail, tail, memory_order_release);
-      }
-      atomic_store_explicit(&s->tail, tail, memory_order_release);
-      atomic_store_explicit(&s->pong, errors + 1, memory_order_release);
-    }
+    if (!stream) pingpong_serve(&s->slots, 1, count);
+    else atomic_store(&s->slots.pong, stream_consume(&s->stream, 1, count)); /* its wrong messages, for the parent */
     _exit(0);
   }
   pin(1);
-  uint8_t message[SIZE] = {0}, reply[SIZE];
   double start = now();
-  if (!stream) {
-    for (uint32_t i = 1; i <= count; i++) {
-      memcpy(message, &i, 4);
-      memcpy(s->a, message, SIZE);
-      atomic_store_explicit(&s->ping, i, memory_order_release);
-      while (atomic_load_explicit(&s->pong, memory_order_acquire) != i) {}
-      memcpy(reply, s->b, SIZE);
-      if (memcmp(reply, message, SIZE) != 0) errors++;
-    }
-  } else {
-    uint32_t head = 0, tailSeen = 0, unpublished = 0;
-    for (uint32_t i = 0; i < count; i++) {
-      while (CAPACITY - (head - tailSeen) < RECORD) tailSeen = atomic_load_explicit(&s->tail, memory_order_acquire);
-      uint8_t *at = s->ring + (head & (CAPACITY - 1));
-      uint32_t length = SIZE;
-      memcpy(at, &length, 4);
-      memcpy(message, &i, 4);
-      memcpy(at + 4, message, SIZE);
-      head += RECORD;
-      if (++unpublished >= batch) {
-        atomic_store_explicit(&s->head, head, memory_order_release);
-        unpublished = 0;
-      }
-    }
-    atomic_store_explicit(&s->head, head, memory_order_release);
-    uint32_t done;
-    while ((done = atomic_load_explicit(&s->pong, memory_order_acquire)) == 0) {}
-    errors += done - 1;
-  }
+  if (!stream) errors = pingpong_call(&s->slots, 1, count);
+  else stream_produce(&s->stream, 1, count, batch); /* returns once the consumer has read them all */
   double seconds = now() - start;
   waitpid(child, 0, 0);
+  if (stream) errors = atomic_load(&s->slots.pong);
   printf("{\"mode\":\"%s\",\"count\":%u,\"batch\":%u,\"seconds\":%f,\"perSecond\":%f,\"errors\":%u}\n", argv[1], count, batch, seconds, count / seconds, errors);
   return 0;
 }

@@ -152,15 +152,17 @@ export function toolVersion(argv: string[], pattern: RegExp): string | undefined
 export const cc = which('cc') ?? which('gcc') ?? which('clang')
 
 /**
- * Compiles a C reference `source` to `output` (again only when the source is newer).
+ * Compiles a C reference `source` to `output` (again only when the source, or a file it includes, is newer).
+ * @param flags more compiler flags (`-shared -fPIC` for a library)
+ * @param includes files `source` includes, whose changes rebuild it too
  * @returns why it cannot run here, or undefined when it is ready
  */
-export function buildC(source: string, output: string, log: (line: string) => void): string | undefined {
+export function buildC(source: string, output: string, log: (line: string) => void, flags: string[] = [], includes: string[] = []): string | undefined {
   if (!cc) return 'no C compiler found'
   try {
     mkdirSync(output.slice(0, output.lastIndexOf('/')), { recursive: true })
-    if (!existsSync(output) || statSync(output).mtimeMs < statSync(source).mtimeMs) {
-      execFileSync(cc, ['-O2', '-o', output, source], { stdio: 'pipe' })
+    if (!existsSync(output) || [source, ...includes].some((file) => statSync(output).mtimeMs < statSync(file).mtimeMs)) {
+      execFileSync(cc, ['-O2', ...flags, '-o', output, source], { stdio: 'pipe' })
       log(`built ${output} with ${cc}`)
     }
     return undefined

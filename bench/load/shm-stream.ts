@@ -1,42 +1,114 @@
 /*
- * One-way streaming between two processes through a wirespeed process channel: COUNT messages of 11 bytes,
- * published every BATCH messages; the consumer checks each message's sequence number.
- *   node bench/load/shm-stream.ts consume NAME COUNT          (side B; replies "count,errors")
- *   node bench/load/shm-stream.ts produce NAME COUNT BATCH    (side A; prints one JSON line)
+ * One-way streaming between two processes (the consumer pinned to core 0, the producer to core 1): 11-byte
+ * messages, each carrying its sequence number, which the consumer checks; published every BATCH messages.
+ * The wirespeed process channel and C's loop (bench/c/shm-loops.c) in the same two processes, taking turns
+ * every CHUNK messages (why: bench/lib/turns.ts); a turn ends when the consumer has read its last message
+ * (the channel's consumer answers with a word, C's stores a count the producer waits for).
+ *   node bench/load/shm-stream.ts COUNT BATCH [CHUNK] [LIBRARY]
+ * COUNT messages for each, after a warm-up; LIBRARY is the built shm-loops.so (without it, wirespeed alone).
+ * Prints one JSON line: each one's median rate over its turns and the median of the per-pair ratios.
  */
-import { openChannel } from '../../src/index.ts'
+import { fileURLToPath } from 'node:url'
+import { openChannel, type Channel } from '../../src/index.ts'
+import { cLoops, runSides, summary, turns, WARM_UP_PAIRS, type Turn } from '../lib/turns.ts'
 
-const [role, name, countText, batchText] = process.argv.slice(2)
-const count = Number(countText)
-if (role === 'produce') {
-  const batch = Number(batchText)
-  const channel = await openChannel({ name, bytes: 1 << 20, batch, create: true })
-  process.stdout.write('ready\n')
-  while (!channel.peerAttached) await new Promise((resolve) => setTimeout(resolve, 1))
-  const message = new Uint8Array(11)
-  const started = performance.now()
-  for (let i = 0; i < count; i++) {
-    message[0] = i
-    message[1] = i >>> 8
-    message[2] = i >>> 16
-    message[3] = i >>> 24
+/** The C stream's memory: three control lines and a 1 MiB ring (struct stream_ring), in whole pages. */
+const C_STREAM_BYTES = (1 << 20) + 4096
+
+// Each turn's loop is a function of its own, which V8 optimizes as a whole: a loop inside the long-running
+// driver would run on-stack-replaced code, thrown away each time the loop is left (a slow stretch after each).
+
+/** Reads `chunk` messages, checking their numbers after `sequence`. @returns the wrong ones */
+function consumeTurn(channel: Channel, buffer: Uint8Array, sequence: number, chunk: number): number {
+  let errors = 0
+  for (let i = 0; i < chunk; i++) {
+    channel.receiveInto(buffer, 10_000)
+    if ((buffer[0]! | (buffer[1]! << 8) | (buffer[2]! << 16) | (buffer[3]! << 24)) !== (++sequence | 0)) errors++
+  }
+  return errors
+}
+
+/** Sends `chunk` messages numbered after `sequence`, and publishes the last batch. */
+function produceTurn(channel: Channel, message: Uint8Array, view: DataView, sequence: number, chunk: number): void {
+  for (let i = 0; i < chunk; i++) {
+    view.setUint32(0, ++sequence, true)
     channel.send(message)
   }
   channel.flush()
-  const [, errors] = new TextDecoder().decode(channel.receive(60_000)).split(',')
-  const seconds = (performance.now() - started) / 1000
-  process.stdout.write(`${JSON.stringify({ contender: `wirespeed process channel, batch ${batch}`, messages: count, seconds, perSecond: count / seconds, errors: Number(errors) })}\n`)
-  channel.close()
-} else {
-  const channel = await openChannel({ name, create: false })
+}
+
+async function consume(name: string, pairs: number, chunk: number, library: string): Promise<void> {
+  const channel = await openChannel({ name, bytes: 1 << 20, create: true })
+  const c = library ? await cLoops(library, `${name}-c`, C_STREAM_BYTES, true) : undefined
+  process.stdout.write('ready\n')
   const buffer = new Uint8Array(64)
+  const done = new Uint8Array(8)
+  const doneView = new DataView(done.buffer)
   let errors = 0
-  for (let i = 0; i < count; i++) {
-    channel.receiveInto(buffer, 60_000)
-    if ((buffer[0]! | (buffer[1]! << 8) | (buffer[2]! << 16) | (buffer[3]! << 24)) !== (i | 0)) errors++
+  let cErrors = 0
+  let sequence = 0
+  let from = 1
+  for (let pair = 0; pair < WARM_UP_PAIRS + pairs; pair++) {
+    for (const turn of turns(pair, c !== undefined)) {
+      if (turn === 'C') {
+        cErrors += c!.streamConsume(from, chunk)
+        from += chunk
+      } else {
+        errors += consumeTurn(channel, buffer, sequence, chunk)
+        sequence += chunk
+        channel.send(done) // the turn's end
+      }
+    }
   }
-  channel.send(new TextEncoder().encode(`${count},${errors}`))
-  channel.flush()
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  doneView.setUint32(0, errors, true)
+  doneView.setUint32(4, cErrors, true)
+  channel.send(done) // the errors
+  channel.receiveInto(buffer, 10_000) // the producer's last word: it has read them
   channel.close()
+  c?.close()
+}
+
+async function produce(name: string, pairs: number, chunk: number, library: string, batch: number): Promise<void> {
+  const channel = await openChannel({ name, create: false, batch })
+  const c = library ? await cLoops(library, `${name}-c`, C_STREAM_BYTES, false) : undefined
+  const message = new Uint8Array(11)
+  const view = new DataView(message.buffer)
+  const done = new Uint8Array(8)
+  const doneView = new DataView(done.buffer)
+  let sequence = 0
+  let from = 1
+  const rates: Record<Turn, number[]> = { C: [], wirespeed: [] }
+  for (let pair = 0; pair < WARM_UP_PAIRS + pairs; pair++) {
+    for (const turn of turns(pair, c !== undefined)) {
+      const started = performance.now()
+      if (turn === 'C') {
+        c!.streamProduce(from, chunk, batch) // returns once the consumer has read them all
+        from += chunk
+      } else {
+        produceTurn(channel, message, view, sequence, chunk)
+        sequence += chunk
+        channel.receiveInto(done, 10_000)
+      }
+      if (pair >= WARM_UP_PAIRS) rates[turn].push(chunk / ((performance.now() - started) / 1000))
+    }
+  }
+  channel.receiveInto(done, 10_000)
+  const errors = doneView.getUint32(0, true)
+  const cErrors = doneView.getUint32(4, true)
+  channel.send(message)
+  channel.flush()
+  channel.close()
+  c?.close()
+  process.stdout.write(`${JSON.stringify({ messages: pairs * chunk, chunk, batch, ...summary(rates), errors, ...(c ? { cErrors } : {}) })}\n`)
+}
+
+const [role, name, pairsText, chunkText, library = '', batchText = '1'] = process.argv.slice(2)
+if (role === 'consume') await consume(name!, Number(pairsText), Number(chunkText), library)
+else if (role === 'produce') await produce(name!, Number(pairsText), Number(chunkText), library, Number(batchText))
+else {
+  const count = Number(process.argv[2] ?? 10_000_000)
+  const batch = Number(process.argv[3] ?? 1)
+  const chunk = Number(process.argv[4] ?? 50_000)
+  const pairs = Math.max(1, Math.round(count / chunk))
+  await runSides(fileURLToPath(import.meta.url), 'consume', 'produce', [`/wirespeed-stream-${process.pid}`, String(pairs), String(chunk), process.argv[5] ?? '', String(batch)])
 }

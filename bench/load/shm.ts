@@ -1,10 +1,12 @@
 /*
  * `npm run bench -- shm`: message passing on one machine.
- *   - ping-pong between processes: `wirespeed shm` server and client (koffi mapping), a Unix socket
- *     (node:net), and a C reference over the same kind of mapping (when a C compiler is present)
+ *   - ping-pong between processes: the wirespeed process channel (koffi mapping) and the C reference's
+ *     loop in turns in the same two processes (bench/load/shm-pingpong.ts: this machine changes speed within
+ *     milliseconds, and only figures from the same moments compare), the C reference alone in its own
+ *     processes (for context), and a Unix socket (node:net)
  *   - ping-pong between threads: a wirespeed thread channel (SharedArrayBuffer) and node's MessagePort
  *   - one-way streaming between processes, 11-byte messages, published every 1 and every 30 messages,
- *     against the C reference
+ *     in turns with C's loop in the same way (bench/load/shm-stream.ts), and C alone for context
  *   - ping-pong over a TCP channel on loopback, one connection: the caller's own socket (epoll backend) and
  *     the bridge thread (node backend), against a C TCP ping-pong (bench/c/tcp-pingpong.c)
  * Processes are pinned one per core; contenders are interleaved over rounds; medians, with ratios to the
@@ -25,6 +27,8 @@ interface Case {
   name: string
   unit: 'roundtrips/s' | 'messages/s'
   reference?: boolean
+  /** The C program it runs, left out (saying why) where it cannot be built. */
+  needs?: 'reference' | 'tcpReference'
   run(count: number): Promise<Sample>
 }
 
@@ -82,17 +86,15 @@ async function stop(child: ReturnType<typeof spawn>): Promise<void> {
 let channels = 0
 const cases: Case[] = [
   {
-    group: 'ping-pong between processes', name: 'wirespeed shm (koffi mapping)', unit: 'roundtrips/s',
+    group: 'ping-pong between processes', name: 'wirespeed process channel (koffi mapping)', unit: 'roundtrips/s',
     async run(count) {
-      const name = `/wirespeed-bench-${process.pid}-${++channels}`
-      const server = await startSide(pinned('0', [node, `${root}bin/wirespeed.js`, 'shm', 'server', '--name', name]), 'serving channel')
-      try {
-        const result = await runJson(pinned('1', [node, `${root}bin/wirespeed.js`, 'shm', 'client', '--name', name, '--count', String(count), '--json']))
-        return { perSecond: result.roundtripsPerSecond!, errors: result.errors! }
-      } finally {
-        await stop(server)
-      }
+      // bench/load/shm-pingpong.ts runs C's loop in the same two processes, in turns with the channel.
+      return inTurns([node, `${root}bench/load/shm-pingpong.ts`, String(count), String(PINGPONG_CHUNK), noLoops ? '' : loops])
     },
+  },
+  {
+    group: 'ping-pong between processes', name: 'C reference, in turns with wirespeed in the same processes', unit: 'roundtrips/s', reference: true,
+    run: cInTurns,
   },
   {
     group: 'ping-pong between processes', name: 'Unix socket (node:net)', unit: 'roundtrips/s',
@@ -108,7 +110,7 @@ const cases: Case[] = [
     },
   },
   {
-    group: 'ping-pong between processes', name: 'C reference (same kind of mapping)', unit: 'roundtrips/s', reference: true,
+    group: 'ping-pong between processes', name: 'C reference alone, in its own two processes (fork)', unit: 'roundtrips/s', needs: 'reference',
     async run(count) {
       const result = await runJson([reference, 'pingpong', String(count)])
       return { perSecond: result.perSecond!, errors: result.errors! }
@@ -134,19 +136,14 @@ const cases: Case[] = [
   ...[1, 30].flatMap((batch): Case[] => [
     {
       group: `stream between processes, batch ${batch}`, name: 'wirespeed process channel', unit: 'messages/s',
-      async run(count) {
-        const name = `/wirespeed-bench-${process.pid}-${++channels}`
-        const messages = count * 10
-        const producer = runJson(pinned('1', [node, `${root}bench/load/shm-stream.ts`, 'produce', name, String(messages), String(batch)]))
-        await new Promise((resolve) => setTimeout(resolve, 300))
-        const consumer = runJson(pinned('0', [node, `${root}bench/load/shm-stream.ts`, 'consume', name, String(messages)])).catch(() => ({}))
-        const result = await producer
-        await consumer
-        return { perSecond: result.perSecond!, errors: result.errors! }
-      },
+      run: (count) => inTurns([node, `${root}bench/load/shm-stream.ts`, String(count * 10), String(batch), String(STREAM_CHUNK), noLoops ? '' : loops]),
     },
     {
-      group: `stream between processes, batch ${batch}`, name: 'C reference', unit: 'messages/s', reference: true,
+      group: `stream between processes, batch ${batch}`, name: 'C reference, in turns with wirespeed in the same processes', unit: 'messages/s', reference: true,
+      run: cInTurns,
+    },
+    {
+      group: `stream between processes, batch ${batch}`, name: 'C reference alone, in its own two processes (fork)', unit: 'messages/s', needs: 'reference',
       async run(count) {
         const result = await runJson([reference, 'stream', String(count * 10), String(batch)])
         return { perSecond: result.perSecond!, errors: result.errors! }
@@ -162,13 +159,37 @@ const cases: Case[] = [
     run: (count) => tcpChannelRun(Math.max(500, Math.floor(count / 400)), 'node'),
   },
   {
-    group: 'ping-pong over TCP (loopback, one connection)', name: 'C TCP ping-pong', unit: 'roundtrips/s', reference: true,
+    group: 'ping-pong over TCP (loopback, one connection)', name: 'C TCP ping-pong', unit: 'roundtrips/s', reference: true, needs: 'tcpReference',
     async run(count) {
       const result = await runJson([tcpReference, String(Math.max(2000, Math.floor(count / 40)))])
       return { perSecond: result.perSecond!, errors: result.errors! }
     },
   },
 ]
+
+/** Roundtrips per turn of bench/load/shm-pingpong.ts, messages per turn of shm-stream.ts: about a millisecond each. */
+const PINGPONG_CHUNK = 2000
+const STREAM_CHUNK = 50_000
+const loops = `${root}bench/.work/shm-loops.so`
+/** Why the C loops' library cannot be built here (set by runShmBench), or undefined. */
+let noLoops: string | undefined
+/** The C sample from the same run as the process channel's (its case comes next). */
+let cSample: Sample | undefined
+
+/** Runs a driver that takes turns with C (bench/lib/turns.ts): the channel's sample, C's kept for cInTurns. */
+async function inTurns(argv: string[]): Promise<Sample> {
+  const result = await runJson(argv)
+  cSample = result.cPerSecond === undefined ? undefined : { perSecond: result.cPerSecond, errors: result.cErrors! }
+  return { perSecond: result.perSecond!, errors: result.errors! }
+}
+
+/** C's sample from the run inTurns just made. */
+async function cInTurns(): Promise<Sample> {
+  const sample = cSample
+  cSample = undefined
+  if (sample === undefined) throw new Error(noLoops ?? 'it runs in the same processes as the wirespeed channel, which did not run')
+  return sample
+}
 
 /** MessagePort's sample from the same run of shm-threads.ts as the thread channel's (its case comes next). */
 let messagePortSample: Sample | undefined
@@ -195,14 +216,14 @@ function threadRun(count: number): Promise<Record<string, Sample>> {
 export async function runShmBench(options: SuiteOptions): Promise<string> {
   const { log } = options
   const count = options.quick ? 100_000 : 2_000_000
-  const noReference = buildC(`${root}bench/c/shm-reference.c`, reference, log)
+  const noReference = buildC(`${root}bench/c/shm-reference.c`, reference, log, [], [`${root}bench/c/shm-loops.c`])
+  noLoops = buildC(`${root}bench/c/shm-loops.c`, loops, log, ['-shared', '-fPIC'])
   const noTcpReference = buildC(`${root}bench/c/tcp-pingpong.c`, tcpReference, log)
   const samples = new Map<string, (Sample & { round: number })[]>()
   const skipped: string[] = []
   for (let round = 0; round < options.rounds; round++) {
     for (const test of cases) {
-      if (test.name.startsWith('C reference') && noReference) continue
-      if (test.name === 'C TCP ping-pong' && noTcpReference) continue
+      if ((test.needs === 'reference' && noReference) || (test.needs === 'tcpReference' && noTcpReference)) continue
       try {
         const sample = { ...(await test.run(count)), round }
         const key = `${test.group}\t${test.name}`
@@ -225,6 +246,7 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
     '',
     ...machineLines({ cc: cc ? 'present' : undefined }),
     '- Messages of 11 bytes. Processes: one pinned to each core. Threads: one process on both cores.',
+    `- Between processes, the wirespeed channel and C's loops (bench/c/shm-loops.c, called through koffi) take turns in the same two processes, every ${PINGPONG_CHUNK.toLocaleString('en-US')} roundtrips or ${STREAM_CHUNK.toLocaleString('en-US')} streamed messages, the order swapped every pair; each rate is the median of its turns: this machine's speed changes within milliseconds (the C ping-pong alone measures 1-11 M roundtrips/s from one moment to the next), so the C reference alone, run at other moments in its own processes, is there for context`,
     '- Luajit-Tcp-Server (2013, its own machine) reported 4.8 million shared-memory roundtrips/s between two applications and 105,000 TCP roundtrips/s: for context, not comparable hardware',
     '- wirespeed ping-pong checks every reply byte for byte; streams check every sequence number; errors are counted, and must be 0',
     '',

@@ -290,11 +290,14 @@ export class Ring {
     if (PLAIN_PUBLISH) {
       this.#words[at] = word
       this.words[HEAD] = head
-    } else {
-      Atomics.store(this.#words, at, word)
-      Atomics.store(this.words, HEAD, head)
-    }
+    } else this.#publishFenced(at, word, head)
     if (((head - this.#tailSeen) | 0) + AHEAD_BYTES + LENGTH_BYTES <= this.capacity) this.#words[((head + AHEAD_BYTES) >> 2) & this.#wordMask] = 0
+  }
+
+  /** #publish's stores where plain ones would not be seen in order (not x64). */
+  #publishFenced(at: number, word: number, head: number): void {
+    Atomics.store(this.#words, at, word)
+    Atomics.store(this.words, HEAD, head)
   }
 
   /** True when a message is waiting to be read. */
@@ -314,11 +317,7 @@ export class Ring {
     const at = (tail >> 2) & wordMask
     let word: number
     if (((this.#headSeen - tail) | 0) > 0) word = words[at]! // before the head last loaded: published
-    else if (this.words[PRODUCER_BATCH] !== 0) {
-      // A batching producer: look at its head, once a batch, not at the record it is still writing.
-      if ((this.#headSeen = Atomics.load(this.words, HEAD) | 0) === tail) return -1
-      word = words[at]!
-    } else if ((word = Atomics.load(words, at)) === 0) return -1
+    else if ((word = this.words[PRODUCER_BATCH] === 0 ? Atomics.load(words, at) : this.#lookAtHead(tail, at)) === 0) return -1
     const length = word - 1
     // The way of a small message into the same aligned array as last time, kept small enough for V8 to
     // inline; everything else is #receiveAny's.
@@ -337,6 +336,15 @@ export class Ring {
     }
     this.#consumed(tail, length)
     return length
+  }
+
+  /**
+   * For a batching producer: looks at its head (once a batch), not at the record it is still writing.
+   * @returns the length word at `at` when the head is past `tail`, else 0
+   */
+  #lookAtHead(tail: number, at: number): number {
+    if ((this.#headSeen = Atomics.load(this.words, HEAD) | 0) === tail) return 0
+    return this.#words[at]!
   }
 
   /** Copies the record of `length` bytes at word `at` into any target, or throws when it does not fit. */
