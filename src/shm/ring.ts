@@ -349,6 +349,7 @@ export class Ring {
 
   /** Copies the record of `length` bytes at word `at` into any target, or throws when it does not fit. */
   #receiveAny(target: Uint8Array, tail: number, at: number, length: number): number {
+    this.#checkLength(length)
     if (length > target.length) throw new RangeError(`Message of ${length} bytes does not fit the ${target.length}-byte target`)
     if (length <= SMALL_BYTES) {
       const words = this.#words
@@ -392,6 +393,13 @@ export class Ring {
     if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) | 0) >= this.capacity >>> 2) this.release()
   }
 
+  /** Refuses a length word no producer of this ring writes (memory written by something else): never a huge allocation. */
+  #checkLength(length: number): void {
+    if (length < 0 || length > this.messageBytesMax) {
+      throw new RangeError(`Record of ${length} bytes at ${this.#tail >>> 0} is over this ring's messageBytesMax (${this.messageBytesMax}): its memory was written by something else`)
+    }
+  }
+
   /** Publishes the consumer's tail: the room of every message read so far is free again. */
   release(): void {
     this.#unreleased = 0
@@ -403,6 +411,7 @@ export class Ring {
   receive(): Uint8Array | undefined {
     const word = Atomics.load(this.#words, (this.#tail >> 2) & this.#wordMask)
     if (word === 0) return undefined
+    this.#checkLength(word - 1)
     const message = new Uint8Array(word - 1)
     this.receiveInto(message)
     return message

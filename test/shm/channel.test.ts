@@ -170,6 +170,42 @@ describe('shared-memory waiting', () => {
   })
 })
 
+describe('a channel that side A keeps for the next side B', () => {
+  test('the next side B after a reset gets only what is sent to it, in order, whole, however far the rings had gone', async () => {
+    const { attachChannel, threadChannel } = await import('../../src/shm/channel.ts')
+    const { threadSleeper } = await import('../../src/shm/memory.ts')
+    for (const batch of [1, 4]) {
+      const a = threadChannel(256, batch)
+      const first = attachChannel(a.memory, batch, threadSleeper)
+      // More than a lap of records of changing sizes, both ways, the last few left unread: stale bytes all over
+      // both rings. (One thread: every send must find room, so the other side reads as it goes.)
+      for (let i = 0; i < 23; i++) {
+        a.send(new Uint8Array((i * 5) % 30).fill(i + 1))
+        first.send(new Uint8Array((i * 3) % 30).fill(i + 1))
+        a.flush()
+        first.flush()
+        if (i < 20) assert.ok(first.tryReceive() && a.tryReceive())
+      }
+      first.close()
+      a.resetForNextPeer()
+      const next = attachChannel(a.memory, batch, threadSleeper)
+      assert.equal(next.tryReceive(), undefined, 'nothing from before the reset')
+      for (let i = 0; i < 40; i++) {
+        a.send(new Uint8Array(1 + (i % 20)).fill(200 + (i % 50)))
+        a.flush()
+        assert.deepEqual(next.receive(1000), new Uint8Array(1 + (i % 20)).fill(200 + (i % 50)))
+        next.send(new Uint8Array(2 + (i % 9)).fill(i))
+        next.flush()
+        assert.deepEqual(a.receive(1000), new Uint8Array(2 + (i % 9)).fill(i))
+        assert.equal(next.tryReceive(), undefined)
+      }
+      a.invariants()
+      next.close()
+      a.close()
+    }
+  })
+})
+
 describe('TCP channels', () => {
   test('on the epoll backend the channel is the caller\'s own socket (no bridge thread), elsewhere the bridge', async () => {
     const { channel, done } = await kinds[2]!.open('echo', 1)

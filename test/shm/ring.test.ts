@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import fc from 'fast-check'
 import { Ring, ringBytes } from '../../src/index.ts'
 
 const capacity = 64
@@ -146,6 +147,85 @@ describe('Ring', () => {
     assert.equal(consumer.receive(), undefined)
     producer.flush()
     assert.deepEqual(consumer.receive(), message(5, 4))
+  })
+
+  test('any sequence of sends, flushes, receives and releases, batched or not, from any start: first in, first out, whole, and every invariant after every step', () => {
+    const operation = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('send' as const), length: fc.nat(200), from: fc.constantFrom('new aligned', 'new unaligned', 'reused', 'reused' as const) }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('receive' as const, 'receiveInto' as const) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('flush' as const, 'release' as const) }) },
+    )
+    fc.assert(
+      fc.property(fc.constantFrom(64, 128, 256, 1024), fc.integer({ min: 1, max: 5 }), fc.constantFrom(0, 2 ** 31 - 64, 2 ** 32 - 64), fc.array(operation, { maxLength: 300 }), (capacity, batch, start, operations) => {
+        const memory = new SharedArrayBuffer(ringBytes(capacity))
+        const control = new Int32Array(memory, 0, 48)
+        control[0] = control[16] = start | 0 // head and tail, as a channel that has carried `start` bytes leaves them
+        const producer = new Ring(memory, 0, capacity, batch)
+        const consumer = new Ring(memory, 0, capacity)
+        const sent: Uint8Array[] = [] // in order, not yet received
+        let published = 0 // how many of `sent` the consumer may see
+        let unpublished = 0
+        let seed = 0
+        const target = new Uint8Array(capacity)
+        const reused = new Uint8Array(capacity) // sent again and again, as a loop does: the fast path
+        for (const step of operations) {
+          if (step.kind === 'send') {
+            const length = step.length % (Math.min(producer.messageBytesMax, step.from === 'reused' ? 64 : Infinity) + 1) // reused: small, as a loop's
+            const message = step.from === 'reused' ? reused : step.from === 'new aligned' ? new Uint8Array(length) : new Uint8Array(length + 1).subarray(1)
+            for (let i = 0; i < length; i++) message[i] = (++seed * 7) & 0xff
+            if (producer.send(message, length)) {
+              sent.push(message.slice(0, length))
+              if (++unpublished === batch) (published += unpublished), (unpublished = 0)
+            } else (published += unpublished), (unpublished = 0) // a full ring publishes what it holds
+          } else if (step.kind === 'flush') {
+            producer.flush()
+            published += unpublished
+            unpublished = 0
+          } else if (step.kind === 'release') consumer.release()
+          else {
+            const got = step.kind === 'receive' ? consumer.receive() : ((length) => (length < 0 ? undefined : target.slice(0, length)))(consumer.receiveInto(target))
+            if (published === 0) assert.equal(got, undefined)
+            else {
+              assert.deepEqual(got, sent.shift())
+              published--
+            }
+          }
+          producer.invariants()
+          consumer.invariants()
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('a look at the ring just emptied finds nothing, lap after lap of records of changing sizes (nothing stale past the last record)', () => {
+    for (const batch of [1, 3]) {
+      const capacity = 256
+      const memory = new SharedArrayBuffer(ringBytes(capacity))
+      const producer = new Ring(memory, 0, capacity, batch)
+      const consumer = new Ring(memory, 0, capacity)
+      const reused = new Uint8Array(64) // the same array each time, as a sending loop's: the fast path
+      const target = new Uint8Array(64)
+      let seed = 0
+      for (let i = 0; i < 300; i++) {
+        const length = (i * 7) % 41
+        for (let k = 0; k < length; k++) reused[k] = (++seed % 255) + 1
+        assert.equal(producer.send(reused, length), true)
+        producer.flush()
+        assert.equal(consumer.receiveInto(target), length, `message ${i}`)
+        assert.deepEqual(target.subarray(0, length), reused.subarray(0, length))
+        assert.equal(consumer.receiveInto(target), -1, `nothing after message ${i}`)
+        producer.invariants()
+      }
+    }
+  })
+
+  test('a length word no producer wrote is refused, naming the limit, not allocated', () => {
+    const memory = new SharedArrayBuffer(ringBytes(capacity))
+    const consumer = new Ring(memory, 0, capacity)
+    new Int32Array(memory, 192, 1)[0] = 0x7fff_0000 // something else wrote over the ring's first record
+    assert.throws(() => consumer.receive(), /Record of \d+ bytes at 0 is over this ring's messageBytesMax \(28\): its memory was written by something else/)
+    assert.throws(() => consumer.receiveInto(new Uint8Array(64)), /over this ring's messageBytesMax/)
   })
 
   test('refuses a capacity that is not a power of two, and a bad offset', () => {
