@@ -24,6 +24,27 @@ export function turns(pair: number, withC: boolean): Turn[] {
   return pair % 2 === 0 ? ['C', 'wirespeed'] : ['wirespeed', 'C']
 }
 
+/**
+ * Runs `pairs` pairs of turns after the warm-up, in the order both sides follow: `c(from)` runs C's loop
+ * for the chunk whose sequence numbers start at `from` (1, then on by `chunk`), `wirespeed()` the channel's.
+ * @returns each one's rate per turn (`chunk` per second of the turn), warm-up left out
+ */
+export function takeTurns(pairs: number, chunk: number, c: ((from: number) => void) | undefined, wirespeed: () => void): Record<Turn, number[]> {
+  const rates: Record<Turn, number[]> = { C: [], wirespeed: [] }
+  let from = 1
+  for (let pair = 0; pair < WARM_UP_PAIRS + pairs; pair++) {
+    for (const turn of turns(pair, c !== undefined)) {
+      const started = performance.now()
+      if (turn === 'C') {
+        c!(from)
+        from += chunk
+      } else wirespeed()
+      if (pair >= WARM_UP_PAIRS) rates[turn].push(chunk / ((performance.now() - started) / 1000))
+    }
+  }
+  return rates
+}
+
 /** The C loops (bench/c/shm-loops.c) over `bytes` of shared memory named `name`, made by the side that `creates`. */
 export async function cLoops(library: string, name: string, bytes: number, creates: boolean) {
   const mapping: Mapping = await mapShared(name, bytes, creates)

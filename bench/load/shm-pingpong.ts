@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { openChannel, type Channel } from '../../src/index.ts'
-import { cLoops, runSides, summary, turns, WARM_UP_PAIRS, type Turn } from '../lib/turns.ts'
+import { cLoops, runSides, summary, takeTurns } from '../lib/turns.ts'
 
 const SIZE = 11
 
@@ -44,15 +44,7 @@ async function serve(name: string, pairs: number, chunk: number, library: string
   const { channel, c } = await open(name, library, true)
   process.stdout.write('ready\n')
   const buffer = new Uint8Array(64)
-  let from = 1
-  for (let pair = 0; pair < WARM_UP_PAIRS + pairs; pair++) {
-    for (const turn of turns(pair, c !== undefined)) {
-      if (turn === 'C') {
-        c!.pingpongServe(from, chunk)
-        from += chunk
-      } else serveTurn(channel, buffer, chunk)
-    }
-  }
+  takeTurns(pairs, chunk, c && ((from) => c.pingpongServe(from, chunk)), () => serveTurn(channel, buffer, chunk))
   channel.receiveInto(buffer, 10_000) // the client's last word: it has read every reply
   channel.close()
   c?.close()
@@ -66,21 +58,10 @@ async function client(name: string, pairs: number, chunk: number, library: strin
   let errors = 0
   let cErrors = 0
   let sequence = 0
-  let from = 1
-  const rates: Record<Turn, number[]> = { C: [], wirespeed: [] }
-  for (let pair = 0; pair < WARM_UP_PAIRS + pairs; pair++) {
-    for (const turn of turns(pair, c !== undefined)) {
-      const started = performance.now()
-      if (turn === 'C') {
-        cErrors += c!.pingpongCall(from, chunk)
-        from += chunk
-      } else {
-        errors += callTurn(channel, message, reply, sequence, chunk)
-        sequence += chunk
-      }
-      if (pair >= WARM_UP_PAIRS) rates[turn].push(chunk / ((performance.now() - started) / 1000))
-    }
-  }
+  const rates = takeTurns(pairs, chunk, c && ((from) => (cErrors += c.pingpongCall(from, chunk))), () => {
+    errors += callTurn(channel, message, reply, sequence, chunk)
+    sequence += chunk
+  })
   channel.send(message)
   channel.close()
   c?.close()

@@ -10,7 +10,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { openChannel, type Channel } from '../../src/index.ts'
-import { cLoops, runSides, summary, turns, WARM_UP_PAIRS, type Turn } from '../lib/turns.ts'
+import { cLoops, runSides, summary, takeTurns } from '../lib/turns.ts'
 
 /** The C stream's memory: three control lines and a 1 MiB ring (struct stream_ring), in whole pages. */
 const C_STREAM_BYTES = (1 << 20) + 4096
@@ -43,23 +43,15 @@ async function consume(name: string, pairs: number, chunk: number, library: stri
   process.stdout.write('ready\n')
   const buffer = new Uint8Array(64)
   const done = new Uint8Array(8)
-  const doneView = new DataView(done.buffer)
   let errors = 0
   let cErrors = 0
   let sequence = 0
-  let from = 1
-  for (let pair = 0; pair < WARM_UP_PAIRS + pairs; pair++) {
-    for (const turn of turns(pair, c !== undefined)) {
-      if (turn === 'C') {
-        cErrors += c!.streamConsume(from, chunk)
-        from += chunk
-      } else {
-        errors += consumeTurn(channel, buffer, sequence, chunk)
-        sequence += chunk
-        channel.send(done) // the turn's end
-      }
-    }
-  }
+  takeTurns(pairs, chunk, c && ((from) => (cErrors += c.streamConsume(from, chunk))), () => {
+    errors += consumeTurn(channel, buffer, sequence, chunk)
+    sequence += chunk
+    channel.send(done) // the turn's end
+  })
+  const doneView = new DataView(done.buffer)
   doneView.setUint32(0, errors, true)
   doneView.setUint32(4, cErrors, true)
   channel.send(done) // the errors
@@ -74,25 +66,14 @@ async function produce(name: string, pairs: number, chunk: number, library: stri
   const message = new Uint8Array(11)
   const view = new DataView(message.buffer)
   const done = new Uint8Array(8)
-  const doneView = new DataView(done.buffer)
   let sequence = 0
-  let from = 1
-  const rates: Record<Turn, number[]> = { C: [], wirespeed: [] }
-  for (let pair = 0; pair < WARM_UP_PAIRS + pairs; pair++) {
-    for (const turn of turns(pair, c !== undefined)) {
-      const started = performance.now()
-      if (turn === 'C') {
-        c!.streamProduce(from, chunk, batch) // returns once the consumer has read them all
-        from += chunk
-      } else {
-        produceTurn(channel, message, view, sequence, chunk)
-        sequence += chunk
-        channel.receiveInto(done, 10_000)
-      }
-      if (pair >= WARM_UP_PAIRS) rates[turn].push(chunk / ((performance.now() - started) / 1000))
-    }
-  }
+  const rates = takeTurns(pairs, chunk, c && ((from) => c.streamProduce(from, chunk, batch)), () => {
+    produceTurn(channel, message, view, sequence, chunk)
+    sequence += chunk
+    channel.receiveInto(done, 10_000) // the consumer has read them all
+  })
   channel.receiveInto(done, 10_000)
+  const doneView = new DataView(done.buffer)
   const errors = doneView.getUint32(0, true)
   const cErrors = doneView.getUint32(4, true)
   channel.send(message)
