@@ -104,6 +104,8 @@ export class Ring {
   readonly #mask: number
   readonly #wordMask: number
   readonly #batch: number
+  /** A quarter of the capacity: read past it since the last release, the room is released at once. */
+  readonly #quarter: number
   /** Publishing each record at once with plain stores (batch 1, x64): done in send()'s own body. */
   readonly #publishInline: boolean
   #head: number
@@ -148,6 +150,7 @@ export class Ring {
     this.#mask = capacity - 1
     this.#wordMask = capacity / 4 - 1
     this.#batch = batch
+    this.#quarter = capacity >>> 2
     this.#publishInline = PLAIN_PUBLISH && batch === 1
     this.#head = Atomics.load(this.words, HEAD) | 0
     this.#tail = Atomics.load(this.words, TAIL) | 0
@@ -390,7 +393,7 @@ export class Ring {
     const next = (tail + ((LENGTH_BYTES + length + 3) & ~3)) | 0
     this.#tail = next
     if (((this.#headSeen - next) | 0) < 0) this.#headSeen = next // never behind: a lap of 2^32 would bring it "ahead"
-    if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((this.#tail - this.#releasedTail) | 0) >= this.capacity >>> 2) this.release()
+    if (++this.#unreleased >= TAIL_RELEASE_EVERY || ((next - this.#releasedTail) | 0) >= this.#quarter) this.release()
   }
 
   /** Refuses a length word no producer of this ring writes (memory written by something else): never a huge allocation. */
