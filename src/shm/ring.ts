@@ -112,7 +112,10 @@ export class Ring {
   #tail: number
   /** The consumer's tail as last loaded: reloaded only when the ring looks full. */
   #tailSeen: number
-  /** The producer's head as last loaded (only for a batching producer's ring): records before it are published. */
+  /**
+   * The producer's head as last loaded (loaded only from a batching producer's ring): records before it are
+   * published. Kept never behind the tail, so that it cannot look "ahead" of it after 2^31 bytes.
+   */
   #headSeen: number
   #unpublished = 0
   /** Word index and length word of the first record of a batch, held back until the batch is published. */
