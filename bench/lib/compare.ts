@@ -172,15 +172,21 @@ function runToEnd(argv: string[]): Promise<string> {
 }
 
 /**
- * The median over rounds of a sample's value ÷ the reference's value in the same round (samples are paired
- * by their round, so a round one side missed is left out), or NaN when no round has both.
+ * Each round's sample value ÷ the reference's value in the same round (samples are paired by their round,
+ * so a round one side missed is left out), in round order.
  */
-export function roundRatio<S extends { round: number }>(runs: S[], reference: S[] | undefined, value: (sample: S) => number): number {
+export function roundRatios<S extends { round: number }>(runs: S[], reference: S[] | undefined, value: (sample: S) => number): number[] {
   const ratios: number[] = []
   for (const sample of runs) {
     const paired = reference?.find((other) => other.round === sample.round)
     if (paired !== undefined) ratios.push(value(sample) / value(paired))
   }
+  return ratios
+}
+
+/** The median of roundRatios(), or NaN when no round has both. */
+export function roundRatio<S extends { round: number }>(runs: S[], reference: S[] | undefined, value: (sample: S) => number): number {
+  const ratios = roundRatios(runs, reference, value)
   return ratios.length === 0 ? NaN : median(ratios)
 }
 

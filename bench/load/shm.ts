@@ -13,7 +13,7 @@
  * C reference (or to MessagePort for the thread rows) from the same run.
  */
 import { spawn } from '../lib/children.ts'
-import { ratio, root, roundRatio } from '../lib/compare.ts'
+import { ratio, root, roundRatios } from '../lib/compare.ts'
 import { buildC, cc, machineLines, median, pinned } from '../lib/measure.ts'
 import type { SuiteOptions } from './http.ts'
 
@@ -250,8 +250,8 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
     '- Luajit-Tcp-Server (2013, its own machine) reported 4.8 million shared-memory roundtrips/s between two applications and 105,000 TCP roundtrips/s: for context, not comparable hardware',
     '- wirespeed ping-pong checks every reply byte for byte; streams check every sequence number; errors are counted, and must be 0',
     '',
-    '| Test | Contender | rate (median) | ns per message | vs reference (median of per-round ratios) |',
-    '|---|---|---:|---:|---:|',
+    '| Test | Contender | rate (median) | ns per message | vs reference (median of per-round ratios) | lowest-highest round |',
+    '|---|---|---:|---:|---:|---:|',
   ]
   const groups = [...new Set(cases.map((test) => test.group))]
   for (const group of groups) {
@@ -266,8 +266,11 @@ export async function runShmBench(options: SuiteOptions): Promise<string> {
       const perMessage = test.unit === 'roundtrips/s' ? 1e9 / rate / 2 : 1e9 / rate
       // Each round's rate over the reference's in the same round, then the median: this machine's speed
       // changes within seconds (the C ping-pong alone swings 2-7 M roundtrips/s), so unpaired medians mislead.
-      const versus = roundRatio(runs, referenceRuns, (s) => s.perSecond)
-      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${ratio(versus, 1)} |`)
+      const ratios = roundRatios(runs, referenceRuns, (s) => s.perSecond)
+      const versus = ratios.length === 0 ? NaN : median(ratios)
+      // The spread matters as much here: some figures (the stream in batches of 30) move from run to run.
+      const spread = ratios.length > 1 && test !== referenceCase ? `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}` : ''
+      lines.push(`| ${group} | ${test.name}${errors ? ` (${errors} errors)` : ''} | ${Math.round(rate).toLocaleString('en-US')} ${test.unit} | ${perMessage.toFixed(1)} | ${ratio(versus, 1)} | ${spread} |`)
     }
   }
   for (const why of skipped) lines.push('', `Skipped ${why}`)
