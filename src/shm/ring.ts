@@ -308,7 +308,8 @@ export class Ring {
 
   /** True when a message is waiting to be read. */
   get readable(): boolean {
-    return Atomics.load(this.#words, (this.#tail >> 2) & this.#wordMask) !== 0
+    const tail = this.#tail
+    return this.#look(tail, (tail >> 2) & this.#wordMask) !== 0
   }
 
   /**
@@ -321,9 +322,8 @@ export class Ring {
     const words = this.#words
     const wordMask = this.#wordMask
     const at = (tail >> 2) & wordMask
-    let word: number
-    if (((this.#headSeen - tail) | 0) > 0) word = words[at]! // before the head last loaded: published
-    else if ((word = this.words[PRODUCER_BATCH] === 0 ? Atomics.load(words, at) : this.#lookAtHead(tail, at)) === 0) return -1
+    const word = this.#look(tail, at)
+    if (word === 0) return -1
     const length = word - 1
     // The way of a small message into the same aligned array as last time, kept small enough for V8 to
     // inline; everything else is #receiveAny's.
@@ -342,6 +342,16 @@ export class Ring {
     }
     this.#consumed(tail, length)
     return length
+  }
+
+  /**
+   * The length word of the record at `tail` (word `at`) once it is published, else 0: the one look every
+   * read makes. Before the head last loaded, a record is published; otherwise a ring fed one message at a
+   * time is looked at in the record's own length word, and a batching producer's in its head.
+   */
+  #look(tail: number, at: number): number {
+    if (((this.#headSeen - tail) | 0) > 0) return this.#words[at]!
+    return this.words[PRODUCER_BATCH] === 0 ? Atomics.load(this.#words, at) : this.#lookAtHead(tail, at)
   }
 
   /**
@@ -415,7 +425,8 @@ export class Ring {
 
   /** The next message as a new array, or undefined when there is none. */
   receive(): Uint8Array | undefined {
-    const word = Atomics.load(this.#words, (this.#tail >> 2) & this.#wordMask)
+    const tail = this.#tail
+    const word = this.#look(tail, (tail >> 2) & this.#wordMask)
     if (word === 0) return undefined
     this.#checkLength(word - 1)
     const message = new Uint8Array(word - 1)

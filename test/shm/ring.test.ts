@@ -220,6 +220,26 @@ describe('Ring', () => {
     }
   })
 
+  test("a batching producer's record is read by receive(), receiveInto() and readable alike only once its publish reaches the head", () => {
+    const memory = new SharedArrayBuffer(ringBytes(256))
+    const producer = new Ring(memory, 0, 256, 4)
+    const consumer = new Ring(memory, 0, 256)
+    const sent = message(5, 1)
+    producer.send(sent)
+    producer.flush()
+    // The moment between the publish's two stores: the record's length word is written, the head not yet.
+    const head = Atomics.load(producer.words, 0)
+    Atomics.store(producer.words, 0, 0)
+    assert.equal(consumer.readable, false)
+    assert.equal(consumer.receive(), undefined)
+    assert.equal(consumer.receiveInto(new Uint8Array(8)), -1)
+    Atomics.store(producer.words, 0, head)
+    assert.equal(consumer.readable, true)
+    assert.deepEqual(consumer.receive(), sent)
+    assert.equal(consumer.receive(), undefined)
+    consumer.invariants()
+  })
+
   test('a length word no producer wrote is refused, naming the limit, not allocated', () => {
     const memory = new SharedArrayBuffer(ringBytes(capacity))
     const consumer = new Ring(memory, 0, capacity)
