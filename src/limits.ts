@@ -154,6 +154,22 @@ export function checkLimit(name: string, value: unknown, spec: Pick<LimitSpec, '
   throw new RangeError(`Invalid option ${name}: expected ${what} from ${spec.min} to ${spec.max}, got ${String(value)}`)
 }
 
+/**
+ * Throws a TypeError naming the first key of `options` that is not one of `names` (a misspelt or misplaced
+ * option would otherwise be ignored without a word). Keys whose value is undefined are let through, as a
+ * caller spreading optional settings leaves them. Only a plain object is checked: a class instance (a
+ * handlers object with state of its own) may carry fields of its own.
+ * @example
+ * checkOptionNames('static', { root: '.', spa: true }, ['root']) // TypeError: Unknown option static.spa: expected one of root
+ */
+export function checkOptionNames(prefix: string, options: object, names: readonly string[]): void {
+  const prototype = Object.getPrototypeOf(options)
+  if (prototype !== Object.prototype && prototype !== null) return
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined && !names.includes(name)) throw new TypeError(`Unknown option ${prefix}.${name}: expected one of ${names.join(', ')}`)
+  }
+}
+
 /** `given` when set (checked against `spec`), else the spec's default. */
 export function limitOrDefault(name: string, given: number | undefined, spec: LimitSpec): number {
   if (given === undefined) return spec.value
