@@ -45,6 +45,13 @@ export const limitSpecs = {
   shutdownTimeoutMs: { value: 10_000, min: 0, max: 3_600_000 },
   /** Bytes queued for one socket before `write()` reports backpressure and reading pauses. */
   writeBufferBytesHigh: { value: 64 * 1024, min: 1024, max: 1 << 30 },
+  /**
+   * With `workers`: WebSocket topics whose subscriber counts the main thread keeps (each worker reports its
+   * counts as they change), for `server.subscriberCount()` and `server.publish()`'s count. Past it, a new
+   * topic is left out of both (said once in the log) until a tracked one loses its last subscriber.
+   * 65,536 topics with two workers is a few MiB on the main thread.
+   */
+  topicsTrackedMax: { value: 65_536, min: 0, max: 1 << 24 },
 } as const satisfies Record<string, LimitSpec>
 
 // TCP: `listen()` and `connect()`.

@@ -69,6 +69,14 @@ export class WebSocketServer {
   subscriberCount(topic: string): number {
     return this.#topics.count(topic)
   }
+
+  /**
+   * Calls `listener` with a topic and its new number of subscribers each time that number changes (a
+   * serving worker reports them to the main thread). One listener; a second call replaces it.
+   */
+  onSubscriberCount(listener: (topic: string, count: number) => void): void {
+    this.#topics.onCount = listener
+  }
 }
 
 function upgrade(request: Request, response: Response, options: UpgradeOptions | undefined, policy: HandshakePolicy, context: SocketContext): boolean {
