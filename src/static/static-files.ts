@@ -76,6 +76,7 @@ const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true,
  * typo such as `cachecontrl`, or another server's `spa`, would otherwise be ignored without a word).
  * @example
  * checkStaticOptions({ root: './public', spa: true }) // TypeError: Unknown option static.spa: expected one of root, …
+ * @internal
  */
 export function checkStaticOptions(options: StaticOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Invalid option static: expected a folder path or an object with root, got ${options === null ? 'null' : typeof options}`)
