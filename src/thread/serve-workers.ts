@@ -5,7 +5,9 @@
  *
  * The main thread serves nothing itself. It picks the port (the first worker binds it; the others join),
  * runs the one file watcher for every worker's static cache (changes are posted to the workers: not on the
- * request path), sums the workers' counters from a SharedArrayBuffer for the status line, replaces a worker
+ * request path), sums the workers' counters from a SharedArrayBuffer for the status line, keeps each
+ * worker's WebSocket subscriber counts per topic as the workers report them (./subscriber-counts.ts), rejects
+ * `serve()` with a worker's own error when one cannot start (./error-crossing.ts), replaces a worker
  * that dies (logged, with a backoff that doubles from 100 ms to 5 s and resets once a worker has run 10 s),
  * and on `close()` tells every worker to close gracefully, terminating any still running after the
  * shutdown timeout.
