@@ -8,6 +8,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ListenError } from '../errors.ts'
 import { serve } from '../serve/serve.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
@@ -35,7 +36,12 @@ export async function run(args: string[]): Promise<number> {
   const port = integerFlag('port', values.port, 5001, 0, 65535)
   const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
   if (workers !== undefined) requireNode('--workers', REUSE_PORT_NODE)
-  const server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root }, workers })
+  const host = values.host ?? '127.0.0.1'
+  const server = await serve({ host, port, static: { root }, workers }).catch((error: unknown) => {
+    // The library's message names the port option; here the flag is what the person at the terminal can change.
+    if (!(error instanceof ListenError) || error.reason !== 'EADDRINUSE') throw error
+    throw new ListenError(`Cannot listen on ${host}:${port}: the port is in use; pick another with --port (0 picks a free one) or stop what holds it`, error.reason, { cause: error })
+  })
   process.stdout.write(`wirespeed serving ${root} at ${server.url}/ (${server.backend} backend: ${server.backendReason})\n`)
 
   const live = process.stdout.isTTY ? startStatusLine(server) : undefined

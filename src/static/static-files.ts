@@ -31,7 +31,7 @@ import { FileChangedError, NotAFolderError, PathNotFoundError, PathRefusedError 
 import type { Handler } from '../http/types.ts'
 import type { Request } from '../http/request.ts'
 import type { Response } from '../http/response.ts'
-import { limitOrDefault, staticLimitSpecs } from '../limits.ts'
+import { checkOptionNames, limitOrDefault, staticLimitSpecs } from '../limits.ts'
 import type { Change } from '../watch/types.ts'
 import { watch } from '../watch/watch.ts'
 import { accepts, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
@@ -66,6 +66,22 @@ interface Entry {
   bytes: number
   /** Used since the eviction hand last passed (CLOCK, an LRU approximation that costs a hit one store). */
   used: boolean
+}
+
+/** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true } as const satisfies Record<keyof StaticOptions, true>
+
+/**
+ * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
+ * typo such as `cachecontrl`, or another server's `spa`, would otherwise be ignored without a word).
+ * @example
+ * checkStaticOptions({ root: './public', spa: true }) // TypeError: Unknown option static.spa: expected one of root, …
+ * @internal
+ */
+export function checkStaticOptions(options: StaticOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Invalid option static: expected a folder path or an object with root, got ${options === null ? 'null' : typeof options}`)
+  checkOptionNames('static', options, Object.keys(staticOptionNames))
+  if (typeof options.root !== 'string') throw new TypeError(`Invalid option static.root: expected the path of a folder, got ${typeof options.root}`)
 }
 
 /** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
@@ -104,6 +120,7 @@ export class StaticFiles {
   #ready: Promise<void>
 
   constructor(options: StaticOptions) {
+    checkStaticOptions(options)
     this.root = resolve(options.root)
     this.#fileBytesMax = limitOrDefault('fileBytesMax', options.fileBytesMax, staticLimitSpecs.fileBytesMax)
     this.#cacheBytesMax = limitOrDefault('cacheBytesMax', options.cacheBytesMax, staticLimitSpecs.cacheBytesMax)

@@ -36,7 +36,7 @@ export interface TransportBackend {
 /** The ListenError for a failed bind, saying what the system's code means for the person running it. */
 export function listenError(code: string | undefined, detail: string, host: string, port: number, cause?: unknown): ListenError {
   const why =
-    code === 'EADDRINUSE' ? 'the port is in use; pick another with --port or stop what holds it'
+    code === 'EADDRINUSE' ? 'the port is in use; pass another port (0 picks a free one) or stop what holds it'
     : code === 'EACCES' ? 'permission denied; ports below 1024 need privileges'
     : code === 'EADDRNOTAVAIL' ? 'the address is not on this machine'
     : (code ?? detail)

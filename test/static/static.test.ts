@@ -359,6 +359,14 @@ describe('static helpers', () => {
     assert.deepEqual(safeSegments('/.well-known/x', true), ['.well-known', 'x'])
   })
 
+  test('new StaticFiles() refuses an option it does not read, naming it (spa, a misspelt cacheControl)', () => {
+    for (const name of ['spa', 'cachecontrl', 'index']) {
+      assert.throws(() => new StaticFiles({ root, watch: false, [name]: true } as never),
+        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs$`))
+    }
+    assert.throws(() => new StaticFiles(null as never), /^TypeError: Invalid option static: expected a folder path or an object with root, got null$/)
+  })
+
   test('parseRange() reads one byte range', () => {
     assert.deepEqual(parseRange('bytes=0-0', 10), [0, 0])
     assert.deepEqual(parseRange('bytes=5-', 10), [5, 9])
