@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { UsageError, WirespeedError } from '../../src/index.ts'
+import { integerFlag, parseFlags } from '../../src/cli/args.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -16,7 +18,7 @@ function wirespeed(...args: string[]): Promise<{ code: number; stdout: string; s
   })
 }
 
-test('wirespeed --help lists every command', async () => {
+test('wirespeed --help lists every command (bench too, in a checkout)', async () => {
   const { code, stdout } = await wirespeed('--help')
   assert.equal(code, 0)
   for (const command of ['serve', 'bench', 'shm', 'tcp', 'watch', 'lookup']) assert.match(stdout, new RegExp(`^  ${command} `, 'm'))
@@ -77,4 +79,37 @@ test('bin/wirespeed.js on an older Node says the same from an installed package 
 test('the Node the two tests above expect bin/wirespeed.js to ask for is the one package.json declares (engines)', () => {
   const { engines } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } }
   assert.equal(engines.node, '>=22.18.0')
+})
+
+test('an option a command does not have is named as such, with a pointer to its --help (not parseArgs\' advice to use --)', async () => {
+  const { code, stdout, stderr } = await wirespeed('serve', 'public', '--single')
+  assert.equal(code, 2)
+  assert.equal(stdout, '')
+  assert.equal(stderr, 'wirespeed serve: --single is not an option of serve; wirespeed serve --help lists its options\n')
+  const short = await wirespeed('lookup', 'localhost', '-x')
+  assert.equal(short.stderr, 'wirespeed lookup: -x is not an option of lookup; wirespeed lookup --help lists its options\n')
+})
+
+test('a flag without its value, and a value given to a switch, are each said plainly', async () => {
+  for (const args of [['serve', '--port'], ['serve', '--port', '--host', '127.0.0.1']]) {
+    const { code, stderr } = await wirespeed(...args)
+    assert.equal(code, 2)
+    assert.equal(stderr, 'wirespeed serve: --port needs a value, as in --port=VALUE\n')
+  }
+  const { code, stderr } = await wirespeed('lookup', 'localhost', '--reverse=yes')
+  assert.equal(code, 2)
+  assert.equal(stderr, 'wirespeed lookup: --reverse takes no value (got "yes")\n')
+})
+
+test('parseFlags() refuses with a UsageError of the error vocabulary: a WirespeedError with a code', () => {
+  const spec = { port: { type: 'string' }, json: { type: 'boolean' } } as const
+  assert.throws(() => parseFlags(['--single'], spec), (error: unknown) => {
+    assert.ok(error instanceof UsageError && error instanceof WirespeedError)
+    assert.equal(error.code, 'UNKNOWN_OPTION')
+    assert.equal(error.unknownOption, '--single')
+    assert.equal(error.message, 'Unknown option --single')
+    return true
+  })
+  assert.throws(() => integerFlag('port', 'x', 0, 0, 65535), (error: unknown) => error instanceof UsageError && error.code === 'BAD_USAGE' && error.unknownOption === undefined)
+  assert.deepEqual({ ...parseFlags(['a', '--port=1', '--json'], spec).values }, { port: '1', json: true })
 })
