@@ -2,7 +2,9 @@
  * What a user installs, tested as they install it: `npm pack` from this checkout (which builds dist/ in
  * prepack), the tarball installed into an empty folder, and from there a server started through the
  * public import answering 200, and `npx wirespeed --help`. The packed README may link only to files the
- * tarball ships.
+ * tarball ships. The packed declarations are type-checked there as a user's strict project would check
+ * them (`skipLibCheck: false`), with this checkout's TypeScript: `stripInternal` can remove a declaration
+ * and leave a re-export of it behind, which only such a check sees.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -95,8 +97,34 @@ test('a WebSocket served by the installed package answers Node\'s own WebSocket 
   assert.match(result.stdout.trim(), /^echo hi permessage-deflate.* 1000$/)
 })
 
-test('npx wirespeed --help runs the installed command', async () => {
+test('npx wirespeed --help runs the installed command, and lists only what runs there (no bench)', async () => {
   const result = await run('npx', ['--no-install', 'wirespeed', '--help'], join(work, 'app'), 60_000)
   assert.equal(result.code, 0, result.stderr)
   assert.match(result.stdout, /^  serve /m)
+  assert.doesNotMatch(result.stdout, /^  bench /m)
+  const bench = await run('npx', ['--no-install', 'wirespeed', 'bench'], join(work, 'app'), 60_000)
+  assert.equal(bench.code, 2)
+  assert.match(bench.stderr, /^wirespeed bench: the benchmarks run from a checkout of the repository/)
+})
+
+test('the packed declarations type-check in a strict project with skipLibCheck: false', async () => {
+  const app = join(work, 'app')
+  await writeFile(join(app, 'check-types.ts'), [
+    "import { serve, listen, openChannel, WirespeedError, type ServeOptions, type Handler } from 'wirespeed'",
+    "const handler: Handler = (request, response) => response.send(request.path)",
+    "const options: ServeOptions = { port: 0, handler }",
+    "export const started: Promise<unknown>[] = [serve(options), listen({ port: 0, handlers: { data: (connection, bytes) => connection.write(bytes) } }), openChannel({ name: '/x', bytes: 4096, create: true })]",
+    "export const isOurs = (error: unknown): boolean => error instanceof WirespeedError && error.code === 'LISTEN_FAILED'",
+    '',
+  ].join('\n'))
+  await writeFile(join(app, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      target: 'es2024', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: false, noEmit: true,
+      // @types/node from this checkout: the app installs only the tarball (its own copy would be the same).
+      types: ['node'], typeRoots: [join(root, 'node_modules', '@types')],
+    },
+    files: ['check-types.ts'],
+  }))
+  const result = await run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', app], app, 120_000)
+  assert.equal(result.code, 0, `tsc on the packed declarations: ${result.stdout}${result.stderr}`)
 })
