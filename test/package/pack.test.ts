@@ -1,6 +1,6 @@
 /*
  * What a user installs, tested as they install it: `npm pack` from this checkout (which builds dist/ in
- * prepack), the tarball installed into an empty folder, and from there a server started through the
+ * prepare), the tarball installed into an empty folder, and from there a server started through the
  * public import answering 200, and `npx wirespeed --help`. The packed README may link only to files the
  * tarball ships. The packed declarations are type-checked there as a user's strict project would check
  * them (`skipLibCheck: false`), with this checkout's TypeScript: `stripInternal` can remove a declaration
@@ -49,6 +49,15 @@ test('the tarball ships the compiled code and its declarations', () => {
     assert.ok(files.includes(path), `${path} is in the tarball (it holds ${files.length} files)`)
   }
   assert.ok(!files.some((path) => path.startsWith('src/') || path.startsWith('test/')), 'no sources or tests are shipped')
+})
+
+test('dist/ is built in prepare, which npm runs for a git install as well as for npm pack and npm ci', async () => {
+  // For a git dependency npm (pacote) installs the clone's dependencies, then runs only its prepare script
+  // before packing it: a build in prepack alone leaves the installed package without dist/.
+  const { scripts } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  assert.equal(scripts.prepare, 'npm run build')
+  assert.equal(scripts.prepack, undefined, 'prepack would build a second time on npm pack')
+  assert.match(scripts.build!, /^tsc -p tsconfig\.build\.json$/)
 })
 
 test('the packed README links only to files the tarball ships', async () => {
