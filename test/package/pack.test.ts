@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -28,17 +28,29 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 120_000):
 
 let work: string
 let files: string[]
+let tarball: string
+/** What `npm install` of the tarball printed on stderr, in the app the README describes (koffi's script denied). */
+let installWarnings: string
+
+/** An empty app folder with `package.json` made of `fields`, the tarball installed into it. */
+async function installInto(name: string, fields: object): Promise<{ code: number; stderr: string }> {
+  const app = join(work, name)
+  await mkdir(app, { recursive: true })
+  await writeFile(join(app, 'package.json'), JSON.stringify({ name, version: '1.0.0', type: 'module', private: true, ...fields }))
+  return run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], app)
+}
+
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'wirespeed-pack-'))
   const packed = await run('npm', ['pack', '--json', '--pack-destination', work], root)
   assert.equal(packed.code, 0, `npm pack failed: ${packed.stderr}`)
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[]
   files = info!.files.map((file) => file.path)
-  const app = join(work, 'app')
-  await run('mkdir', ['-p', app], work)
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }))
-  const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, info!.filename)], app)
+  tarball = join(work, info!.filename)
+  // As the README's "Use it in your app" says: koffi's install script is denied, as it is not needed.
+  const installed = await installInto('app', { allowScripts: { koffi: false } })
   assert.equal(installed.code, 0, `npm install of the tarball failed: ${installed.stderr}`)
+  installWarnings = installed.stderr
 })
 after(async () => {
   await rm(work, { recursive: true, force: true })
@@ -79,6 +91,36 @@ test('a server started through the public import of the installed package answer
   const result = await run(process.execPath, ['check.mjs'], join(work, 'app'), 30_000)
   assert.equal(result.code, 0, result.stderr)
   assert.equal(result.stdout.trim(), '200 installed /x')
+})
+
+/**
+ * The packages npm's install-script approvals list in `stderr` ("not yet covered by allowScripts"), leaving
+ * out wirespeed's own prepare: npm lists a prepare script for a tarball or git source (never from the
+ * registry), and runs it only for a git source, where it builds dist/.
+ */
+function scriptsListed(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => /^npm warn install-scripts {3}\S/.test(line))
+    .map((line) => line.split(/\s+/)[3]!.replace(/@[^@]*$/, ''))
+    .filter((name) => name !== 'wirespeed')
+}
+
+test('installing the tarball lists no dependency\'s install script once koffi\'s is denied, and koffi still loads (its binaries come prebuilt)', async () => {
+  assert.deepEqual(scriptsListed(installWarnings), [], installWarnings)
+  assert.doesNotMatch(installWarnings, /npm (warn|error) (?!install-scripts)/)
+  // Without the entry, npm names koffi's install script, and only it, for review.
+  const bare = await installInto('bare', {})
+  assert.equal(bare.code, 0, bare.stderr)
+  assert.deepEqual(scriptsListed(bare.stderr), ['koffi'], bare.stderr)
+  const script = `
+    import { listen } from 'wirespeed'
+    const listener = await listen({ port: 0, handlers: {} })
+    console.log(listener.backend, listener.backendReason)
+    await listener.close()
+  `
+  await writeFile(join(work, 'app', 'check-backend.mjs'), script)
+  const result = await run(process.execPath, ['check-backend.mjs'], join(work, 'app'), 30_000)
+  assert.equal(result.code, 0, result.stderr)
+  if (process.platform === 'linux') assert.equal(result.stdout.trim(), 'epoll the default on Linux')
 })
 
 test('a WebSocket served by the installed package answers Node\'s own WebSocket client (undici)', async () => {
