@@ -7,7 +7,8 @@
  * and leave a re-export of it behind, which only such a check sees.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -18,9 +19,9 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 /** The Node running the tests first on PATH, so npm, npx and the installed bin all use it. */
 const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, npm_config_update_notifier: 'false' }
 
-function run(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(command: string, args: string[], cwd: string, timeoutMs = 120_000, environment: NodeJS.ProcessEnv = env): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
+    execFile(command, args, { cwd, env: environment, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) || 1 : 0, stdout, stderr }),
     )
   })
@@ -79,6 +80,44 @@ test('the packed README links only to files the tarball ships', async () => {
   for (const target of targets) assert.ok(files.includes(target), `README links to ${target}, which the tarball does not ship`)
 })
 
+/** The fenced blocks of the README's section `heading`, with their language. */
+function readmeBlocks(readme: string, heading: string): { language: string; code: string }[] {
+  const start = readme.indexOf(`\n## ${heading}\n`)
+  assert.ok(start >= 0, `the README has a section "${heading}"`)
+  const end = readme.indexOf('\n## ', start + 1)
+  const section = readme.slice(start, end < 0 ? undefined : end)
+  return [...section.matchAll(/^```(\w+)\n([\s\S]*?)^```$/gm)].map((match) => ({ language: match[1]!, code: match[2]! }))
+}
+
+test('the README\'s "Use it in your app" runs from the installed package: it serves until SIGTERM, then exits 0', async () => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8')
+  const blocks = readmeBlocks(readme, 'Use it in your app')
+  const { engines } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { engines: { node: string } }
+  assert.match(blocks[0]!.code, new RegExp(`^npm install wirespeed +# Node ${engines.node.replace(/^>=/, '').replace(/\.0$/, '').replaceAll('.', '\\.')} or later$`, 'm'))
+  const example = blocks.find((block) => block.language === 'js')
+  assert.ok(example, 'a js example')
+  await writeFile(join(work, 'app', 'server.mjs'), example.code)
+  const child = spawn(process.execPath, ['server.mjs'], { cwd: join(work, 'app'), env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let errors = ''
+  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+  child.stderr.on('data', (bytes: Buffer) => (errors += bytes))
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+  const listening = new Promise<string>((resolve) => child.stdout.on('data', () => /Listening on (\S+)\n/.test(out) && resolve(/Listening on (\S+)\n/.exec(out)![1]!)))
+  const url = await Promise.race([listening, exited.then(([code]) => assert.fail(`exited ${code} before listening: ${errors}`))])
+  const reply = await fetch(`${url}/from-readme`)
+  assert.equal(await reply.text(), 'Hello from /from-readme')
+  child.kill('SIGTERM')
+  assert.deepEqual(await exited, [0, null], errors)
+})
+
+test('no README example closes its server right after starting it', async () => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8')
+  const examples = [...readme.matchAll(/^```(?:ts|js)\n([\s\S]*?)^```$/gm)].map((match) => match[1]!).filter((code) => /\bserve\(/.test(code))
+  assert.ok(examples.length >= 4, `found ${examples.length} examples that serve`)
+  for (const code of examples) assert.doesNotMatch(code, /^await server\.close\(\)/m)
+})
+
 test('a server started through the public import of the installed package answers 200', async () => {
   const script = `
     import { serve } from 'wirespeed'
@@ -118,7 +157,9 @@ test('installing the tarball lists no dependency\'s install script once koffi\'s
     await listener.close()
   `
   await writeFile(join(work, 'app', 'check-backend.mjs'), script)
-  const result = await run(process.execPath, ['check-backend.mjs'], join(work, 'app'), 30_000)
+  const defaults: NodeJS.ProcessEnv = { ...env }
+  delete defaults.WIRESPEED_BACKEND
+  const result = await run(process.execPath, ['check-backend.mjs'], join(work, 'app'), 30_000, defaults)
   assert.equal(result.code, 0, result.stderr)
   if (process.platform === 'linux') assert.equal(result.stdout.trim(), 'epoll the default on Linux')
 })
