@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -94,4 +94,15 @@ test('wirespeed watch reports a missing path with exit code 2', async () => {
   const result = await wirespeed(['watch', join(site, 'nope')])
   assert.equal(result.code, 2)
   assert.match(result.stderr, /Cannot watch .*nope: it does not exist/)
+})
+
+test('the page npm start serves quotes no benchmark figure that could go stale, and names only result files that exist', () => {
+  const page = readFileSync(join(root, 'public', 'index.html'), 'utf8')
+  assert.doesNotMatch(page, /\d{1,3}(,\d{3})+|\d\s*(µs|req\/s)|<table/, 'figures belong in bench/results/, which the page points to')
+  // It does not name one transport as the one serving it: that is chosen at start, and the start line says which.
+  assert.match(page, /epoll/)
+  assert.match(page, /node:net/)
+  const named = [...page.matchAll(/<code>([a-z]+\.md)<\/code>/g)].map((match) => match[1]!)
+  assert.ok(named.length >= 7, `names the result files (${named.join(', ')})`)
+  for (const file of named) assert.ok(existsSync(join(root, 'bench', 'results', file)), `bench/results/${file} exists`)
 })

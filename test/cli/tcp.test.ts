@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { encodeFrame } from '../../src/index.ts'
@@ -60,4 +65,48 @@ test('wirespeed lookup --reverse names an address, and an unknown host exits 2',
   const unknown = await wirespeed(['lookup', 'no-such-host.invalid'])
   assert.equal(unknown.code, 2)
   assert.match(unknown.stderr, /^wirespeed lookup: Unknown host no-such-host\.invalid \(ENOTFOUND\)\n$/)
+})
+
+test('wirespeed tcp server --path: stopped and started again on the same path, it listens (its socket file went with it)', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'wirespeed-cli-unix-'))
+  const path = join(folder, 'x.sock')
+  try {
+    for (let round = 0; round < 2; round++) {
+      const child = spawn(process.execPath, ['bin/wirespeed.js', 'tcp', 'server', '--path', path], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (bytes: Buffer) => (out += bytes))
+      child.stderr.on('data', (bytes: Buffer) => (err += bytes))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+      const listening = new Promise<void>((resolve) => child.stdout.on('data', () => out.includes(` on ${path} `) && resolve()))
+      assert.equal(await Promise.race([listening.then(() => 'listening'), exited.then((code) => `exited ${code}: ${err}`)]), 'listening', `round ${round}`)
+      // One echo through the socket before Ctrl-C: the server prints its line just before it sets up its
+      // signal handlers, and an answer shows its loop has run past them.
+      const socket = createConnection(path)
+      socket.end('ping')
+      const [echoed] = (await once(socket, 'data')) as [Buffer]
+      assert.equal(echoed.toString(), 'ping')
+      socket.destroy()
+      child.kill('SIGINT')
+      assert.equal(await exited, 0)
+      assert.equal(existsSync(path), false, `round ${round}: the socket file is gone after Ctrl-C`)
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
+})
+
+test('wirespeed tcp server --path on a path that is taken names the path and speaks of no port', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'wirespeed-cli-unix-'))
+  const path = join(folder, 'x.sock')
+  try {
+    writeFileSync(path, '')
+    const { code, stdout, stderr } = await wirespeed(['tcp', 'server', '--path', path])
+    assert.equal(code, 2)
+    assert.equal(stdout, '')
+    assert.equal(stderr, `wirespeed tcp: Cannot listen on ${path}: something is already there: a server listening, or a socket file one left behind (remove it if nothing listens)\n`)
+    assert.doesNotMatch(stderr, /port/)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 })
