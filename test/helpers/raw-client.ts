@@ -6,6 +6,12 @@ import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { serve, type OneLoopServeOptions, type Server } from '../../src/index.ts'
 
+/**
+ * How long a wait lasts when the test gives no bound: a reply takes milliseconds on a fast machine, and the
+ * bound must still hold on one many times slower and loaded (a wait returns as soon as its condition holds).
+ */
+export const WAIT_MS = 30_000
+
 export interface Reply {
   status: number
   reason: string
@@ -70,17 +76,20 @@ export class RawClient {
     this.socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes)
   }
 
-  /** Sends `bytes` in pieces of `size` bytes, each in its own write, waiting `gapMs` between them. */
+  /**
+   * Sends `bytes` in pieces of `size` bytes, each in its own write, waiting `gapMs` between them; stops once
+   * the connection is closed (the rest could go nowhere).
+   */
   async sendInPieces(bytes: string | Uint8Array, size: number, gapMs = 1): Promise<void> {
     const all = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)
-    for (let i = 0; i < all.length; i += size) {
+    for (let i = 0; i < all.length && !this.closed && !this.socket.destroyed; i += size) {
       this.socket.write(all.subarray(i, i + size))
       await new Promise((resolve) => setTimeout(resolve, gapMs))
     }
   }
 
   /** Waits until `done()` holds, the socket closes, or `timeoutMs` passes (then throws). */
-  async waitFor(done: () => boolean, timeoutMs = 5000, what = 'the expected reply'): Promise<void> {
+  async waitFor(done: () => boolean, timeoutMs = WAIT_MS, what = 'the expected reply'): Promise<void> {
     const deadline = Date.now() + timeoutMs
     while (!done()) {
       if (this.closed) return
@@ -97,7 +106,7 @@ export class RawClient {
   }
 
   /** Waits for `count` complete replies (or the close) and returns those parsed. */
-  async replies(count: number, timeoutMs = 5000, headRequest = false): Promise<Reply[]> {
+  async replies(count: number, timeoutMs = WAIT_MS, headRequest = false): Promise<Reply[]> {
     let reader = this.#readers.get(headRequest)
     if (reader === undefined) this.#readers.set(headRequest, (reader = new ReplyReader(headRequest)))
     const known = reader
@@ -105,7 +114,7 @@ export class RawClient {
     return [...known.read(this.received)]
   }
 
-  async waitForClose(timeoutMs = 5000): Promise<void> {
+  async waitForClose(timeoutMs = WAIT_MS): Promise<void> {
     await this.waitFor(() => this.closed, timeoutMs, 'the connection to close')
   }
 

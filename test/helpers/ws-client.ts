@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import zlib from 'node:zlib'
+import { WAIT_MS } from './raw-client.ts'
 
 export interface Frame {
   fin: boolean
@@ -139,7 +140,7 @@ export class WsClient {
   }
 
   /** The next whole frame from the server. */
-  async frame(timeoutMs = 5000): Promise<Frame> {
+  async frame(timeoutMs = WAIT_MS): Promise<Frame> {
     let frame: Frame | null = null
     await this.until(() => (frame = this.#takeFrame()) !== null || this.closed || this.ended, 'a frame', timeoutMs)
     if (frame === null) frame = this.#takeFrame()
@@ -148,7 +149,7 @@ export class WsClient {
   }
 
   /** Reads frames until a close frame; returns its code (1005 for none) and reason. */
-  async closeFrame(timeoutMs = 5000): Promise<{ code: number; reason: string; before: Frame[] }> {
+  async closeFrame(timeoutMs = WAIT_MS): Promise<{ code: number; reason: string; before: Frame[] }> {
     const before: Frame[] = []
     for (;;) {
       const frame = await this.frame(timeoutMs)
@@ -162,7 +163,7 @@ export class WsClient {
   }
 
   /** Waits for the server to end the TCP connection (FIN or close). */
-  async waitEnd(timeoutMs = 5000): Promise<void> {
+  async waitEnd(timeoutMs = WAIT_MS): Promise<void> {
     await this.until(() => this.ended || this.closed, 'the connection to end', timeoutMs)
   }
 
@@ -175,7 +176,7 @@ export class WsClient {
     this.socket.destroy()
   }
 
-  async until(done: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  async until(done: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs
     while (!done()) {
       const left = deadline - Date.now()
