@@ -78,7 +78,9 @@ test('request.signal aborts when the client goes away before the reply', async (
   let aborted: Promise<string> | undefined
   await withFetch((request) => {
     aborted = new Promise((resolve) => request.signal.addEventListener('abort', () => resolve((request.signal.reason as Error).name)))
-    return new Promise(() => {}) // never answers
+    // Answers only once aborted, as a handler whose own fetch takes the signal does: close() then has
+    // nothing to wait for (a handler that never settles holds it for shutdownTimeoutMs, 10 s).
+    return new Promise((resolve) => request.signal.addEventListener('abort', () => resolve(new Response('too late'))))
   }, async (server) => {
     const socket = connect({ port: server.port, host: '127.0.0.1' })
     await new Promise((resolve) => socket.once('connect', resolve))
