@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { encodeFrame } from '../../src/index.ts'
+import { untilPrinted } from '../helpers/child.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -22,10 +23,8 @@ function wirespeed(args: string[]): Promise<{ code: number; stdout: string; stde
 
 async function startServer(args: string[]): Promise<{ port: number; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, ['bin/wirespeed.js', 'tcp', 'server', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  for (let i = 0; i < 200 && !/ on \S+:\d+ /.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  const out = await untilPrinted(child, / on \S+:\d+ /)
   const port = Number(/ on \S+:(\d+) /.exec(out)?.[1])
   return { port, stop: async () => (child.kill('SIGTERM'), exited) }
 }

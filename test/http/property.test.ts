@@ -144,7 +144,7 @@ describe('server properties', () => {
           const client = await RawClient.open(server.port)
           client.send(Buffer.from(bytes))
           client.socket.end()
-          await client.waitForClose(3000)
+          await client.waitForClose()
           client.close()
         }),
         { seed: SEED, numRuns: 60 },

@@ -35,7 +35,7 @@ function collector() {
 }
 
 async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !done(); i++) await sleep(10)
+  for (let i = 0; i < 3000 && !done(); i++) await sleep(10) // up to 30 s: it returns as soon as done() holds
   assert.ok(done(), `Timed out waiting for ${what}`)
 }
 
