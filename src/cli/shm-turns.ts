@@ -19,7 +19,7 @@
  * Worst case: a peer that dies mid-turn. The channel's waits end within a second (PeerGoneError); C's give
  * up after 10 s (LOOPS_GAVE_UP, turned into PeerGoneError here).
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PeerGoneError } from '../errors.ts'
 import { loadKoffi } from '../ffi/koffi.ts'
@@ -114,6 +114,32 @@ export function findCLoops(choice: string, log: (line: string) => void): { libra
   const library = `${root}bench/.work/shm-loops.so`
   const why = buildC(source, library, log, ['-shared', '-fPIC'])
   return why === undefined ? { library } : { why }
+}
+
+/**
+ * The CPUs this process may run on, as Linux lists them (`0-1`, `1`), or `any` where it cannot tell.
+ * C's loops spin without ever yielding: two sides on one CPU would hand over only when the scheduler
+ * preempts one, a timeslice a message, so C takes turns only when the two sides have two CPUs between them.
+ */
+export function cpusAllowed(): string {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? 'any'
+  } catch {
+    return 'any'
+  }
+}
+
+/** True when two sides whose cpusAllowed() are `a` and `b` have at least two CPUs between them. */
+export function twoCpusBetween(a: string, b: string): boolean {
+  if (a === 'any' || b === 'any') return true
+  const cpus = new Set<number>()
+  for (const list of [a, b]) {
+    for (const range of list.split(',')) {
+      const [first, last = first] = range.split('-').map(Number)
+      for (let cpu = first!; cpu <= last! && cpus.size < 2; cpu++) cpus.add(cpu)
+    }
+  }
+  return cpus.size >= 2
 }
 
 /** The C loops (bench/c/shm-loops.c) over `bytes` of shared memory named `name`, made by the side that `creates`. */

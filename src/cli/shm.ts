@@ -3,9 +3,9 @@
  * demo, two separate processes talking through shared memory, measured as `npm run bench -- shm` measures
  * them and beside C doing the same in the same run.
  *
- * Protocol: the client opens the channel and sends a hello ("mode pairs chunk size batch c"), the server
- * answers "ok 1" when it will take turns with C too (it and the client both found C's loops, and the
- * messages are C's 11 bytes), else "ok 0 why". Then both run the bench's loops (./shm-turns.ts): after a
+ * Protocol: the client opens the channel and sends a hello ("mode pairs chunk size batch c cpus"), the server
+ * answers "ok 1" when it will take turns with C too (it and the client both found C's loops, the messages
+ * are C's 11 bytes, and the two sides' CPUs, cpus, are two at least), else "ok 0 why". Then both run the bench's loops (./shm-turns.ts): after a
  * warm-up, `pairs` pairs of turns of `chunk` messages, the channel's and C's (over a mapping of its own,
  * NAME-c, between the same two processes) in an order both follow. In pingpong mode the server copies each
  * message into its reply and the client checks every byte of it; in stream mode the client sends, the
@@ -25,8 +25,8 @@ import type { RingChannel } from '../shm/channel.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 import { formatCount } from './format.ts'
 import {
-  C_MESSAGE_BYTES, C_PINGPONG_BYTES, C_STREAM_BYTES, callTurns, consumeTurns, findCLoops, openCLoops, PINGPONG_CHUNK, produceTurns,
-  serveTurns, STREAM_CHUNK, summary, turnSeconds, WARM_UP_PAIRS, type CLoops,
+  C_MESSAGE_BYTES, C_PINGPONG_BYTES, C_STREAM_BYTES, callTurns, consumeTurns, cpusAllowed, findCLoops, openCLoops, PINGPONG_CHUNK,
+  produceTurns, serveTurns, STREAM_CHUNK, summary, turnSeconds, twoCpusBetween, WARM_UP_PAIRS, type CLoops,
 } from './shm-turns.ts'
 
 const HELP = `Usage:
@@ -36,8 +36,9 @@ const HELP = `Usage:
 
 The server copies each message it receives into a reply; the client measures roundtrips (pingpong) or
 one-way messages (stream), and checks every message. NAME is a shared-memory object name such as /demo.
-Both take turns with C's loops doing the same (bench/c/shm-loops.c) when both find them and messages are
-11 bytes: --reference auto builds them in a checkout of wirespeed with the machine's C compiler; FILE is a
+Both take turns with C's loops doing the same (bench/c/shm-loops.c) when both find them, messages are
+11 bytes and the two have two CPUs between them (pin them apart, as with taskset -c 0 and taskset -c 1,
+for steady figures): --reference auto builds them in a checkout of wirespeed with the machine's C compiler; FILE is a
 built shm-loops.so; off runs the channel alone. Figures are medians over turns of ${formatCount(PINGPONG_CHUNK)} roundtrips
 or ${formatCount(STREAM_CHUNK)} messages, as \`npm run bench -- shm\` gives them.
 `
@@ -80,16 +81,16 @@ interface Session {
 }
 
 function helloText(session: Session): string {
-  return `${session.mode} ${session.pairs} ${session.chunk} ${session.size} ${session.batch} ${session.withC ? 1 : 0}`
+  return `${session.mode} ${session.pairs} ${session.chunk} ${session.size} ${session.batch} ${session.withC ? 1 : 0} ${cpusAllowed()}`
 }
 
-function parseHello(text: string): Session {
-  const [mode, ...numbers] = text.split(' ')
-  const [pairs, chunk, size, batch, withC] = numbers.map(Number)
-  if ((mode !== 'pingpong' && mode !== 'stream') || ![pairs, chunk, size, batch].every((n) => Number.isInteger(n) && n! >= 1)) {
-    throw new PeerGoneError(`Unexpected hello ${JSON.stringify(text.slice(0, 80))}: expected "mode pairs chunk size batch c" from a client of this build`)
+function parseHello(text: string): Session & { cpus: string } {
+  const [mode, pairs, chunk, size, batch, withC, cpus = 'any'] = text.split(' ')
+  const numbers = [pairs, chunk, size, batch].map(Number)
+  if ((mode !== 'pingpong' && mode !== 'stream') || !numbers.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new PeerGoneError(`Unexpected hello ${JSON.stringify(text.slice(0, 80))}: expected "mode pairs chunk size batch c cpus" from a client of this build`)
   }
-  return { mode, pairs: pairs!, chunk: chunk!, size: size!, batch: batch!, withC: withC === 1 }
+  return { mode, pairs: numbers[0]!, chunk: numbers[1]!, size: numbers[2]!, batch: numbers[3]!, withC: withC === '1', cpus }
 }
 
 async function server(name: string, bytes: number, reference: string): Promise<number> {
@@ -125,12 +126,13 @@ async function server(name: string, bytes: number, reference: string): Promise<n
 }
 
 /** One client's run: the answer to its hello, then the turns it asked for. */
-async function serveSession(channel: RingChannel, name: string, session: Session, found: { library: string } | { why: string }, buffer: Uint8Array): Promise<void> {
+async function serveSession(channel: RingChannel, name: string, session: Session & { cpus: string }, found: { library: string } | { why: string }, buffer: Uint8Array): Promise<void> {
   let c: CLoops | undefined
   let why = ''
   if (!session.withC) why = 'the client runs without them'
   else if (session.size !== C_MESSAGE_BYTES) why = `C's loops move ${C_MESSAGE_BYTES}-byte messages only`
   else if (!('library' in found)) why = `the server has none: ${found.why}`
+  else if (!twoCpusBetween(session.cpus, cpusAllowed())) why = `the client (CPUs ${session.cpus}) and the server (CPUs ${cpusAllowed()}) share one CPU, and C's loops spin without yielding`
   else {
     try {
       c = await openCLoops(found.library, `${name}-c`, session.mode === 'pingpong' ? C_PINGPONG_BYTES : C_STREAM_BYTES, true)
