@@ -6,6 +6,10 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** The package's root: a checkout, or the installed package (src/cli and dist/cli are both two levels down). */
+const root = fileURLToPath(new URL('../../', import.meta.url))
 
 /** The path of a command found on PATH (or the first of `paths` that exists), or undefined. */
 export function which(command: string, ...paths: string[]): string | undefined {
@@ -47,4 +51,20 @@ export function buildC(source: string, output: string, log: (line: string) => vo
   } catch (error) {
     return `${source} did not build: ${(error as Error).message.split('\n')[0]}`
   }
+}
+
+/**
+ * A C reference for a demo to run beside itself: `choice` is `auto` (the checkout's bench/c/`source`, built
+ * into bench/.work/`output` with the machine's C compiler when missing or older), `off`, or the path of one
+ * already built.
+ * @returns its path, or why it cannot run here
+ */
+export function findCReference(choice: string, source: string, output: string, flags: string[], log: (line: string) => void): { path: string } | { why: string } {
+  if (choice === 'off') return { why: 'turned off (--reference off)' }
+  if (choice !== 'auto') return existsSync(choice) ? { path: choice } : { why: `nothing at ${choice}` }
+  const sourcePath = `${root}bench/c/${source}`
+  if (!existsSync(sourcePath)) return { why: `its source (bench/c/${source}) comes with a checkout of wirespeed, not with the installed package` }
+  const path = `${root}bench/.work/${output}`
+  const why = buildC(sourcePath, path, log, flags)
+  return why === undefined ? { path } : { why }
 }

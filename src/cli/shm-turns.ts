@@ -19,13 +19,12 @@
  * Worst case: a peer that dies mid-turn. The channel's waits end within a second (PeerGoneError); C's give
  * up after 10 s (LOOPS_GAVE_UP, turned into PeerGoneError here).
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import { PeerGoneError } from '../errors.ts'
 import { loadKoffi } from '../ffi/koffi.ts'
 import { mapShared, type Mapping } from '../shm/memory.ts'
 import type { Channel } from '../shm/types.ts'
-import { buildC } from './build-c.ts'
+import { findCReference } from './build-c.ts'
 import { median } from './median.ts'
 
 /** Roundtrips in a ping-pong turn, messages in a stream turn: about a millisecond each. */
@@ -99,21 +98,12 @@ export function turnSeconds(rates: Record<Turn, number[]>, chunk: number): numbe
   return rates.wirespeed.reduce((sum, rate) => sum + chunk / rate, 0)
 }
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-
 /**
  * The C loops' library for `wirespeed shm`: `choice` is `auto` (a checkout's bench/c/shm-loops.c, built into
- * bench/.work with the machine's C compiler when missing or older), `off`, or the path of a built library.
- * @returns the library's path, or why C cannot take turns here
+ * bench/.work when missing or older), `off`, or the path of a built library.
  */
-export function findCLoops(choice: string, log: (line: string) => void): { library: string } | { why: string } {
-  if (choice === 'off') return { why: 'turned off (--reference off)' }
-  if (choice !== 'auto') return existsSync(choice) ? { library: choice } : { why: `no library at ${choice}` }
-  const source = `${root}bench/c/shm-loops.c`
-  if (!existsSync(source)) return { why: 'its source (bench/c/shm-loops.c) comes with a checkout of wirespeed, not with the installed package' }
-  const library = `${root}bench/.work/shm-loops.so`
-  const why = buildC(source, library, log, ['-shared', '-fPIC'])
-  return why === undefined ? { library } : { why }
+export function findCLoops(choice: string, log: (line: string) => void): { path: string } | { why: string } {
+  return findCReference(choice, 'shm-loops.c', 'shm-loops.so', ['-shared', '-fPIC'], log)
 }
 
 /**

@@ -102,7 +102,7 @@ async function server(name: string, bytes: number, reference: string): Promise<n
   process.once('SIGTERM', stop)
   process.stderr.write(
     `wirespeed shm: serving channel ${name} (${bytes} bytes each way); Ctrl-C to stop\n` +
-      `  C's loops: ${'library' in found ? `${found.library} (turns with clients that ask)` : `not run: ${found.why}`}\n`,
+      `  C's loops: ${'path' in found ? `${found.path} (turns with clients that ask)` : `not run: ${found.why}`}\n`,
   )
   const buffer = new Uint8Array(channel.messageBytesMax)
   try {
@@ -126,16 +126,16 @@ async function server(name: string, bytes: number, reference: string): Promise<n
 }
 
 /** One client's run: the answer to its hello, then the turns it asked for. */
-async function serveSession(channel: RingChannel, name: string, session: Session & { cpus: string }, found: { library: string } | { why: string }, buffer: Uint8Array): Promise<void> {
+async function serveSession(channel: RingChannel, name: string, session: Session & { cpus: string }, found: { path: string } | { why: string }, buffer: Uint8Array): Promise<void> {
   let c: CLoops | undefined
   let why = ''
   if (!session.withC) why = 'the client runs without them'
   else if (session.size !== C_MESSAGE_BYTES) why = `C's loops move ${C_MESSAGE_BYTES}-byte messages only`
-  else if (!('library' in found)) why = `the server has none: ${found.why}`
+  else if (!('path' in found)) why = `the server has none: ${found.why}`
   else if (!twoCpusBetween(session.cpus, cpusAllowed())) why = `the client (CPUs ${session.cpus}) and the server (CPUs ${cpusAllowed()}) share one CPU, and C's loops spin without yielding`
   else {
     try {
-      c = await openCLoops(found.library, `${name}-c`, session.mode === 'pingpong' ? C_PINGPONG_BYTES : C_STREAM_BYTES, true)
+      c = await openCLoops(found.path, `${name}-c`, session.mode === 'pingpong' ? C_PINGPONG_BYTES : C_STREAM_BYTES, true)
     } catch (error) {
       why = `the server could not load them: ${(error as Error).message}`
     }
@@ -167,13 +167,13 @@ async function client(name: string, options: ClientOptions): Promise<number> {
   let c: CLoops | undefined
   try {
     if (size > channel.messageBytesMax) throw new UsageError(`Invalid --size ${size}: this channel carries at most ${channel.messageBytesMax} bytes`)
-    channel.send(new TextEncoder().encode(helloText({ mode, pairs, chunk, size, batch, withC: 'library' in found })))
+    channel.send(new TextEncoder().encode(helloText({ mode, pairs, chunk, size, batch, withC: 'path' in found })))
     channel.flush()
     const [ok, withC, ...why] = new TextDecoder().decode(channel.receive(5000)).split(' ')
     if (ok !== 'ok') throw new PeerGoneError(`Unexpected answer from the server of ${name}: expected "ok"`)
     // The server made C's mapping before its answer: open it now, or run without C.
-    const cWhy = withC === '1' && 'library' in found ? '' : 'why' in found ? found.why : why.join(' ')
-    if (withC === '1' && 'library' in found) c = await openCLoops(found.library, `${name}-c`, mode === 'pingpong' ? C_PINGPONG_BYTES : C_STREAM_BYTES, false)
+    const cWhy = withC === '1' && 'path' in found ? '' : 'why' in found ? found.why : why.join(' ')
+    if (withC === '1' && 'path' in found) c = await openCLoops(found.path, `${name}-c`, mode === 'pingpong' ? C_PINGPONG_BYTES : C_STREAM_BYTES, false)
     const run = mode === 'pingpong' ? callTurns(channel, c, pairs, chunk, size) : produceTurns(channel, c, pairs, chunk, size, batch)
     report(options, { pairs, chunk, ...run }, cWhy)
     return run.errors === 0 && run.cErrors === 0 ? 0 : 1
