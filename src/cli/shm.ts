@@ -40,7 +40,7 @@ Both take turns with C's loops doing the same (bench/c/shm-loops.c) when both fi
 11 bytes and the two have two CPUs between them (pin them apart, as with taskset -c 0 and taskset -c 1,
 for steady figures): --reference auto builds them in a checkout of wirespeed with the machine's C compiler; FILE is a
 built shm-loops.so; off runs the channel alone. Figures are medians over turns of ${formatCount(PINGPONG_CHUNK)} roundtrips
-or ${formatCount(STREAM_CHUNK)} messages, as \`npm run bench -- shm\` gives them.
+or ${formatCount(STREAM_CHUNK)} messages (--count is rounded to whole turns), as \`npm run bench -- shm\` gives them.
 `
 
 export async function run(args: string[]): Promise<number> {
@@ -203,7 +203,7 @@ function report(options: ClientOptions, run: { pairs: number; chunk: number; rat
   const lines = [
     `${mode}: ${formatCount(count)} ${pingpong ? 'roundtrips' : 'messages'} of ${size} bytes${pingpong ? ', every reply checked byte for byte' : `, published every ${batch}, each checked`},` +
       ` in ${formatCount(run.pairs)} turns of ${formatCount(run.chunk)} after ${WARM_UP_PAIRS} for warm-up (${seconds.toFixed(3)} s timed)`,
-    `  wirespeed     ${formatCount(figures.perSecond).padStart(12)} ${unit} (median of its turns)`,
+    `  wirespeed     ${formatCount(figures.perSecond).padStart(12)} ${unit} (median of its turns; ${formatCount(count / seconds)} over all of them, slow turns included)`,
     pingpong ? `                ${(1e9 / figures.perSecond).toFixed(0).padStart(12)} ns per roundtrip, ${(1e9 / figures.perSecond / 2).toFixed(1)} ns per message` : `                ${(1e9 / figures.perSecond).toFixed(1).padStart(12)} ns per message`,
   ]
   if (withC) {

@@ -53,10 +53,19 @@ async function start(argv: string[], ready: RegExp): Promise<{ child: ChildProce
 let names = 0
 const channelName = () => `/wirespeed-test-shm-cli-${process.pid}-${++names}`
 
-test('shm client --json in pingpong mode counts and checks every roundtrip, with C beside it where it runs', { skip }, async () => {
+/** Runs `body` with a `wirespeed shm server` on a fresh channel, which must then stop cleanly on SIGTERM. */
+async function withServer(body: (name: string) => Promise<void>): Promise<void> {
   const name = channelName()
   const server = await start(['bin/wirespeed.js', 'shm', 'server', '--name', name], /Ctrl-C to stop/)
   try {
+    await body(name)
+  } finally {
+    assert.equal(await server.stop(), 0)
+  }
+}
+
+test('shm client --json in pingpong mode counts and checks every roundtrip, with C beside it where it runs', { skip }, async () => {
+  await withServer(async (name) => {
     const { code, stdout, stderr } = await client(['--name', name, '--count', '400', '--json'])
     assert.equal(code, 0, stderr)
     const result = JSON.parse(stdout) as Record<string, unknown>
@@ -71,15 +80,11 @@ test('shm client --json in pingpong mode counts and checks every roundtrip, with
       assert.ok((result.ratio as number) > 0)
       assert.equal(result.cErrors, 0)
     } else assert.equal(typeof result.c, 'string')
-  } finally {
-    assert.equal(await server.stop(), 0)
-  }
+  })
 })
 
 test('shm client --mode stream --json labels one-way messages as messages, not roundtrips', { skip }, async () => {
-  const name = channelName()
-  const server = await start(['bin/wirespeed.js', 'shm', 'server', '--name', name], /Ctrl-C to stop/)
-  try {
+  await withServer(async (name) => {
     const { code, stdout, stderr } = await client(['--name', name, '--mode', 'stream', '--batch', '30', '--count', '3000', '--json'])
     assert.equal(code, 0, stderr)
     const result = JSON.parse(stdout) as Record<string, unknown>
@@ -90,15 +95,11 @@ test('shm client --mode stream --json labels one-way messages as messages, not r
     assert.ok((result.messagesPerSecond as number) > 0)
     for (const key of ['roundtrips', 'roundtripsPerSecond']) assert.equal(key in result, false, `${key} in ${stdout}`)
     if (cRuns) assert.equal(result.cErrors, 0)
-  } finally {
-    assert.equal(await server.stop(), 0)
-  }
+  })
 })
 
 test('shm client says why C did not run: other message sizes, --reference off', { skip }, async () => {
-  const name = channelName()
-  const server = await start(['bin/wirespeed.js', 'shm', 'server', '--name', name], /Ctrl-C to stop/)
-  try {
+  await withServer(async (name) => {
     const sized = await client(['--name', name, '--count', '100', '--size', '100', '--json'])
     assert.equal(sized.code, 0, sized.stderr)
     const result = JSON.parse(sized.stdout) as Record<string, unknown>
@@ -109,9 +110,7 @@ test('shm client says why C did not run: other message sizes, --reference off', 
     assert.match(off.stdout, /^ {2}wirespeed +[\d,]+ roundtrips\/s/m)
     assert.match(off.stdout, /^ {2}C reference {3}not run: turned off \(--reference off\); to compare, /m)
     assert.match(off.stdout, /^ {2}errors +0$/m)
-  } finally {
-    assert.equal(await server.stop(), 0)
-  }
+  })
 })
 
 test('shm client finds every spoiled reply, in its whole words and in the bytes after them', { skip }, async () => {
