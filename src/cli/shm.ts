@@ -202,7 +202,7 @@ function report(options: ClientOptions, run: { pairs: number; chunk: number; rat
   const unit = pingpong ? 'roundtrips/s' : 'messages/s'
   const lines = [
     `${mode}: ${formatCount(count)} ${pingpong ? 'roundtrips' : 'messages'} of ${size} bytes${pingpong ? ', every reply checked byte for byte' : `, published every ${batch}, each checked`},` +
-      ` in ${formatCount(run.pairs)} turns of ${formatCount(run.chunk)} after ${WARM_UP_PAIRS} for warm-up (${seconds.toFixed(3)} s timed)`,
+      ` in ${formatCount(run.pairs)} turn${run.pairs === 1 ? '' : 's'} of ${formatCount(run.chunk)} after ${WARM_UP_PAIRS} for warm-up (${seconds.toFixed(3)} s timed)`,
     `  wirespeed     ${formatCount(figures.perSecond).padStart(12)} ${unit} (median of its turns; ${formatCount(count / seconds)} over all of them, slow turns included)`,
     pingpong ? `                ${(1e9 / figures.perSecond).toFixed(0).padStart(12)} ns per roundtrip, ${(1e9 / figures.perSecond / 2).toFixed(1)} ns per message` : `                ${(1e9 / figures.perSecond).toFixed(1).padStart(12)} ns per message`,
   ]
