@@ -131,7 +131,10 @@ for (let i = 1; i <= (${WARM_UP_PAIRS} + pairs) * chunk; i++) {
   if (i % 100 === 0) buffer[i % 200 === 0 ? 9 : 5] ^= 1
   channel.send(buffer, length)
 }
-channel.receiveInto(buffer, 10_000) // waits for the client to close: PeerGoneError
+try {
+  channel.receiveInto(buffer, 10_000) // waits for the client to close: PeerGoneError
+} catch {}
+channel.close() // unlinks the object
 `,
   )
   const name = channelName()

@@ -40,15 +40,18 @@ test('wirespeed tcp server echoes, and wirespeed tcp client measures roundtrips 
 
 test('wirespeed tcp client without the C client says why, and how to compare', async () => {
   const server = await startServer(['--framed'])
-  const framed = await wirespeed(['tcp', 'client', '--port', String(server.port), '--connections', '1', '--seconds', '1', '--framed'])
-  assert.equal(framed.code, 0)
-  assert.match(framed.stdout, /^[\d,]+ roundtrips of 16 bytes on 1 connection in 1 turn of 1 s$/m)
-  assert.match(framed.stdout, /^ {2}wirespeed +[\d,]+ roundtrips\/s \(median of its turns\)/m)
-  assert.match(framed.stdout, /^ {2}C client {6}not run: it sends raw bytes, not frames .*; to compare, /m)
-  const off = await wirespeed(['tcp', 'client', '--port', String(server.port), '--seconds', '1', '--framed', '--reference', 'off', '--json'])
-  assert.equal(off.code, 0)
-  assert.equal((JSON.parse(off.stdout) as { c: string }).c, 'turned off (--reference off)')
-  assert.equal(await server.stop(), 0)
+  try {
+    const framed = await wirespeed(['tcp', 'client', '--port', String(server.port), '--connections', '1', '--seconds', '1', '--framed'])
+    assert.equal(framed.code, 0)
+    assert.match(framed.stdout, /^[\d,]+ roundtrips of 16 bytes on 1 connection in 1 turn of 1 s$/m)
+    assert.match(framed.stdout, /^ {2}wirespeed +[\d,]+ roundtrips\/s \(median of its turns\)/m)
+    assert.match(framed.stdout, /^ {2}C client {6}not run: it sends raw bytes, not frames .*; to compare, /m)
+    const off = await wirespeed(['tcp', 'client', '--port', String(server.port), '--seconds', '1', '--framed', '--reference', 'off', '--json'])
+    assert.equal(off.code, 0)
+    assert.equal((JSON.parse(off.stdout) as { c: string }).c, 'turned off (--reference off)')
+  } finally {
+    assert.equal(await server.stop(), 0)
+  }
 })
 
 test('wirespeed tcp server --framed echoes frames and closes a connection that sends one over the limit', async () => {
