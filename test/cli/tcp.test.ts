@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { cCompiler } from '../../src/cli/build-c.ts'
 import { encodeFrame } from '../../src/index.ts'
 import { untilPrinted } from '../helpers/child.ts'
 import { RawClient } from '../helpers/raw-client.ts'
@@ -29,14 +30,32 @@ async function startServer(args: string[]): Promise<{ port: number; stop(): Prom
   return { port, stop: async () => (child.kill('SIGTERM'), exited) }
 }
 
-test('wirespeed tcp server echoes, and wirespeed tcp client measures roundtrips as JSON', async () => {
+test('wirespeed tcp server echoes, and wirespeed tcp client measures roundtrips as JSON, beside the C client where it builds', async () => {
   const server = await startServer([])
   const { code, stdout } = await wirespeed(['tcp', 'client', '--port', String(server.port), '--connections', '2', '--seconds', '1', '--json'])
   assert.equal(code, 0)
   const result = JSON.parse(stdout) as Record<string, number>
-  assert.deepEqual(Object.keys(result), ['roundtrips', 'seconds', 'roundtripsPerSecond', 'p50Us', 'p99Us'])
+  const c = cCompiler() ? ['cRoundtripsPerSecond', 'ratio', 'cP50Us', 'cP99Us'] : ['c']
+  assert.deepEqual(Object.keys(result), ['roundtrips', 'seconds', 'roundtripsPerSecond', 'p50Us', 'p99Us', ...c])
   assert.ok(result.roundtrips! > 0)
+  if (cCompiler()) assert.ok(result.cRoundtripsPerSecond! > 0 && result.ratio! > 0)
   assert.equal(await server.stop(), 0)
+})
+
+test('wirespeed tcp client without the C client says why, and how to compare', async () => {
+  const server = await startServer(['--framed'])
+  try {
+    const framed = await wirespeed(['tcp', 'client', '--port', String(server.port), '--connections', '1', '--seconds', '1', '--framed'])
+    assert.equal(framed.code, 0)
+    assert.match(framed.stdout, /^[\d,]+ roundtrips of 16 bytes on 1 connection in 1 turn of 1 s$/m)
+    assert.match(framed.stdout, /^ {2}wirespeed +[\d,]+ roundtrips\/s \(median of its turns\)/m)
+    assert.match(framed.stdout, /^ {2}C client {6}not run: it sends raw bytes, not frames .*; to compare, /m)
+    const off = await wirespeed(['tcp', 'client', '--port', String(server.port), '--seconds', '1', '--framed', '--reference', 'off', '--json'])
+    assert.equal(off.code, 0)
+    assert.equal((JSON.parse(off.stdout) as { c: string }).c, 'turned off (--reference off)')
+  } finally {
+    assert.equal(await server.stop(), 0)
+  }
 })
 
 test('wirespeed tcp server --framed echoes frames and closes a connection that sends one over the limit', async () => {
