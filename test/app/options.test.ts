@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import type { Handler } from '../../src/index.ts'
+import { serve, type Handler } from '../../src/index.ts'
 import { assertNoOpenHandles, exchange, RawClient, withServer, type Reply } from '../helpers/raw-client.ts'
 
 const ALL = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE'
@@ -192,4 +192,21 @@ test('static files answer OPTIONS: 204 with GET, HEAD, OPTIONS for a file, 404 f
     assert.equal(reply.headers.get('access-control-allow-origin'), '*')
     assert.equal(reply.headers.get('allow'), ALL)
   })
+})
+
+test('with workers, each worker answers OPTIONS the same way', async () => {
+  const server = await serve({ host: '127.0.0.1', port: 0, workers: 2, handlerModule: new URL('../thread/fixtures/app-object.ts', import.meta.url), log: () => {} })
+  try {
+    const star = await one(server.port, ask('*'))
+    assert.equal(star.status, 204)
+    assert.equal(star.headers.get('allow'), ALL)
+    const route = await one(server.port, ask('/users/7'))
+    assert.equal(route.status, 204)
+    assert.equal(route.headers.get('allow'), 'GET, HEAD, OPTIONS')
+    const fetched = await one(server.port, ask('/other'))
+    assert.equal(fetched.body.toString(), 'fetched /other')
+    assert.equal(fetched.headers.get('allow'), ALL)
+  } finally {
+    await server.close()
+  }
 })
