@@ -59,6 +59,20 @@ test('OPTIONS * is answered by the server: 204 with every method a handler or fe
   assert.equal(called, 2, 'only the GETs reached the app')
 })
 
+test('OPTIONS * with a body: the body is read past, never taken for a request', async () => {
+  const seen: string[] = []
+  await withServer({ handler: (request, response) => (seen.push(request.url), response.send(request.url)) }, async (server) => {
+    const hidden = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
+    const client = await RawClient.open(server.port)
+    client.send(`OPTIONS * HTTP/1.1\r\nHost: x\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}${ask('/next', 'GET')}`)
+    const [star, next] = await client.replies(2)
+    client.close()
+    assert.equal(star!.status, 204)
+    assert.equal(next!.body.toString(), '/next')
+  })
+  assert.deepEqual(seen, ['/next'])
+})
+
 test('OPTIONS * lists what routes and static files serve when there is no handler', async () => {
   const noop: Handler = (_request, response) => response.send('r')
   await withServer({ routes: { 'GET /a': noop, '/b': { POST: noop, DELETE: noop } } }, async (server) => {
