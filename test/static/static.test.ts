@@ -92,7 +92,7 @@ describe('static files', () => {
     assert.equal((await get('/nope.html')).status, 404)
     const post = await get('/style.css', 'Content-Length: 0\r\n', 'POST')
     assert.equal(post.status, 405)
-    assert.equal(post.headers.get('allow'), 'GET, HEAD')
+    assert.equal(post.headers.get('allow'), 'GET, HEAD, OPTIONS')
   })
 
   test('answers HEAD for a file too large to hold with its full length and no body', async () => {
