@@ -8,7 +8,7 @@
  * parser that throws it.
  */
 import { parseArgs } from 'node:util'
-import { UsageError } from '../errors.ts'
+import { ListenError, UsageError } from '../errors.ts'
 
 export { UsageError }
 
@@ -49,4 +49,15 @@ export function integerFlag(name: string, text: string | undefined, fallback: nu
     throw new UsageError(`Invalid --${name} ${JSON.stringify(text)}: expected an integer from ${min} to ${max}`)
   }
   return value
+}
+
+/**
+ * The library's port-in-use error, reworded for a person at a command line: the library names the `port`
+ * option, the person can change `--port`. Any other error is thrown as it came.
+ */
+export function withPortFlag(host: string, port: number): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof ListenError) || error.reason !== 'EADDRINUSE') throw error
+    throw new ListenError(`Cannot listen on ${host}:${port}: the port is in use; pick another with --port (0 picks a free one) or stop what holds it`, error.reason, { cause: error })
+  }
 }

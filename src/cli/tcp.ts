@@ -14,10 +14,11 @@ import { ConnectError, FrameError } from '../errors.ts'
 import { FrameDecoder, writeFrame } from '../tcp/framing.ts'
 import type { Connection, Handlers } from '../tcp/types.ts'
 import { connect, listen } from '../tcp/listen.ts'
-import { integerFlag, parseFlags, UsageError } from './args.ts'
+import { integerFlag, parseFlags, UsageError, withPortFlag } from './args.ts'
 import { findCReference } from './build-c.ts'
 import { formatCount } from './format.ts'
 import { median } from './median.ts'
+import { untilSignal } from './until-signal.ts'
 
 const HELP = `Usage:
   wirespeed tcp server --port N [--host 127.0.0.1] [--framed] [--frame-max 1048576]
@@ -92,12 +93,11 @@ function framedEcho(frameBytesMax: number): Handlers<FrameDecoder> {
 }
 
 async function server(host: string, port: number, path: string | undefined, framed: boolean, frameBytesMax: number): Promise<number> {
-  const listener = await listen({ host, port, path, handlers: framed ? framedEcho(frameBytesMax) : (rawEcho as Handlers<unknown>) })
+  const listener = await listen({ host, port, path, handlers: framed ? framedEcho(frameBytesMax) : (rawEcho as Handlers<unknown>) }).catch(path === undefined ? withPortFlag(host, port) : undefined)
+  // The signals are caught before the line is printed: whoever waits for the line may stop us at once.
+  const stopped = untilSignal()
   process.stdout.write(`wirespeed tcp: ${framed ? 'framed' : 'raw'} echo on ${path ?? `${listener.host}:${listener.port}`} (${listener.backend} backend: ${listener.backendReason})\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   for (const connection of listener.connections) connection.destroy()
   await listener.close()
   return 0
