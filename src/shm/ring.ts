@@ -45,6 +45,11 @@
  * the length word go to the record's line in one burst; and after publishing, a zero one cache line past the
  * head takes the next line for the producer while the consumer reads (#publish).
  *
+ * The fast paths keep this order: send() reads only the message (its word view, and a DataView for the last
+ * partial word) and writes the ring's words as above, zero, payload, length word; receiveInto() loads the
+ * record's words (and writes only the caller's target) before #consumed can release its room, with an
+ * Atomics.store that comes after them in program order (V8 keeps typed-array accesses in program order).
+ *
  * The consumer releases room with one Atomics.store of `tail` every 32 messages or a quarter of the
  * capacity read, whichever comes first, or on `release()`. The quarter is what keeps the two sides live: with
  * less than a quarter unreleased, an empty ring leaves the producer room for the largest message (half the
