@@ -35,7 +35,7 @@ import { checkOptionNames, limitOrDefault, staticLimitSpecs } from '../limits.ts
 import type { Change } from '../watch/types.ts'
 import { watch } from '../watch/watch.ts'
 import { accepts, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
-import { contentTypeOf } from './content-type.ts'
+import { fileTypeOf, mimeTypeOverrides, type FileType } from './content-type.ts'
 import { safeSegments } from './paths.ts'
 import { parseRange } from './ranges.ts'
 import type { StaticOptions } from './types.ts'
@@ -69,7 +69,7 @@ interface Entry {
 }
 
 /** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
-const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true } as const satisfies Record<keyof StaticOptions, true>
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true } as const satisfies Record<keyof StaticOptions, true>
 
 /**
  * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
@@ -82,6 +82,7 @@ export function checkStaticOptions(options: StaticOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Invalid option static: expected a folder path or an object with root, got ${options === null ? 'null' : typeof options}`)
   checkOptionNames('static', options, Object.keys(staticOptionNames))
   if (typeof options.root !== 'string') throw new TypeError(`Invalid option static.root: expected the path of a folder, got ${typeof options.root}`)
+  if (options.mimeTypes !== undefined) mimeTypeOverrides(options.mimeTypes)
 }
 
 /** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
@@ -109,6 +110,7 @@ export class StaticFiles {
   readonly #cacheBytesMax: number
   readonly #dotfiles: boolean
   readonly #cacheControl: string
+  readonly #mimeTypes: Map<string, FileType> | undefined
   readonly #cache = new Map<string, Entry>()
   /** Loads under way, by key: concurrent misses of one path share one (#loadOnce). */
   readonly #loading = new Map<string, Promise<Entry>>()
@@ -127,6 +129,7 @@ export class StaticFiles {
     this.#dotfiles = options.dotfiles ?? false
     this.#cacheControl = options.cacheControl ?? 'no-cache'
     if (/[\r\n\0]/.test(this.#cacheControl)) throw new TypeError('Invalid option cacheControl: CR, LF and NUL are not allowed')
+    this.#mimeTypes = options.mimeTypes === undefined ? undefined : mimeTypeOverrides(options.mimeTypes)
     this.#ready = this.#start(options)
   }
 
@@ -359,7 +362,7 @@ export class StaticFiles {
     const real = await realpath(file)
     if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefusedError(404, key)
     const lastModified = new Date(stats.mtimeMs).toUTCString()
-    const type = contentTypeOf(file)
+    const type = fileTypeOf(file, this.#mimeTypes).contentType
     const identity = await this.#variant(real, stats, type, '', lastModified)
     const br = await this.#sibling(real, 'br', type, lastModified)
     const gzip = await this.#sibling(real, 'gz', type, lastModified)

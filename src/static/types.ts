@@ -20,4 +20,9 @@ export interface StaticOptions {
   watch?: boolean
   /** Debounce window of the watcher in milliseconds (default 20). */
   debounceMs?: number
+  /**
+   * Content-Type by extension, over mime-db's (`{ glb: 'model/gltf-binary', log: 'text/plain' }`): a text,
+   * JSON or XML type without parameters gets "; charset=utf-8". Only a name's last extension counts.
+   */
+  mimeTypes?: Record<string, string>
 }
