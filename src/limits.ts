@@ -93,6 +93,12 @@ export const staticLimitSpecs = {
    * the epoll backend sends bodies above 16 KiB from (src/static/memory-file.ts). 64 MiB holds a typical site whole.
    */
   cacheBytesMax: { value: 64 << 20, min: 0, max: 2 ** 40 },
+  /**
+   * Compressible files from this size on get compressed variants (brotli, zstd, gzip), counted in
+   * cacheBytesMax. Below 1 KiB a reply and its head fit one TCP segment (MSS 1460) either way, so
+   * compressing it saves no round trip, only a few hundred bytes (Hono's and @fastify/compress's threshold too).
+   */
+  compressBytesMin: { value: 1024, min: 0, max: 1 << 30 },
 } as const satisfies Record<string, LimitSpec>
 
 // Watching: `watch()`.

@@ -22,7 +22,18 @@
  *
  * Conditional requests (If-None-Match, then If-Modified-Since: RFC 9110 §13.2.2) answer 304; a single
  * byte range answers 206 or 416 (RFC 9110 §14); several ranges, or an If-Range that does not match, get the
- * whole file. Precompressed siblings (x.br, x.gz) are served when Accept-Encoding allows them.
+ * whole file.
+ *
+ * Compression: a file of a compressible type (./content-type.ts), held in memory and at least
+ * `compressBytesMin` bytes, is compressed once after it is cached, with brotli, zstd and gzip
+ * (./compress.ts), on the thread pool, one file at a time; until its variants are made it is served
+ * identity. A variant is kept when it is smaller than the file and fits the cache's bound with it (its
+ * bytes count there, and go when the file goes). A precompressed sibling on disk (x.br, x.zst, x.gz)
+ * stands for the variant of its coding. The variant is chosen by Accept-Encoding's q-values
+ * (./conditions.ts: ties go to br, then zstd, gzip, identity); a request that accepts none of the
+ * codings the file has, identity included, gets 406 (RFC 9110 §12.5.3, §15.5.7). Each variant has its own
+ * ETag; every reply of a file that has or may get variants says `Vary: Accept-Encoding`. A Range request
+ * is served from the identity bytes (a variant's bytes are never split).
  */
 import { readFile, realpath, stat } from 'node:fs/promises'
 import { closeSync, openSync, read, type Stats } from 'node:fs'
@@ -34,7 +45,8 @@ import type { Response } from '../http/response.ts'
 import { checkOptionNames, limitOrDefault, staticLimitSpecs } from '../limits.ts'
 import type { Change } from '../watch/types.ts'
 import { watch } from '../watch/watch.ts'
-import { accepts, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
+import { CODINGS, compressBody, zstdAvailable, type Coding } from './compress.ts'
+import { acceptedEncodings, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
 import { fileTypeOf, mimeTypeOverrides, type FileType } from './content-type.ts'
 import { safeSegments } from './paths.ts'
 import { parseRange } from './ranges.ts'
@@ -58,9 +70,17 @@ interface Entry {
   real: string
   mtimeMs: number
   lastModified: string
+  /** The Content-Type header value. */
+  type: string
   identity: Variant
+  /** Each coding's variant: a sibling on disk (x.br, x.zst, x.gz) or one made in memory; null when none. */
   br: Variant | null
+  zstd: Variant | null
   gzip: Variant | null
+  /** The reply depends on Accept-Encoding: the file has variants, or may get them once compressed. */
+  varies: boolean
+  /** Waiting for its variants to be made (#compressQueue). */
+  compresses: boolean
   /** Set for "/dir" (a folder without its slash): where to send the client. */
   redirect: string | null
   bytes: number
@@ -69,7 +89,7 @@ interface Entry {
 }
 
 /** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
-const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true } as const satisfies Record<keyof StaticOptions, true>
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true } as const satisfies Record<keyof StaticOptions, true>
 
 /**
  * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
@@ -83,6 +103,8 @@ export function checkStaticOptions(options: StaticOptions): void {
   checkOptionNames('static', options, Object.keys(staticOptionNames))
   if (typeof options.root !== 'string') throw new TypeError(`Invalid option static.root: expected the path of a folder, got ${typeof options.root}`)
   if (options.mimeTypes !== undefined) mimeTypeOverrides(options.mimeTypes)
+  if (options.compress !== undefined && typeof options.compress !== 'boolean') throw new TypeError(`Invalid option static.compress: expected true or false, got ${typeof options.compress}`)
+  limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
 }
 
 /** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
@@ -96,6 +118,9 @@ const STREAM_CHUNK_BYTES = 64 * 1024
  */
 const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
 const ALLOW = 'Allow: GET, HEAD\r\n'
+const VARY = 'Vary: Accept-Encoding\r\n'
+/** The extension of each coding's precompressed sibling on disk. */
+const SIBLING_EXTENSIONS = { br: 'br', zstd: 'zst', gzip: 'gz' } as const satisfies Record<Coding, string>
 
 
 /**
@@ -111,6 +136,12 @@ export class StaticFiles {
   readonly #dotfiles: boolean
   readonly #cacheControl: string
   readonly #mimeTypes: Map<string, FileType> | undefined
+  readonly #compress: boolean
+  readonly #compressBytesMin: number
+  /** Cached entries waiting for their variants, compressed one at a time by #compressAll. */
+  readonly #compressQueue: { key: string; entry: Entry }[] = []
+  /** The run of #compressAll under way, if any. */
+  #compressing: Promise<void> | null = null
   readonly #cache = new Map<string, Entry>()
   /** Loads under way, by key: concurrent misses of one path share one (#loadOnce). */
   readonly #loading = new Map<string, Promise<Entry>>()
@@ -130,6 +161,8 @@ export class StaticFiles {
     this.#cacheControl = options.cacheControl ?? 'no-cache'
     if (/[\r\n\0]/.test(this.#cacheControl)) throw new TypeError('Invalid option cacheControl: CR, LF and NUL are not allowed')
     this.#mimeTypes = options.mimeTypes === undefined ? undefined : mimeTypeOverrides(options.mimeTypes)
+    this.#compress = options.compress ?? true
+    this.#compressBytesMin = limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
     this.#ready = this.#start(options)
   }
 
@@ -229,6 +262,7 @@ export class StaticFiles {
         if (generation === this.#generation) {
           this.#loading.delete(key)
           this.#remember(key, entry)
+          if (entry.compresses && this.#cache.get(key) === entry) this.#queueCompression(key, entry)
         }
         return entry
       },
@@ -248,11 +282,15 @@ export class StaticFiles {
       return
     }
     let variant = entry.identity
-    if (entry.br !== null || entry.gzip !== null) {
+    if (entry.varies) {
       const accepted = request.header('accept-encoding')
-      if (accepted !== undefined && request.header('range') === undefined) {
-        if (entry.br !== null && accepts(accepted, 'br')) variant = entry.br
-        else if (entry.gzip !== null && accepts(accepted, 'gzip')) variant = entry.gzip
+      if (accepted !== undefined) {
+        const chosen = chooseVariant(entry, accepted, request.header('range') !== undefined)
+        if (chosen === null) {
+          response.status(406).setHeader('Vary', 'Accept-Encoding').send(`Not Acceptable: ${request.path} is not available in a coding that Accept-Encoding accepts\n`)
+          return
+        }
+        variant = chosen
       }
     }
     const ifNoneMatch = request.header('if-none-match')
@@ -260,7 +298,8 @@ export class StaticFiles {
       response.sendPrepared(304, variant.lines, null, 0)
       return
     }
-    const range = request.method === 'GET' ? request.header('range') : undefined
+    // Ranges are served from the identity bytes only: a variant is always sent whole.
+    const range = request.method === 'GET' && variant === entry.identity ? request.header('range') : undefined
     if (range !== undefined && ifRangeAllows(request.header('if-range'), variant.etag, entry.lastModified)) {
       const span = parseRange(range, variant.size)
       if (span === 'unsatisfiable') {
@@ -362,40 +401,99 @@ export class StaticFiles {
     const real = await realpath(file)
     if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefusedError(404, key)
     const lastModified = new Date(stats.mtimeMs).toUTCString()
-    const type = fileTypeOf(file, this.#mimeTypes).contentType
+    const fileType = fileTypeOf(file, this.#mimeTypes)
+    const type = fileType.contentType
     const identity = await this.#variant(real, stats, type, '', lastModified)
     const br = await this.#sibling(real, 'br', type, lastModified)
-    const gzip = await this.#sibling(real, 'gz', type, lastModified)
-    if (br !== null || gzip !== null) {
-      identity.lines += 'Vary: Accept-Encoding\r\n'
-    }
-    const bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
-    return { file, real, mtimeMs: stats.mtimeMs, lastModified, identity, br, gzip, redirect: null, bytes, used: false }
+    const zstd = await this.#sibling(real, 'zstd', type, lastModified)
+    const gzip = await this.#sibling(real, 'gzip', type, lastModified)
+    const compresses = this.#compress && fileType.compressible && identity.body !== null && identity.size >= this.#compressBytesMin &&
+      (br === null || (zstd === null && zstdAvailable) || gzip === null)
+    const varies = compresses || br !== null || zstd !== null || gzip !== null
+    if (varies) identity.lines += VARY
+    const bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (zstd?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
+    return { file, real, mtimeMs: stats.mtimeMs, lastModified, type, identity, br, zstd, gzip, varies, compresses, redirect: null, bytes, used: false }
   }
 
-  async #sibling(real: string, extension: 'br' | 'gz', type: string, lastModified: string): Promise<Variant | null> {
-    const file = `${real}.${extension}`
+  async #sibling(real: string, coding: Coding, type: string, lastModified: string): Promise<Variant | null> {
+    const file = `${real}.${SIBLING_EXTENSIONS[coding]}`
     const stats = await statOrNull(file)
     if (stats === null || !stats.isFile()) return null
-    const encoding = extension === 'br' ? 'br' : 'gzip'
-    const variant = await this.#variant(file, stats, type, encoding, lastModified)
-    variant.lines += `Content-Encoding: ${encoding}\r\nVary: Accept-Encoding\r\n`
-    return variant
+    return this.#variant(file, stats, type, coding, lastModified)
   }
 
-  async #variant(file: string, stats: Stats, type: string, encoding: string, lastModified: string): Promise<Variant> {
-    const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`
+  async #variant(file: string, stats: Stats, type: string, coding: Coding | '', lastModified: string): Promise<Variant> {
+    const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${coding ? `-${coding}` : ''}"`
     const bytes = stats.size <= this.#fileBytesMax ? await readFile(file) : null
+    return this.#variantOf(file, bytes, stats.size, etag, type, coding, lastModified)
+  }
+
+  /**
+   * A variant's reply, made once: its header lines, and its body as a Latin-1 string when small. A coded
+   * variant says so and varies, and does not offer ranges (they are served from the identity bytes).
+   */
+  #variantOf(file: string, bytes: Buffer | null, size: number, etag: string, type: string, coding: Coding | '', lastModified: string): Variant {
     const body = bytes !== null && bytes.length <= TEXT_BYTES_MAX ? bytes.toString('latin1') : bytes
     const lines =
       `Content-Type: ${type}\r\nETag: ${etag}\r\nLast-Modified: ${lastModified}\r\nCache-Control: ${this.#cacheControl}\r\n` +
-      'Accept-Ranges: bytes\r\nX-Content-Type-Options: nosniff\r\n'
-    return { file, size: body?.length ?? stats.size, body, etag, lines }
+      (coding === '' ? 'Accept-Ranges: bytes\r\n' : `Content-Encoding: ${coding}\r\n${VARY}`) + 'X-Content-Type-Options: nosniff\r\n'
+    return { file, size: body?.length ?? size, body, etag, lines }
+  }
+
+  #queueCompression(key: string, entry: Entry): void {
+    this.#compressQueue.push({ key, entry })
+    // (.finally runs after the assignment even when the run ends at once.)
+    this.#compressing ??= this.#compressAll().finally(() => (this.#compressing = null))
+  }
+
+  /**
+   * Resolves once no cached file waits for its compressed variants.
+   * @internal for tests: replies never wait for compression
+   */
+  async compressed(): Promise<void> {
+    while (this.#compressing !== null) await this.#compressing
+  }
+
+  /**
+   * Makes the variants of the queued entries, one file and one coding at a time, so a cold site takes at
+   * most one of the thread pool's threads from the file reads of cache misses. An entry dropped meanwhile
+   * (evicted, or changed on disk) is skipped, and what was made for it is thrown away.
+   */
+  async #compressAll(): Promise<void> {
+    for (let job = this.#compressQueue.shift(); job !== undefined; job = this.#compressQueue.shift()) {
+      const { key, entry } = job
+      const body = entry.identity.body
+      if (body === null) continue
+      const source = typeof body === 'string' ? Buffer.from(body, 'latin1') : body
+      const made: [Coding, Buffer][] = []
+      for (const coding of CODINGS) {
+        if (this.#cache.get(key) !== entry) break
+        if (entry[coding] !== null || (coding === 'zstd' && !zstdAvailable)) continue
+        // (zlib fails only without memory: then the file is served as it is.)
+        const bytes = await compressBody(coding, source).catch(() => null)
+        if (bytes !== null && bytes.length < source.length) made.push([coding, bytes])
+      }
+      entry.compresses = false
+      if (this.#cache.get(key) === entry) this.#addVariants(entry, made)
+    }
+  }
+
+  /** Keeps each variant that fits the cache's bound with its file (in br, zstd, gzip order), then evicts others to fit. */
+  #addVariants(entry: Entry, made: [Coding, Buffer][]): void {
+    // The identity tag with the coding: "size-mtime" becomes "size-mtime-br", as a sibling's tag would read.
+    const etagStem = entry.identity.etag.slice(0, -1)
+    for (const [coding, bytes] of made) {
+      if (entry.bytes + bytes.length > this.#cacheBytesMax) continue
+      entry[coding] = this.#variantOf(entry.real, bytes, bytes.length, `${etagStem}-${coding}"`, entry.type, coding, entry.lastModified)
+      entry.bytes += bytes.length
+      this.#cachedBytes += bytes.length
+    }
+    this.#evict(entry)
   }
 
   #redirectEntry(folder: string, location: string): Entry {
     const identity: Variant = { file: folder, size: 0, body: null, etag: '', lines: '' }
-    return { file: folder, real: folder, mtimeMs: 0, lastModified: '', identity, br: null, gzip: null, redirect: location, bytes: 0, used: false }
+    return { file: folder, real: folder, mtimeMs: 0, lastModified: '', type: '', identity, br: null, zstd: null, gzip: null, varies: false, compresses: false, redirect: location, bytes: 0, used: false }
   }
 
   #remember(key: string, entry: Entry): void {
@@ -446,7 +544,28 @@ export class StaticFiles {
 function dropMemoryFiles(entry: Entry): void {
   entry.identity.memoryFile?.drop()
   entry.br?.memoryFile?.drop()
+  entry.zstd?.memoryFile?.drop()
   entry.gzip?.memoryFile?.drop()
+}
+
+/**
+ * The variant of `entry` that Accept-Encoding prefers: the highest weight above 0, ties going to br, zstd,
+ * gzip, then identity. A Range request gets identity whenever identity is acceptable.
+ * @returns null when no variant the file has is acceptable (406)
+ */
+function chooseVariant(entry: Entry, accepted: string, ranged: boolean): Variant | null {
+  const weights = acceptedEncodings(accepted)
+  if (ranged && weights.identity > 0) return entry.identity
+  let chosen: Variant | null = null
+  let weight = 0
+  for (const coding of CODINGS) {
+    const variant = entry[coding]
+    if (variant !== null && weights[coding] > weight) {
+      chosen = variant
+      weight = weights[coding]
+    }
+  }
+  return weights.identity > weight ? entry.identity : chosen
 }
 
 /** True when a change at `path` concerns the entry: the file, its real path, a sibling, or a folder above. */

@@ -25,4 +25,12 @@ export interface StaticOptions {
    * JSON or XML type without parameters gets "; charset=utf-8". Only a name's last extension counts.
    */
   mimeTypes?: Record<string, string>
+  /**
+   * Compress compressible files held in memory (HTML, CSS, JS, JSON, SVG, WASM, source maps…) once, with
+   * brotli, zstd and gzip, off the event loop, and serve the variant Accept-Encoding prefers (default true).
+   * A precompressed sibling on disk (x.br, x.zst, x.gz) is served instead of a variant made here.
+   */
+  compress?: boolean
+  /** Files smaller than this are not compressed (default 1024 bytes). */
+  compressBytesMin?: number
 }

@@ -386,7 +386,7 @@ describe('static helpers', () => {
   test('new StaticFiles() refuses an option it does not read, naming it (spa, a misspelt cacheControl)', () => {
     for (const name of ['spa', 'cachecontrl', 'index']) {
       assert.throws(() => new StaticFiles({ root, watch: false, [name]: true } as never),
-        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes$`))
+        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin$`))
     }
     assert.throws(() => new StaticFiles(null as never), /^TypeError: Invalid option static: expected a folder path or an object with root, got null$/)
   })
