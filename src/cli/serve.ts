@@ -8,12 +8,12 @@
 import { existsSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ListenError } from '../errors.ts'
 import { serve } from '../serve/serve.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
-import { integerFlag, parseFlags, UsageError } from './args.ts'
+import { integerFlag, parseFlags, UsageError, withPortFlag } from './args.ts'
 import { formatBytes, formatCount } from './format.ts'
+import { untilSignal } from './until-signal.ts'
 
 const HELP = `Usage: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] [--workers N|auto]
 
@@ -37,18 +37,13 @@ export async function run(args: string[]): Promise<number> {
   const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
   if (workers !== undefined) requireNode('--workers', REUSE_PORT_NODE)
   const host = values.host ?? '127.0.0.1'
-  const server = await serve({ host, port, static: { root }, workers }).catch((error: unknown) => {
-    // The library's message names the port option; here the flag is what the person at the terminal can change.
-    if (!(error instanceof ListenError) || error.reason !== 'EADDRINUSE') throw error
-    throw new ListenError(`Cannot listen on ${host}:${port}: the port is in use; pick another with --port (0 picks a free one) or stop what holds it`, error.reason, { cause: error })
-  })
+  const server = await serve({ host, port, static: { root }, workers }).catch(withPortFlag(host, port))
+  // The signals are caught before the line is printed: whoever waits for the line may stop us at once.
+  const stopped = untilSignal()
   process.stdout.write(`wirespeed serving ${root} at ${server.url}/ (${server.backend} backend: ${server.backendReason})\n`)
 
   const live = process.stdout.isTTY ? startStatusLine(server) : undefined
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   if (live) clearInterval(live)
   if (process.stdout.isTTY) process.stdout.write('\n')
   await server.close()

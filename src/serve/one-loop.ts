@@ -4,7 +4,8 @@
  * serving worker thread uses it for its own.
  */
 import { AppServer, fetchHandler } from '../app/fetch.ts'
-import { routeHandler } from '../app/routes.ts'
+import { optionsFirst } from '../app/options.ts'
+import { routeHandler, routeMethods } from '../app/routes.ts'
 import type { FetchHandler, RouteValue } from '../app/types.ts'
 import { installLightResponse } from '../app/web-response.ts'
 import type { ErrorHandler, Handler } from '../http/types.ts'
@@ -45,6 +46,8 @@ export async function serveOneLoop<R>(options: OneLoopServeOptions<R>, hooks: On
   let server
   try {
     if (options.routes !== undefined) handler = await routeHandler(options.routes as Record<string, RouteValue>, handler)
+    // OPTIONS * answered, and Allow given to a handler's OPTIONS reply that has none (../app/options.ts).
+    handler = optionsFirst(handler, options.routes === undefined ? [] : routeMethods(options.routes as Record<string, RouteValue>), files !== undefined, options.handler !== undefined || options.fetch !== undefined)
     if (options.fetch !== undefined && options.lightResponse !== false) uninstall = installLightResponse()
     server = await listenHttp({
       host: options.host, port: options.port, reusePort: options.reusePort, backend: options.backend, handler, limits: options.limits, onError: options.onError,

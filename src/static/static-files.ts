@@ -117,7 +117,7 @@ const STREAM_CHUNK_BYTES = 64 * 1024
  * Buffer: 0.69x for a 32 KiB file, 0.80x for 100 KiB). Smaller bodies are strings joined into the batch.
  */
 const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
-const ALLOW = 'Allow: GET, HEAD\r\n'
+const ALLOW = 'Allow: GET, HEAD, OPTIONS\r\n'
 const VARY = 'Vary: Accept-Encoding\r\n'
 /** The extension of each coding's precompressed sibling on disk. */
 const SIBLING_EXTENSIONS = { br: 'br', zstd: 'zst', gzip: 'gz' } as const satisfies Record<Coding, string>
@@ -214,14 +214,16 @@ export class StaticFiles {
   }
 
   /**
-   * Answers a GET or HEAD for a file under the root (or 304, 206, 301, 400, 404, 405, 416). With a
-   * `fallback`, a missing file and any other method go to it instead of 404 and 405.
+   * Answers a GET or HEAD for a file under the root (or 304, 206, 301, 400, 404, 405, 416), and OPTIONS on
+   * one with 204 and the methods a file answers (RFC 9110 §9.3.7). With a `fallback`, a missing file and
+   * any other method (OPTIONS too: an app may answer CORS preflights) go to it instead of 404 and 405.
    * @returns a promise only when the file had to be looked up or streamed
    */
   handle(request: Request, response: Response, fallback?: Handler): void | Promise<void> {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') {
       if (fallback !== undefined) return fallback(request, response)
+      if (method === 'OPTIONS') return this.#options(request, response)
       response.sendPrepared(405, ALLOW, null, 0)
       return
     }
@@ -230,6 +232,13 @@ export class StaticFiles {
     if (entry === undefined) return this.#miss(key, request, response, fallback)
     entry.used = true
     return this.#reply(entry, request, response)
+  }
+
+  /** OPTIONS on a path, without a fallback: 204 with Allow once the path names a file (else what GET would get). */
+  #options(request: Request, response: Response): void | Promise<void> {
+    const key = request.path
+    if (this.#cache.has(key)) return response.sendPrepared(204, ALLOW, null, 0)
+    return this.#miss(key, request, response, undefined)
   }
 
   async #miss(key: string, request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
@@ -243,6 +252,7 @@ export class StaticFiles {
       response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
       return
     }
+    if (request.method === 'OPTIONS') return response.sendPrepared(204, ALLOW, null, 0)
     return this.#reply(entry, request, response)
   }
 

@@ -42,3 +42,13 @@ export function listenError(code: string | undefined, detail: string, host: stri
     : (code ?? detail)
   return new ListenError(`Cannot listen on ${host}:${port}: ${why}`, code ?? 'UNKNOWN', { cause })
 }
+
+/** The ListenError for a failed bind on a Unix socket path, which has no port to speak of. */
+export function listenPathError(code: string | undefined, detail: string, path: string, cause?: unknown): ListenError {
+  const why =
+    code === 'EADDRINUSE' ? 'something is already there: a server listening, or a socket file one left behind (remove it if nothing listens)'
+    : code === 'EACCES' ? 'permission denied (its folder must exist and let us create files)'
+    : code === 'ENOENT' ? 'its folder does not exist'
+    : (code ?? detail)
+  return new ListenError(`Cannot listen on ${path}: ${why}`, code ?? 'UNKNOWN', { cause })
+}
