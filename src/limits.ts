@@ -173,7 +173,7 @@ export function checkLimit(name: string, value: unknown, spec: Pick<LimitSpec, '
  * caller spreading optional settings leaves them. Only a plain object is checked: a class instance (a
  * handlers object with state of its own) may carry fields of its own.
  * @example
- * checkOptionNames('static', { root: '.', spa: true }, ['root']) // TypeError: Unknown option static.spa: expected one of root
+ * checkOptionNames('static', { root: '.', gzip: true }, ['root']) // TypeError: Unknown option static.gzip: expected one of root
  */
 export function checkOptionNames(prefix: string, options: object, names: readonly string[]): void {
   const prototype = Object.getPrototypeOf(options)

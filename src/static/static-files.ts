@@ -14,7 +14,9 @@
  * encoded slashes and backslashes, NUL, and "." or ".." segments are refused (400); dotfiles are hidden
  * unless allowed (404); the file's real path (symlinks resolved) must lie inside the root's real path
  * (else 404). A folder serves its index.html; "/dir" redirects to
- * "/dir/". There is no directory listing.
+ * "/dir/". There is no directory listing. With `cleanUrls`, "/about" serves about.html and "/about.html"
+ * redirects to "/about"; with `spa`, a miss for a page link (no extension, a request that takes HTML) gets
+ * the root's index.html, the one entry of "/" for every such path (so made-up paths cannot fill the cache).
  *
  * A watcher on the root drops the entries a change touches (by path or real path, the file or a
  * precompressed sibling); a `rescan` drops them all. So an edit shows on the first request after the
@@ -68,6 +70,8 @@ interface Entry {
   /** The path looked up and its real path: a change to either drops the entry. */
   file: string
   real: string
+  /** The path the request named: with clean URLs, "about" for about.html (a file created there takes over). */
+  lookup: string
   mtimeMs: number
   lastModified: string
   /** The Content-Type header value. */
@@ -89,13 +93,13 @@ interface Entry {
 }
 
 /** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
-const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true } as const satisfies Record<keyof StaticOptions, true>
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, spa: true, cleanUrls: true } as const satisfies Record<keyof StaticOptions, true>
 
 /**
  * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
- * typo such as `cachecontrl`, or another server's `spa`, would otherwise be ignored without a word).
+ * typo such as `cachecontrl`, or another server's `gzip`, would otherwise be ignored without a word).
  * @example
- * checkStaticOptions({ root: './public', spa: true }) // TypeError: Unknown option static.spa: expected one of root, …
+ * checkStaticOptions({ root: './public', gzip: true }) // TypeError: Unknown option static.gzip: expected one of root, …
  * @internal
  */
 export function checkStaticOptions(options: StaticOptions): void {
@@ -103,7 +107,9 @@ export function checkStaticOptions(options: StaticOptions): void {
   checkOptionNames('static', options, Object.keys(staticOptionNames))
   if (typeof options.root !== 'string') throw new TypeError(`Invalid option static.root: expected the path of a folder, got ${typeof options.root}`)
   if (options.mimeTypes !== undefined) mimeTypeOverrides(options.mimeTypes)
-  if (options.compress !== undefined && typeof options.compress !== 'boolean') throw new TypeError(`Invalid option static.compress: expected true or false, got ${typeof options.compress}`)
+  for (const name of ['compress', 'spa', 'cleanUrls', 'dotfiles', 'watch'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`Invalid option static.${name}: expected true or false, got ${typeof options[name]}`)
+  }
   limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
 }
 
@@ -137,6 +143,8 @@ export class StaticFiles {
   readonly #cacheControl: string
   readonly #mimeTypes: Map<string, FileType> | undefined
   readonly #compress: boolean
+  readonly #spa: boolean
+  readonly #cleanUrls: boolean
   readonly #compressBytesMin: number
   /** Cached entries waiting for their variants, compressed one at a time by #compressAll. */
   readonly #compressQueue: { key: string; entry: Entry }[] = []
@@ -162,6 +170,8 @@ export class StaticFiles {
     if (/[\r\n\0]/.test(this.#cacheControl)) throw new TypeError('Invalid option cacheControl: CR, LF and NUL are not allowed')
     this.#mimeTypes = options.mimeTypes === undefined ? undefined : mimeTypeOverrides(options.mimeTypes)
     this.#compress = options.compress ?? true
+    this.#spa = options.spa ?? false
+    this.#cleanUrls = options.cleanUrls ?? false
     this.#compressBytesMin = limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
     this.#ready = this.#start(options)
   }
@@ -248,6 +258,7 @@ export class StaticFiles {
       entry = await this.#loadOnce(key)
     } catch (error) {
       if (!(error instanceof PathRefusedError)) throw error
+      if (error.status === 404 && this.#spa && request.method !== 'OPTIONS' && wantsAppShell(key, request.header('accept'))) return this.#appShell(request, response, fallback)
       if (error.status === 404 && fallback !== undefined) return fallback(request, response)
       response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
       return
@@ -393,11 +404,40 @@ export class StaticFiles {
     response.end()
   }
 
+  /**
+   * The single-page app's answer to a deep link: the root's index.html (the entry of "/", cached once for
+   * every deep link rather than once per path), or what the miss would have had without it.
+   */
+  async #appShell(request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
+    let entry: Entry
+    try {
+      entry = await this.#loadOnce('/')
+    } catch (error) {
+      if (!(error instanceof PathRefusedError)) throw error
+      if (fallback !== undefined) return fallback(request, response)
+      response.status(404).send(`Not Found: ${request.path} (and no index.html for the single-page app)\n`)
+      return
+    }
+    return this.#reply(entry, request, response)
+  }
+
   /** Resolves a request path to a cache entry. @throws PathRefusedError */
   async #load(key: string): Promise<Entry> {
     const segments = safeSegments(key, this.#dotfiles)
     const lookup = join(this.#realRoot, ...segments)
     let stats = await statOrNull(lookup)
+    if (this.#cleanUrls && segments.length > 0) {
+      // "/about.html" → "/about" ("/docs/index.html" → "/docs/"), when the file is there to be served so.
+      if (stats !== null && stats.isFile() && key.endsWith('.html')) {
+        const bare = key.slice(0, -'.html'.length)
+        return this.#redirectEntry(lookup, bare.endsWith('/index') ? bare.slice(0, -'index'.length) : bare)
+      }
+      // "/about" → about.html, before a folder "about/" (a static export may have both).
+      if ((stats === null || stats.isDirectory()) && !key.endsWith('/')) {
+        const html = await statOrNull(`${lookup}.html`)
+        if (html !== null && html.isFile()) return this.#fileEntry(key, `${lookup}.html`, html, lookup)
+      }
+    }
     if (stats === null) throw new PathRefusedError(404, key)
     let file = lookup
     if (stats.isDirectory()) {
@@ -408,6 +448,11 @@ export class StaticFiles {
     } else if (!stats.isFile()) {
       throw new PathRefusedError(404, key)
     }
+    return this.#fileEntry(key, file, stats, lookup)
+  }
+
+  /** The entry of `file`, found by looking up `lookup` (whose creation or deletion drops it too). @throws PathRefusedError */
+  async #fileEntry(key: string, file: string, stats: Stats, lookup: string): Promise<Entry> {
     const real = await realpath(file)
     if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefusedError(404, key)
     const lastModified = new Date(stats.mtimeMs).toUTCString()
@@ -422,7 +467,7 @@ export class StaticFiles {
     const varies = compresses || br !== null || zstd !== null || gzip !== null
     if (varies) identity.lines += VARY
     const bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (zstd?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
-    return { file, real, mtimeMs: stats.mtimeMs, lastModified, type, identity, br, zstd, gzip, varies, compresses, redirect: null, bytes, used: false }
+    return { file, real, lookup, mtimeMs: stats.mtimeMs, lastModified, type, identity, br, zstd, gzip, varies, compresses, redirect: null, bytes, used: false }
   }
 
   async #sibling(real: string, coding: Coding, type: string, lastModified: string): Promise<Variant | null> {
@@ -503,7 +548,7 @@ export class StaticFiles {
 
   #redirectEntry(folder: string, location: string): Entry {
     const identity: Variant = { file: folder, size: 0, body: null, etag: '', lines: '' }
-    return { file: folder, real: folder, mtimeMs: 0, lastModified: '', type: '', identity, br: null, zstd: null, gzip: null, varies: false, compresses: false, redirect: location, bytes: 0, used: false }
+    return { file: folder, real: folder, lookup: folder, mtimeMs: 0, lastModified: '', type: '', identity, br: null, zstd: null, gzip: null, varies: false, compresses: false, redirect: location, bytes: 0, used: false }
   }
 
   #remember(key: string, entry: Entry): void {
@@ -559,6 +604,16 @@ function dropMemoryFiles(entry: Entry): void {
 }
 
 /**
+ * A deep link of a single-page app: a path whose last segment has no extension ("/users/42", not
+ * "/app.js"), asked for by something that takes HTML (a browser's navigation sends text/html; curl sends
+ * *\/*; no Accept means anything), as connect-history-api-fallback decides.
+ */
+function wantsAppShell(key: string, accept: string | undefined): boolean {
+  if (key.slice(key.lastIndexOf('/') + 1).includes('.')) return false
+  return accept === undefined || accept.includes('text/html') || accept.includes('*/*')
+}
+
+/**
  * The variant of `entry` that Accept-Encoding prefers: the highest weight above 0, ties going to br, zstd,
  * gzip, then identity. A Range request gets identity whenever identity is acceptable.
  * @returns null when no variant the file has is acceptable (406)
@@ -580,7 +635,7 @@ function chooseVariant(entry: Entry, accepted: string, ranged: boolean): Variant
 
 /** True when a change at `path` concerns the entry: the file, its real path, a sibling, or a folder above. */
 function touches(path: string, entry: Entry): boolean {
-  for (const file of [entry.file, entry.real]) {
+  for (const file of [entry.file, entry.real, entry.lookup]) {
     if (file === path || file.startsWith(path + sep) || path.startsWith(`${file}.`)) return true
   }
   return false

@@ -33,4 +33,16 @@ export interface StaticOptions {
   compress?: boolean
   /** Files smaller than this are not compressed (default 1024 bytes). */
   compressBytesMin?: number
+  /**
+   * A single-page app (default false): a GET or HEAD that wants HTML (Accept has text/html or *\/*, or no
+   * Accept) for a path whose last segment has no extension and names no file gets the root's index.html,
+   * so a deep link reaches the app's router. Other misses (`/app.js`, a fetch with Accept: application/json)
+   * still get 404, or go to the handler.
+   */
+  spa?: boolean
+  /**
+   * Clean URLs (default false): `/about` serves `about.html` when there is no file `about`, and
+   * `/about.html` redirects (301) to `/about` (`/docs/index.html` to `/docs/`), keeping the query.
+   */
+  cleanUrls?: boolean
 }

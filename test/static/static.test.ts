@@ -384,10 +384,10 @@ describe('static helpers', () => {
     assert.deepEqual(safeSegments('/.well-known/x', true), ['.well-known', 'x'])
   })
 
-  test('new StaticFiles() refuses an option it does not read, naming it (spa, a misspelt cacheControl)', () => {
-    for (const name of ['spa', 'cachecontrl', 'index']) {
+  test('new StaticFiles() refuses an option it does not read, naming it (http-server\'s gzip, a misspelt cacheControl)', () => {
+    for (const name of ['gzip', 'cachecontrl', 'index']) {
       assert.throws(() => new StaticFiles({ root, watch: false, [name]: true } as never),
-        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin$`))
+        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin, spa, cleanUrls$`))
     }
     assert.throws(() => new StaticFiles(null as never), /^TypeError: Invalid option static: expected a folder path or an object with root, got null$/)
   })
