@@ -7,13 +7,18 @@
  * (92 KiB), measured once on the development machine. The callers queue one file at a time, so the pool's
  * other threads stay free for the file reads of cache misses.
  */
-import { brotliCompress, constants, gzip, zstdCompress, type InputType } from 'node:zlib'
+import * as zlib from 'node:zlib'
+import { brotliCompress, constants, gzip, type InputType } from 'node:zlib'
 
 /** The codings made in memory, in the order a tie in Accept-Encoding prefers them (smallest first). */
 export const CODINGS = ['br', 'zstd', 'gzip'] as const
 export type Coding = (typeof CODINGS)[number]
 
-/** zstd is in node:zlib from Node 22.15 (and not in every other runtime that runs this code). */
+/**
+ * zstd is in node:zlib from Node 22.15, but not in every runtime that runs this code: read from the module
+ * object, so its absence is `undefined` here rather than a failed import.
+ */
+const zstdCompress = (zlib as Partial<typeof zlib>).zstdCompress
 export const zstdAvailable = typeof zstdCompress === 'function'
 
 const BROTLI_QUALITY = 11
@@ -28,7 +33,7 @@ export function compressBody(coding: Coding, bytes: Buffer): Promise<Buffer> {
     if (coding === 'br') {
       brotliCompress(input, { params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }, done)
     } else if (coding === 'zstd') {
-      zstdCompress(input, { params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL, [constants.ZSTD_c_checksumFlag]: 0 } }, done)
+      zstdCompress!(input, { params: { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL, [constants.ZSTD_c_checksumFlag]: 0 } }, done)
     } else {
       gzip(input, { level: GZIP_LEVEL }, done)
     }
