@@ -546,7 +546,12 @@ export class StaticFiles {
     this.#evict(entry)
   }
 
+  /**
+   * An entry that redirects to `location`, a path on this server: leading slashes collapse to one, so a
+   * request for "//example.com/x.html" can never send the client to "//example.com/x", another host.
+   */
   #redirectEntry(folder: string, location: string): Entry {
+    location = location.replace(/^\/{2,}/, '/')
     const identity: Variant = { file: folder, size: 0, body: null, etag: '', lines: '' }
     return { file: folder, real: folder, lookup: folder, mtimeMs: 0, lastModified: '', type: '', identity, br: null, zstd: null, gzip: null, varies: false, compresses: false, redirect: location, bytes: 0, used: false }
   }

@@ -150,3 +150,19 @@ describe('static cleanUrls', () => {
     assert.throws(() => new StaticFiles({ root: base, watch: false, cleanUrls: 1 as never }), /^TypeError: Invalid option static\.cleanUrls: expected true or false, got number$/)
   })
 })
+
+describe('static redirects stay on this server', () => {
+  test('a path that starts with // redirects to a path, never to another host', async () => {
+    mkdirSync(join(base, 'example.com'), { recursive: true })
+    writeFileSync(join(base, 'example.com', 'page.html'), 'page')
+    try {
+      for (const [server, path, location] of [[clean, '//example.com/page.html', '/example.com/page'], [plain, '//example.com', '/example.com/'], [clean, '///example.com/page.html?q', '/example.com/page?q']] as const) {
+        const reply = await get(server, path)
+        assert.equal(reply.status, 301, path)
+        assert.equal(reply.headers.get('location'), location, path)
+      }
+    } finally {
+      rmSync(join(base, 'example.com'), { recursive: true, force: true })
+    }
+  })
+})
