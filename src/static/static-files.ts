@@ -35,10 +35,12 @@
  * (./conditions.ts: ties go to br, then zstd, gzip, identity); a request that accepts none of the
  * codings the file has, identity included, gets 406 (RFC 9110 §12.5.3, §15.5.7). Each variant has its own
  * ETag; every reply of a file that has or may get variants says `Vary: Accept-Encoding`. A Range request
- * is served from the identity bytes (a variant's bytes are never split).
+ * is served from the identity bytes (a variant's bytes are never split). A compressible file too large to
+ * hold is compressed as it streams, per request (#streamCompressed), its length unknown (chunked).
  */
 import { readFile, realpath, stat } from 'node:fs/promises'
-import { closeSync, openSync, read, type Stats } from 'node:fs'
+import { closeSync, createReadStream, openSync, read, type Stats } from 'node:fs'
+import { pipeline } from 'node:stream'
 import { join, resolve, sep } from 'node:path'
 import { FileChangedError, NotAFolderError, PathNotFoundError, PathRefusedError } from '../errors.ts'
 import type { Handler } from '../http/types.ts'
@@ -47,7 +49,7 @@ import type { Response } from '../http/response.ts'
 import { checkOptionNames, limitOrDefault, staticLimitSpecs } from '../limits.ts'
 import type { Change } from '../watch/types.ts'
 import { watch } from '../watch/watch.ts'
-import { CODINGS, compressBody, zstdAvailable, type Coding } from './compress.ts'
+import { CODINGS, compressBody, compressStream, zstdAvailable, type Coding } from './compress.ts'
 import { acceptedEncodings, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
 import { fileTypeOf, mimeTypeOverrides, type FileType } from './content-type.ts'
 import { safeSegments } from './paths.ts'
@@ -64,6 +66,8 @@ interface Variant {
   lines: string
   /** The body copied into a file in memory for sendfile(2): undefined until a reply could use it, null when it cannot be made. */
   memoryFile?: MemoryFile | null
+  /** Set on the variants of a file too large to hold: `file` is compressed with this coding as it is sent. */
+  onTheFly?: Coding
 }
 
 interface Entry {
@@ -338,6 +342,7 @@ export class StaticFiles {
         return
       }
     }
+    if (variant.onTheFly !== undefined) return this.#streamCompressed(response, variant, variant.onTheFly)
     if (variant.body === null) return this.#stream(response, 200, variant.lines, variant, 0, variant.size - 1)
     if (!this.#sendFromMemoryFile(entry, variant, request, response, 200, variant.lines, 0, variant.size - 1)) {
       response.sendPrepared(200, variant.lines, variant.body, variant.size)
@@ -421,6 +426,31 @@ export class StaticFiles {
     return this.#reply(entry, request, response)
   }
 
+  /**
+   * Sends a file too large to hold compressed as it is read: zlib's stream works on the thread pool, and
+   * each side waits on the other (the file is read as fast as zlib takes it, zlib's output as fast as the
+   * client reads it), so a slow client holds about a chunk and zlib's window, never the file. The length is
+   * not known ahead: chunked on HTTP/1.1, the close ends it on HTTP/1.0. HEAD gets the head alone.
+   */
+  async #streamCompressed(response: Response, variant: Variant, coding: Coding): Promise<void> {
+    // HEAD: the head alone, with no length (it is not known without compressing the file).
+    if (response.request.method === 'HEAD') return response.sendPrepared(200, variant.lines, null, -1)
+    response.status(200).prepare(variant.lines)
+    const source = createReadStream(variant.file, { highWaterMark: STREAM_CHUNK_BYTES })
+    const compressed = compressStream(coding, variant.size)
+    pipeline(source, compressed, () => {}) // (an error reaches the loop below through `compressed`)
+    try {
+      for await (const chunk of compressed) {
+        if (response.closed) break
+        if (!response.write(chunk as Buffer)) await response.drain()
+      }
+    } finally {
+      source.destroy()
+      compressed.destroy()
+    }
+    response.end()
+  }
+
   /** Resolves a request path to a cache entry. @throws PathRefusedError */
   async #load(key: string): Promise<Entry> {
     const segments = safeSegments(key, this.#dotfiles)
@@ -462,12 +492,22 @@ export class StaticFiles {
     const br = await this.#sibling(real, 'br', type, lastModified)
     const zstd = await this.#sibling(real, 'zstd', type, lastModified)
     const gzip = await this.#sibling(real, 'gzip', type, lastModified)
-    const compresses = this.#compress && fileType.compressible && identity.body !== null && identity.size >= this.#compressBytesMin &&
+    const compressible = this.#compress && fileType.compressible && identity.size >= this.#compressBytesMin &&
       (br === null || (zstd === null && zstdAvailable) || gzip === null)
-    const varies = compresses || br !== null || zstd !== null || gzip !== null
-    if (varies) identity.lines += VARY
-    const bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (zstd?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
-    return { file, real, lookup, mtimeMs: stats.mtimeMs, lastModified, type, identity, br, zstd, gzip, varies, compresses, redirect: null, bytes, used: false }
+    const compresses = compressible && identity.body !== null
+    const entry: Entry = { file, real, lookup, mtimeMs: stats.mtimeMs, lastModified, type, identity, br, zstd, gzip, varies: false, compresses, redirect: null, bytes: 0, used: false }
+    // Too large to hold: each coding without a sibling is compressed as it is sent (#streamCompressed).
+    if (compressible && identity.body === null) {
+      const etagStem = identity.etag.slice(0, -1)
+      for (const coding of CODINGS) {
+        if (entry[coding] !== null || (coding === 'zstd' && !zstdAvailable)) continue
+        entry[coding] = { ...this.#variantOf(real, null, identity.size, `${etagStem}-${coding}"`, type, coding, lastModified), onTheFly: coding }
+      }
+    }
+    entry.varies = compressible || br !== null || zstd !== null || gzip !== null
+    if (entry.varies) identity.lines += VARY
+    entry.bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (zstd?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
+    return entry
   }
 
   async #sibling(real: string, coding: Coding, type: string, lastModified: string): Promise<Variant | null> {

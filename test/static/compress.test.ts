@@ -10,6 +10,7 @@ import * as zlib from 'node:zlib'
 import { serve, StaticFiles, type Server } from '../../src/index.ts'
 import { zstdAvailable } from '../../src/static/compress.ts'
 import { acceptedEncodings } from '../../src/static/conditions.ts'
+import { collectGarbage } from '../helpers/gc.ts'
 import { assertNoOpenHandles, exchange, RawClient, type Reply } from '../helpers/raw-client.ts'
 
 const base = mkdtempSync(join(tmpdir(), 'wirespeed-compress-'))
@@ -204,7 +205,7 @@ describe('static compression', () => {
 })
 
 describe('static compression bounds, at N and N+1', () => {
-  test('cacheBytesMax counts the variants: N holds all three, N-1 leaves the last out; compressBytesMin N compresses, N+1 not', async () => {
+  test('cacheBytesMax counts the variants: N holds all three, N-1 leaves the last out; compressBytesMin N compresses, N+1 not; fileBytesMax N+1 holds nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wirespeed-compress-bounds-'))
     writeFileSync(join(dir, 'app.js'), script)
     const sizes = new Map<string, number>()
@@ -232,14 +233,14 @@ describe('static compression bounds, at N and N+1', () => {
           bounded.close()
         }
       }
-      // compressBytesMin at N and N+1; and a file one byte over fileBytesMax streams from disk, uncompressed.
-      for (const [compressBytesMin, compressed, fileBytesMax] of [[script.length, true, undefined], [script.length + 1, false, undefined], [0, false, script.length - 1]] as const) {
+      // compressBytesMin at N and N+1; and a file one byte over fileBytesMax, compressed as it streams, holds nothing.
+      for (const [compressBytesMin, compressed, fileBytesMax] of [[script.length, true, undefined], [script.length + 1, false, undefined], [0, true, script.length - 1]] as const) {
         const limited = new StaticFiles({ root: dir, watch: false, compressBytesMin, fileBytesMax })
         const server = await serve({ port: 0, handler: (request, response) => limited.handle(request, response) })
         try {
           await warm(limited, server.port, '/app.js')
           assert.equal((await get(server.port, '/app.js', BROWSER)).headers.get('content-encoding'), compressed ? 'br' : undefined, `compressBytesMin ${compressBytesMin}`)
-          assert.equal(limited.cachedBytes, compressed ? total : fileBytesMax === undefined ? script.length : 0)
+          assert.equal(limited.cachedBytes, fileBytesMax !== undefined ? 0 : compressed ? total : script.length)
         } finally {
           await server.close()
           limited.close()
@@ -272,6 +273,104 @@ describe('static compression bounds, at N and N+1', () => {
     assert.throws(() => new StaticFiles({ root: base, watch: false, compressBytesMin: -1 }), /^RangeError: Invalid option compressBytesMin: expected an integer from 0 to/)
   })
 })
+
+/** Descriptors this process holds open on `file` (Linux: /proc/self/fd; elsewhere 0, the check is skipped). */
+function openDescriptors(file: string): number {
+  if (process.platform !== 'linux') return 0
+  let count = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === file) count++
+    } catch {}
+  }
+  return count
+}
+
+describe('static compression of files too large to hold', () => {
+  // 3 MiB of varied text, held back by fileBytesMax 1 MiB: it streams, compressed on the fly.
+  const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i}: ${(i * 2654435761) % 1000003} ${i % 7 === 0 ? 'seven' : 'other'}\n`).join('')
+  const large = Buffer.from(lines.repeat(Math.ceil((3 << 20) / lines.length))).subarray(0, 3 << 20)
+  let dir: string
+  let streaming: Server
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wirespeed-compress-stream-'))
+    writeFileSync(join(dir, 'bundle.js'), large)
+    streaming = await serve({ port: 0, static: { root: dir, fileBytesMax: 1 << 20, watch: false } })
+  })
+
+  after(async () => {
+    await streaming.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('each coding streams chunked and decodes to the file; identity keeps its length; a Range gets identity bytes', async () => {
+    for (const coding of CODINGS) {
+      const client = await RawClient.open(streaming.port)
+      client.send(`GET /bundle.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: ${coding}\r\n\r\n`)
+      const [reply] = await client.replies(1, 30_000)
+      client.close()
+      assert.equal(reply!.headers.get('content-encoding'), coding)
+      assert.equal(reply!.headers.get('transfer-encoding'), 'chunked')
+      assert.equal(reply!.headers.get('vary'), 'Accept-Encoding')
+      assert.match(reply!.headers.get('etag')!, new RegExp(`-${coding}"$`))
+      assert.ok(reply!.body.length < large.length / 3, `${reply!.body.length} bytes of ${coding}`)
+      assert.ok(decode(reply!).equals(large), coding)
+    }
+    const client = await RawClient.open(streaming.port)
+    client.send('GET /bundle.js HTTP/1.1\r\nHost: a\r\n\r\nGET /bundle.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\nRange: bytes=100-199\r\n\r\nGET /bundle.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n')
+    const [plain, part, gzip] = await client.replies(3, 30_000)
+    client.close()
+    assert.equal(plain!.headers.get('content-length'), String(large.length))
+    assert.equal(plain!.headers.get('vary'), 'Accept-Encoding')
+    assert.ok(plain!.body.equals(large))
+    assert.equal(part!.status, 206)
+    assert.ok(part!.body.equals(large.subarray(100, 200)))
+    assert.ok(decode(gzip!).equals(large), 'pipelined after the others')
+    const head = await RawClient.open(streaming.port)
+    head.send('HEAD /bundle.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\n\r\n')
+    const [headReply] = await head.replies(1, 5000, true)
+    assert.equal(headReply!.headers.get('content-encoding'), 'br')
+    await sleep(50)
+    assert.ok(head.received.toString('latin1').endsWith('\r\n\r\n'), 'HEAD: the head alone')
+    head.close()
+    await eventually(() => openDescriptors(join(dir, 'bundle.js')) === 0, 'every descriptor of bundle.js closed')
+  })
+
+  test('a reader that does not read holds the server to a bounded amount; one that leaves closes the file', async () => {
+    // Random letters compress to about 60%: 24 MiB makes more than the loopback socket buffers take.
+    const letters = Buffer.from(randomBytes(24 << 20).map((byte) => 97 + (byte % 26)))
+    writeFileSync(join(dir, 'letters.txt'), letters)
+    const client = await RawClient.open(streaming.port)
+    client.socket.pause()
+    collectGarbage()
+    const before = process.memoryUsage().arrayBuffers
+    client.send('GET /letters.txt HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n')
+    await eventually(() => openDescriptors(join(dir, 'letters.txt')) === 1 || process.platform !== 'linux', 'the file open while it is sent')
+    await sleep(500)
+    collectGarbage()
+    const held = process.memoryUsage().arrayBuffers - before
+    assert.ok(held < 8 * 1024 * 1024, `the server holds ${held} bytes of a ${letters.length}-byte file for a reader that does not read`)
+    assert.equal(openDescriptors(join(dir, 'letters.txt')), process.platform === 'linux' ? 1 : 0, 'still sending: the file is open')
+    client.socket.resume()
+    await client.waitFor(() => client.received.length > 1000, 10_000, 'the first bytes')
+    client.socket.destroy()
+    await eventually(() => openDescriptors(join(dir, 'letters.txt')) === 0, 'the descriptor of letters.txt closed after the client left')
+    const after = await RawClient.open(streaming.port)
+    after.send('GET /bundle.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\n\r\n')
+    const [reply] = await after.replies(1, 30_000)
+    after.close()
+    assert.ok(decode(reply!).equals(large), 'and the server serves on')
+  })
+})
+
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (check()) return
+    await sleep(20)
+  }
+  assert.fail(`Never saw ${what}`)
+}
 
 /** Copies of cached bodies this process holds in memory for sendfile(2) (src/static/memory-file.ts). */
 function memoryCopies(): number {
