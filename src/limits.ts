@@ -99,6 +99,12 @@ export const staticLimitSpecs = {
    * compressing it saves no round trip, only a few hundred bytes (Hono's and @fastify/compress's threshold too).
    */
   compressBytesMin: { value: 1024, min: 0, max: 1 << 30 },
+  /**
+   * Files too large to hold that are compressed as they stream, at once. Each zlib stream holds about
+   * 0.3-1.5 MiB (src/static/compress.ts), so 16 bound that at ~24 MiB; past it a client that accepts
+   * identity gets the file as it is, one that refuses identity 503 with Retry-After.
+   */
+  compressStreamsMax: { value: 16, min: 0, max: 65_536 },
 } as const satisfies Record<string, LimitSpec>
 
 // Watching: `watch()`.

@@ -97,7 +97,7 @@ interface Entry {
 }
 
 /** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
-const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, spa: true, cleanUrls: true } as const satisfies Record<keyof StaticOptions, true>
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, compressStreamsMax: true, spa: true, cleanUrls: true } as const satisfies Record<keyof StaticOptions, true>
 
 /**
  * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
@@ -115,6 +115,7 @@ export function checkStaticOptions(options: StaticOptions): void {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`Invalid option static.${name}: expected true or false, got ${typeof options[name]}`)
   }
   limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
+  limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
 }
 
 /** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
@@ -150,6 +151,9 @@ export class StaticFiles {
   readonly #spa: boolean
   readonly #cleanUrls: boolean
   readonly #compressBytesMin: number
+  readonly #compressStreamsMax: number
+  /** Files being compressed as they stream (#streamCompressed), bounded by compressStreamsMax. */
+  #compressStreams = 0
   /** Cached entries waiting for their variants, compressed one at a time by #compressAll. */
   readonly #compressQueue: { key: string; entry: Entry }[] = []
   /** The run of #compressAll under way, if any. */
@@ -177,6 +181,7 @@ export class StaticFiles {
     this.#spa = options.spa ?? false
     this.#cleanUrls = options.cleanUrls ?? false
     this.#compressBytesMin = limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
+    this.#compressStreamsMax = limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
     this.#ready = this.#start(options)
   }
 
@@ -310,7 +315,15 @@ export class StaticFiles {
     if (entry.varies) {
       const accepted = request.header('accept-encoding')
       if (accepted !== undefined) {
-        const chosen = chooseVariant(entry, accepted, request.header('range') !== undefined)
+        let chosen = chooseVariant(entry, accepted, request.header('range') !== undefined)
+        if (chosen !== null && chosen.onTheFly !== undefined && this.#compressStreams >= this.#compressStreamsMax) {
+          // Every on-the-fly stream is taken: the file as it is, where the client takes that.
+          if (acceptedEncodings(accepted).identity <= 0) {
+            response.status(503).setHeader('Retry-After', '1').setHeader('Vary', 'Accept-Encoding').send(`Service Unavailable: ${request.path} is being compressed for as many clients as compressStreamsMax allows\n`)
+            return
+          }
+          chosen = entry.identity
+        }
         if (chosen === null) {
           response.status(406).setHeader('Vary', 'Accept-Encoding').send(`Not Acceptable: ${request.path} is not available in a coding that Accept-Encoding accepts\n`)
           return
@@ -436,6 +449,7 @@ export class StaticFiles {
     // HEAD: the head alone, with no length (it is not known without compressing the file).
     if (response.request.method === 'HEAD') return response.sendPrepared(200, variant.lines, null, -1)
     response.status(200).prepare(variant.lines)
+    this.#compressStreams++
     const source = createReadStream(variant.file, { highWaterMark: STREAM_CHUNK_BYTES })
     const compressed = compressStream(coding, variant.size)
     pipeline(source, compressed, () => {}) // (an error reaches the loop below through `compressed`)
@@ -445,6 +459,7 @@ export class StaticFiles {
         if (!response.write(chunk as Buffer)) await response.drain()
       }
     } finally {
+      this.#compressStreams--
       source.destroy()
       compressed.destroy()
     }

@@ -33,6 +33,8 @@ export interface StaticOptions {
   compress?: boolean
   /** Files smaller than this are not compressed (default 1024 bytes). */
   compressBytesMin?: number
+  /** Files above fileBytesMax compressed as they stream, at once (default 16); past it they go as they are. */
+  compressStreamsMax?: number
   /**
    * A single-page app (default false): a GET or HEAD that wants HTML (Accept has text/html or *\/*, or no
    * Accept) for a path whose last segment has no extension and names no file gets the root's index.html,

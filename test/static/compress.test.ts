@@ -293,9 +293,13 @@ describe('static compression of files too large to hold', () => {
   let dir: string
   let streaming: Server
 
+  // Random letters compress to about 60%: 24 MiB makes more than the loopback socket buffers take.
+  const letters = Buffer.from(randomBytes(24 << 20).map((byte) => 97 + (byte % 26)))
+
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wirespeed-compress-stream-'))
     writeFileSync(join(dir, 'bundle.js'), large)
+    writeFileSync(join(dir, 'letters.txt'), letters)
     streaming = await serve({ port: 0, static: { root: dir, fileBytesMax: 1 << 20, watch: false } })
   })
 
@@ -338,9 +342,6 @@ describe('static compression of files too large to hold', () => {
   })
 
   test('a reader that does not read holds the server to a bounded amount; one that leaves closes the file', async () => {
-    // Random letters compress to about 60%: 24 MiB makes more than the loopback socket buffers take.
-    const letters = Buffer.from(randomBytes(24 << 20).map((byte) => 97 + (byte % 26)))
-    writeFileSync(join(dir, 'letters.txt'), letters)
     const client = await RawClient.open(streaming.port)
     client.socket.pause()
     collectGarbage()
@@ -361,6 +362,58 @@ describe('static compression of files too large to hold', () => {
     const [reply] = await after.replies(1, 30_000)
     after.close()
     assert.ok(decode(reply!).equals(large), 'and the server serves on')
+  })
+
+  test('compressStreamsMax: N streams at once; request N+1 gets the file as it is, or 503 when it refuses identity', async () => {
+    const files = new StaticFiles({ root: dir, fileBytesMax: 1 << 20, watch: false, compressStreamsMax: 1 })
+    const local = await serve({ port: 0, handler: (request, response) => files.handle(request, response) })
+    const heads = async (headers: string) => {
+      const client = await RawClient.open(local.port)
+      client.send(`GET /letters.txt HTTP/1.1\r\nHost: a\r\n${headers}\r\n`)
+      const [reply] = await client.replies(1, 10_000, true)
+      client.close()
+      return reply!
+    }
+    try {
+      const holder = await RawClient.open(local.port)
+      holder.socket.pause()
+      holder.send('GET /letters.txt HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n')
+      await eventually(() => openDescriptors(join(dir, 'letters.txt')) === 1 || process.platform !== 'linux', 'the first stream under way')
+      if (process.platform !== 'linux') await sleep(300)
+      const second = await heads('Accept-Encoding: gzip\r\n')
+      assert.equal(second.status, 200)
+      assert.equal(second.headers.has('content-encoding'), false, 'N+1: as it is')
+      assert.equal(second.headers.get('content-length'), String(letters.length))
+      assert.equal(second.headers.get('vary'), 'Accept-Encoding')
+      const refused = await heads('Accept-Encoding: gzip, identity;q=0\r\n')
+      assert.equal(refused.status, 503)
+      assert.equal(refused.headers.get('retry-after'), '1')
+      holder.socket.destroy()
+      await eventually(() => openDescriptors(join(dir, 'letters.txt')) === 0, 'the first stream ended')
+      // (The stream's end reaches the server a turn after the descriptor closes: look until a stream is free.)
+      for (let i = 0; ; i++) {
+        const third = await heads('Accept-Encoding: gzip\r\n')
+        if (third.headers.get('content-encoding') === 'gzip') break
+        assert.ok(i < 100, 'the stream never came free')
+        await sleep(20)
+      }
+    } finally {
+      await local.close()
+      files.close()
+    }
+    const none = new StaticFiles({ root: dir, fileBytesMax: 1 << 20, watch: false, compressStreamsMax: 0 })
+    const off = await serve({ port: 0, handler: (request, response) => none.handle(request, response) })
+    try {
+      const client = await RawClient.open(off.port)
+      client.send('GET /bundle.js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\n\r\n')
+      const [reply] = await client.replies(1, 10_000)
+      client.close()
+      assert.equal(reply!.headers.has('content-encoding'), false, 'compressStreamsMax 0: never on the fly')
+      assert.ok(reply!.body.equals(large))
+    } finally {
+      await off.close()
+      none.close()
+    }
   })
 })
 
