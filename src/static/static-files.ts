@@ -130,6 +130,7 @@ const STREAM_CHUNK_BYTES = 64 * 1024
 const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
 const ALLOW = 'Allow: GET, HEAD, OPTIONS\r\n'
 const VARY = 'Vary: Accept-Encoding\r\n'
+const VARY_ACCEPT = 'Vary: Accept\r\n'
 /** The extension of each coding's precompressed sibling on disk. */
 const SIBLING_EXTENSIONS = { br: 'br', zstd: 'zst', gzip: 'gz' } as const satisfies Record<Coding, string>
 
@@ -305,35 +306,22 @@ export class StaticFiles {
     return load
   }
 
-  #reply(entry: Entry, request: Request, response: Response): void | Promise<void> {
+  /**
+   * Answers with `entry`: its redirect, or the variant Accept-Encoding picks, as 304, 206/416 or 200.
+   * `extraLines` follow the variant's header lines (the single-page app's `Vary: Accept`).
+   */
+  #reply(entry: Entry, request: Request, response: Response, extraLines = ''): void | Promise<void> {
     if (entry.redirect !== null) {
       const query = request.query
       response.status(301).setHeader('Location', query === '' ? entry.redirect : `${entry.redirect}?${query}`).send('')
       return
     }
-    let variant = entry.identity
-    if (entry.varies) {
-      const accepted = request.header('accept-encoding')
-      if (accepted !== undefined) {
-        let chosen = chooseVariant(entry, accepted, request.header('range') !== undefined)
-        if (chosen !== null && chosen.onTheFly !== undefined && this.#compressStreams >= this.#compressStreamsMax) {
-          // Every on-the-fly stream is taken: the file as it is, where the client takes that.
-          if (acceptedEncodings(accepted).identity <= 0) {
-            response.status(503).setHeader('Retry-After', '1').setHeader('Vary', 'Accept-Encoding').send(`Service Unavailable: ${request.path} is being compressed for as many clients as compressStreamsMax allows\n`)
-            return
-          }
-          chosen = entry.identity
-        }
-        if (chosen === null) {
-          response.status(406).setHeader('Vary', 'Accept-Encoding').send(`Not Acceptable: ${request.path} is not available in a coding that Accept-Encoding accepts\n`)
-          return
-        }
-        variant = chosen
-      }
-    }
+    const variant = entry.varies ? this.#negotiate(entry, request, response) : entry.identity
+    if (variant === null) return
+    const lines = extraLines === '' ? variant.lines : variant.lines + extraLines
     const ifNoneMatch = request.header('if-none-match')
     if (ifNoneMatch !== undefined ? etagMatches(ifNoneMatch, variant.etag) : notModifiedSince(request.header('if-modified-since'), entry.mtimeMs)) {
-      response.sendPrepared(304, variant.lines, null, 0)
+      response.sendPrepared(304, lines, null, 0)
       return
     }
     // Ranges are served from the identity bytes only: a variant is always sent whole.
@@ -341,25 +329,45 @@ export class StaticFiles {
     if (range !== undefined && ifRangeAllows(request.header('if-range'), variant.etag, entry.lastModified)) {
       const span = parseRange(range, variant.size)
       if (span === 'unsatisfiable') {
-        response.sendPrepared(416, `Content-Range: bytes */${variant.size}\r\n${variant.lines}`, null, 0)
+        response.sendPrepared(416, `Content-Range: bytes */${variant.size}\r\n${lines}`, null, 0)
         return
       }
       if (span !== null) {
         const [start, end] = span
-        const lines = `Content-Range: bytes ${start}-${end}/${variant.size}\r\n${variant.lines}`
+        const rangeLines = `Content-Range: bytes ${start}-${end}/${variant.size}\r\n${lines}`
         const body = variant.body
-        if (body === null) return this.#stream(response, 206, lines, variant, start, end)
-        if (!this.#sendFromMemoryFile(entry, variant, request, response, 206, lines, start, end)) {
-          response.sendPrepared(206, lines, typeof body === 'string' ? body.slice(start, end + 1) : body.subarray(start, end + 1), end - start + 1)
+        if (body === null) return this.#stream(response, 206, rangeLines, variant, start, end)
+        if (!this.#sendFromMemoryFile(entry, variant, request, response, 206, rangeLines, start, end)) {
+          response.sendPrepared(206, rangeLines, typeof body === 'string' ? body.slice(start, end + 1) : body.subarray(start, end + 1), end - start + 1)
         }
         return
       }
     }
-    if (variant.onTheFly !== undefined) return this.#streamCompressed(response, variant, variant.onTheFly)
-    if (variant.body === null) return this.#stream(response, 200, variant.lines, variant, 0, variant.size - 1)
-    if (!this.#sendFromMemoryFile(entry, variant, request, response, 200, variant.lines, 0, variant.size - 1)) {
-      response.sendPrepared(200, variant.lines, variant.body, variant.size)
+    if (variant.onTheFly !== undefined) return this.#streamCompressed(response, variant, lines, variant.onTheFly)
+    if (variant.body === null) return this.#stream(response, 200, lines, variant, 0, variant.size - 1)
+    if (!this.#sendFromMemoryFile(entry, variant, request, response, 200, lines, 0, variant.size - 1)) {
+      response.sendPrepared(200, lines, variant.body, variant.size)
     }
+  }
+
+  /**
+   * The variant of a file that varies which Accept-Encoding picks (identity without the header), or null
+   * once it has answered itself: 406 when nothing the file has is acceptable, 503 when the pick is to be
+   * compressed as it streams, every such stream is taken, and the client refuses identity.
+   */
+  #negotiate(entry: Entry, request: Request, response: Response): Variant | null {
+    const accepted = request.header('accept-encoding')
+    if (accepted === undefined) return entry.identity
+    const chosen = chooseVariant(entry, accepted, request.header('range') !== undefined)
+    if (chosen === null) {
+      response.status(406).setHeader('Vary', 'Accept-Encoding').send(`Not Acceptable: ${request.path} is not available in a coding that Accept-Encoding accepts\n`)
+      return null
+    }
+    if (chosen.onTheFly === undefined || this.#compressStreams < this.#compressStreamsMax) return chosen
+    // Every on-the-fly stream is taken: the file as it is, where the client takes that.
+    if (acceptedEncodings(accepted).identity > 0) return entry.identity
+    response.status(503).setHeader('Retry-After', '1').setHeader('Vary', 'Accept-Encoding').send(`Service Unavailable: ${request.path} is being compressed for as many clients as compressStreamsMax allows\n`)
+    return null
   }
 
   /**
@@ -436,7 +444,8 @@ export class StaticFiles {
       response.status(404).send(`Not Found: ${request.path} (and no index.html for the single-page app)\n`)
       return
     }
-    return this.#reply(entry, request, response)
+    // The answer for this path depends on Accept: a request that does not take HTML gets 404 or the handler.
+    return this.#reply(entry, request, response, VARY_ACCEPT)
   }
 
   /**
@@ -445,10 +454,10 @@ export class StaticFiles {
    * client reads it), so a slow client holds about a chunk and zlib's window, never the file. The length is
    * not known ahead: chunked on HTTP/1.1, the close ends it on HTTP/1.0. HEAD gets the head alone.
    */
-  async #streamCompressed(response: Response, variant: Variant, coding: Coding): Promise<void> {
+  async #streamCompressed(response: Response, variant: Variant, lines: string, coding: Coding): Promise<void> {
     // HEAD: the head alone, with no length (it is not known without compressing the file).
-    if (response.request.method === 'HEAD') return response.sendPrepared(200, variant.lines, null, -1)
-    response.status(200).prepare(variant.lines)
+    if (response.request.method === 'HEAD') return response.sendPrepared(200, lines, null, -1)
+    response.status(200).prepare(lines)
     this.#compressStreams++
     const source = createReadStream(variant.file, { highWaterMark: STREAM_CHUNK_BYTES })
     const compressed = compressStream(coding, variant.size)

@@ -57,7 +57,9 @@ describe('static spa', () => {
       assert.equal(reply.status, 200, path)
       assert.equal(reply.body.toString(), '<div id=app></div>', path)
       assert.equal(reply.headers.get('content-type'), 'text/html; charset=utf-8')
+      assert.equal(reply.headers.get('vary'), 'Accept', 'a deep link\'s answer depends on Accept')
     }
+    assert.equal((await get(spa, '/')).headers.has('vary'), false, 'index.html at / does not')
     const client = await RawClient.open(spa.port)
     client.send(`HEAD /users/42 HTTP/1.1\r\nHost: a\r\n${NAVIGATION}\r\n`)
     const [head] = await client.replies(1, 5000, true)
