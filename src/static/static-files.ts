@@ -38,6 +38,7 @@
  * is served from the identity bytes (a variant's bytes are never split). A compressible file too large to
  * hold is compressed as it streams, per request (#streamCompressed), its length unknown (chunked).
  */
+import assert from 'node:assert/strict'
 import { readFile, realpath, stat } from 'node:fs/promises'
 import { closeSync, createReadStream, openSync, read, type Stats } from 'node:fs'
 import { pipeline } from 'node:stream'
@@ -155,8 +156,11 @@ export class StaticFiles {
   readonly #compressStreamsMax: number
   /** Files being compressed as they stream (#streamCompressed), bounded by compressStreamsMax. */
   #compressStreams = 0
-  /** Cached entries waiting for their variants, compressed one at a time by #compressAll. */
-  readonly #compressQueue: { key: string; entry: Entry }[] = []
+  /**
+   * The keys of cached entries waiting for their variants, oldest first, compressed one at a time by
+   * #compressAll. A dropped entry leaves it (#drop), so it never holds more than the cache does.
+   */
+  readonly #compressQueue = new Set<string>()
   /** The run of #compressAll under way, if any. */
   #compressing: Promise<void> | null = null
   readonly #cache = new Map<string, Entry>()
@@ -293,7 +297,7 @@ export class StaticFiles {
         if (generation === this.#generation) {
           this.#loading.delete(key)
           this.#remember(key, entry)
-          if (entry.compresses && this.#cache.get(key) === entry) this.#queueCompression(key, entry)
+          if (entry.compresses && this.#cache.get(key) === entry) this.#queueCompression(key)
         }
         return entry
       },
@@ -310,14 +314,16 @@ export class StaticFiles {
    * Answers with `entry`: its redirect, or the variant Accept-Encoding picks, as 304, 206/416 or 200.
    * `extraLines` follow the variant's header lines (the single-page app's `Vary: Accept`).
    */
-  #reply(entry: Entry, request: Request, response: Response, extraLines = ''): void | Promise<void> {
+  #reply(entry: Entry, request: Request, response: Response, extraLines = '', waited = false): void | Promise<void> {
     if (entry.redirect !== null) {
       const query = request.query
       response.status(301).setHeader('Location', query === '' ? entry.redirect : `${entry.redirect}?${query}`).send('')
       return
     }
-    const variant = entry.varies ? this.#negotiate(entry, request, response) : entry.identity
+    const variant = entry.varies ? this.#negotiate(entry, request, response, waited) : entry.identity
     if (variant === null) return
+    // A client that refuses identity asked for a file whose variants are still being made: it waits for them.
+    if (variant === 'later') return this.compressed().then(() => this.#reply(entry, request, response, extraLines, true))
     const lines = extraLines === '' ? variant.lines : variant.lines + extraLines
     const ifNoneMatch = request.header('if-none-match')
     if (ifNoneMatch !== undefined ? etagMatches(ifNoneMatch, variant.etag) : notModifiedSince(request.header('if-modified-since'), entry.mtimeMs)) {
@@ -352,14 +358,16 @@ export class StaticFiles {
 
   /**
    * The variant of a file that varies which Accept-Encoding picks (identity without the header), or null
-   * once it has answered itself: 406 when nothing the file has is acceptable, 503 when the pick is to be
+   * once it has answered itself: 406 when nothing the file has is acceptable (or 'later' when its variants
+   * are still to be made and the caller has not `waited` for them yet), 503 when the pick is to be
    * compressed as it streams, every such stream is taken, and the client refuses identity.
    */
-  #negotiate(entry: Entry, request: Request, response: Response): Variant | null {
+  #negotiate(entry: Entry, request: Request, response: Response, waited: boolean): Variant | 'later' | null {
     const accepted = request.header('accept-encoding')
     if (accepted === undefined) return entry.identity
     const chosen = chooseVariant(entry, accepted, request.header('range') !== undefined)
     if (chosen === null) {
+      if (entry.compresses && !waited) return 'later'
       response.status(406).setHeader('Vary', 'Accept-Encoding').send(`Not Acceptable: ${request.path} is not available in a coding that Accept-Encoding accepts\n`)
       return null
     }
@@ -559,10 +567,33 @@ export class StaticFiles {
     return { file, size: body?.length ?? size, body, etag, lines }
   }
 
-  #queueCompression(key: string, entry: Entry): void {
-    this.#compressQueue.push({ key, entry })
+  #queueCompression(key: string): void {
+    this.#compressQueue.add(key)
     // (.finally runs after the assignment even when the run ends at once.)
     this.#compressing ??= this.#compressAll().finally(() => (this.#compressing = null))
+  }
+
+  /**
+   * Checks the cache's accounting: an AssertionError when an invariant does not hold, which is a bug (for
+   * tests). The bytes held are the sum of the entries' bytes, within cacheBytesMax; an entry's bytes are its
+   * bodies and their copies in memory; every key waiting for compression is cached.
+   * @internal
+   */
+  invariants(): void {
+    let total = 0
+    for (const [key, entry] of this.#cache) {
+      let bytes = 0
+      for (const variant of [entry.identity, entry.br, entry.zstd, entry.gzip]) {
+        if (variant === null) continue
+        bytes += variant.body?.length ?? 0
+        if (variant.memoryFile) bytes += variant.size
+      }
+      if (bytes !== entry.bytes) assert.fail(`Entry ${key} counts ${entry.bytes} bytes but holds ${bytes}`)
+      total += bytes
+    }
+    if (total !== this.#cachedBytes) assert.fail(`The cache counts ${this.#cachedBytes} bytes but its entries hold ${total}`)
+    if (total > this.#cacheBytesMax) assert.fail(`The cache holds ${total} bytes, over cacheBytesMax ${this.#cacheBytesMax}`)
+    for (const key of this.#compressQueue) if (!this.#cache.has(key)) assert.fail(`${key} waits for compression but is not cached`)
   }
 
   /**
@@ -579,10 +610,12 @@ export class StaticFiles {
    * (evicted, or changed on disk) is skipped, and what was made for it is thrown away.
    */
   async #compressAll(): Promise<void> {
-    for (let job = this.#compressQueue.shift(); job !== undefined; job = this.#compressQueue.shift()) {
-      const { key, entry } = job
-      const body = entry.identity.body
-      if (body === null) continue
+    for (let next = this.#compressQueue.values().next(); !next.done; next = this.#compressQueue.values().next()) {
+      const key = next.value
+      this.#compressQueue.delete(key)
+      const entry = this.#cache.get(key)
+      const body = entry?.identity.body
+      if (entry === undefined || !entry.compresses || body === null || body === undefined) continue
       const source = typeof body === 'string' ? Buffer.from(body, 'latin1') : body
       const made: [Coding, Buffer][] = []
       for (const coding of CODINGS) {
@@ -646,6 +679,7 @@ export class StaticFiles {
 
   #drop(key: string, entry: Entry): void {
     this.#cache.delete(key)
+    this.#compressQueue.delete(key)
     this.#cachedBytes -= entry.bytes
     dropMemoryFiles(entry)
   }
@@ -660,6 +694,7 @@ export class StaticFiles {
     this.#forgetLoads()
     for (const entry of this.#cache.values()) dropMemoryFiles(entry)
     this.#cache.clear()
+    this.#compressQueue.clear()
     this.#cachedBytes = 0
   }
 }

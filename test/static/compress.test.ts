@@ -112,6 +112,23 @@ describe('static compression', () => {
     assert.deepEqual(acceptedEncodings('gzip;q=0.5'), { br: 0, zstd: 0, gzip: 0.5, identity: 0.0001 })
   })
 
+  test('a cold file asked for by a client that refuses identity waits for its variants rather than 406', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wirespeed-compress-cold-'))
+    writeFileSync(join(dir, 'app.js'), script)
+    const cold = new StaticFiles({ root: dir, watch: false })
+    const local = await serve({ port: 0, handler: (request, response) => cold.handle(request, response) })
+    try {
+      const reply = await get(local.port, '/app.js', 'Accept-Encoding: br, identity;q=0\r\n')
+      assert.equal(reply.status, 200)
+      assert.equal(reply.headers.get('content-encoding'), 'br')
+      assert.ok(decode(reply).equals(script))
+    } finally {
+      await local.close()
+      cold.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('each variant has its own ETag, and If-None-Match answers 304 for the variant it names', async () => {
     await warm(files, server.port, '/app.js')
     const identity = await get(server.port, '/app.js')
@@ -222,6 +239,7 @@ describe('static compression bounds, at N and N+1', () => {
         const server = await serve({ port: 0, handler: (request, response) => bounded.handle(request, response) })
         try {
           await warm(bounded, server.port, '/app.js')
+          bounded.invariants()
           assert.equal(bounded.cachedBytes, held, `cacheBytesMax ${cacheBytesMax}`)
           for (const coding of CODINGS) {
             const reply = await get(server.port, '/app.js', `Accept-Encoding: ${coding}\r\n`)
@@ -249,6 +267,31 @@ describe('static compression bounds, at N and N+1', () => {
     } finally {
       await local.close()
       roomy.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a cache churned by more compressible files than it holds keeps its accounting, and queues only what it holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wirespeed-compress-churn-'))
+    for (let i = 0; i < 40; i++) writeFileSync(join(dir, `f${i}.js`), `/* file ${i} */\n${script.toString().replaceAll('a', String(i % 10))}`)
+    // Room for about three files with their variants.
+    const churned = new StaticFiles({ root: dir, watch: false, cacheBytesMax: 3 * script.length })
+    const local = await serve({ port: 0, handler: (request, response) => churned.handle(request, response) })
+    try {
+      for (let round = 0; round < 2; round++) {
+        await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+          const reply = await get(local.port, `/f${i}.js`, BROWSER)
+          assert.equal(reply.status, 200)
+          assert.equal(decode(reply).length, script.length + `/* file ${i} */\n`.length)
+          churned.invariants()
+        }))
+      }
+      await churned.compressed()
+      churned.invariants()
+      assert.ok(churned.cachedBytes <= 3 * script.length)
+    } finally {
+      await local.close()
+      churned.close()
       rmSync(dir, { recursive: true, force: true })
     }
   })
