@@ -384,6 +384,18 @@ describe('static compression of files too large to hold', () => {
     await eventually(() => openDescriptors(join(dir, 'bundle.js')) === 0, 'every descriptor of bundle.js closed')
   })
 
+  test('HTTP/1.0: without chunked coding the compressed body ends with the connection', async () => {
+    const client = await RawClient.open(streaming.port)
+    client.send('GET /bundle.js HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n')
+    await client.waitForClose(30_000)
+    const headEnd = client.received.indexOf('\r\n\r\n') + 4
+    const head = client.received.subarray(0, headEnd).toString('latin1')
+    assert.match(head, /^content-encoding: gzip\r$/im)
+    assert.match(head, /^connection: close\r$/im)
+    assert.doesNotMatch(head, /^(content-length|transfer-encoding):/im)
+    assert.ok(zlib.gunzipSync(client.received.subarray(headEnd)).equals(large))
+  })
+
   test('a reader that does not read holds the server to a bounded amount; one that leaves closes the file', async () => {
     const client = await RawClient.open(streaming.port)
     client.socket.pause()
