@@ -7,6 +7,7 @@
  * 16 pipelined requests per write. On a 2-core machine the load generator saturates its core first, so the
  * server CPU time per request is the fairer figure. See bench/lib/compare.ts for the method.
  */
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { bun, compare, nginx, root, type Contender } from '../lib/compare.ts'
@@ -28,6 +29,26 @@ export const cFloor: Contender = {
   name: 'C epoll floor',
   missing: buildC(`${root}bench/c/http-floor.c`, floor, () => {}),
   argv: (port) => [floor, String(port)],
+}
+
+const uringFloor = `${root}bench/.work/http-floor-uring`
+const uringFloorBuilt = process.platform === 'linux' ? buildC(`${root}bench/c/http-floor-uring.c`, uringFloor, () => {}) : 'io_uring is Linux only'
+
+/**
+ * The same canned reply through io_uring (raw system calls; multishot accept, recv → send → recv,
+ * SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN): the floor a uring backend is measured against. Missing,
+ * with the reason its `--probe` gives, where the kernel refuses io_uring (seccomp, kernel.io_uring_disabled).
+ * Not in the table yet: one line in `contenders` adds it once the uring backend is measured beside it.
+ */
+export const cUringFloor: Contender = {
+  name: 'C io_uring floor',
+  missing: uringFloorBuilt ?? uringRefusal(),
+  argv: (port) => [uringFloor, String(port)],
+}
+
+function uringRefusal(): string | undefined {
+  const probe = spawnSync(uringFloor, ['--probe'], { encoding: 'utf8', timeout: 5000 })
+  return probe.status === 0 ? undefined : probe.stderr.trim() || `${uringFloor} --probe failed`
 }
 
 /** Count requests, write a canned reply, through koffi: what any server on the epoll backend pays at least. */
