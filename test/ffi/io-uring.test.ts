@@ -320,3 +320,119 @@ test('many network completions in one enter: 40 connections each send a byte, on
     ring.close()
   }
 })
+
+/** Reaps (yielding to Node between turns) until `done()` holds, for at most 10 s. */
+async function reapUntil(ring: IoUring, handle: (userData: number, result: number, flags: number) => void, done: () => boolean, what: string) {
+  const deadline = Date.now() + 10_000
+  while (!done()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`)
+    ring.submitAndReap(handle)
+    if (!done()) await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+/** A ring with one accepted connection: the server side's fd and the node:net client. */
+async function acceptedPair() {
+  const listener = await listenSocket()
+  const ring = await IoUring.open(16)
+  const completions = new Map<number, { result: number; flags: number }[]>()
+  const handle = (userData: number, result: number, flags: number) => completions.set(userData, [...(completions.get(userData) ?? []), { result, flags }])
+  ring.accept(listener.fd, ACCEPT, false)
+  const socket = await client(listener.port)
+  await reapUntil(ring, handle, () => completions.has(ACCEPT), 'the accept')
+  const [{ result: fd, flags }] = completions.get(ACCEPT)!
+  assert.ok(fd! >= 0)
+  assert.equal(flags! & IORING_CQE_F_MORE, 0, 'a single-shot accept ends')
+  listener.close()
+  return { ring, fd: fd!, socket, completions, handle }
+}
+
+test('SENDMSG sends the iovecs of a struct msghdr in one request', { skip }, async () => {
+  const ffi = await loadKoffi('This test', 'none')
+  const { ring, fd, socket, completions, handle } = await acceptedPair()
+  try {
+    // struct msghdr (56 B on 64-bit): name 0 | namelen 8 | iov 16 | iovlen 24 | control 32 | controllen 40 | flags 48
+    // struct iovec (16 B): base 0 | len 8
+    const parts = [Buffer.from('hello, '), Buffer.from('world')]
+    const iovecs = Buffer.alloc(32)
+    parts.forEach((part, i) => {
+      iovecs.writeBigUInt64LE(ffi.address(part), i * 16)
+      iovecs.writeBigUInt64LE(BigInt(part.length), i * 16 + 8)
+    })
+    const msghdr = Buffer.alloc(56)
+    msghdr.writeBigUInt64LE(ffi.address(iovecs), 16)
+    msghdr.writeBigUInt64LE(2n, 24)
+    const received = readExactly(socket, 12)
+    ring.sendmsg(fd, ffi.address(msghdr), 100)
+    await reapUntil(ring, handle, () => completions.has(100), 'the sendmsg')
+    assert.equal(completions.get(100)![0]!.result, 12)
+    assert.equal((await received).toString(), 'hello, world')
+  } finally {
+    socket.destroy()
+    ring.close()
+  }
+})
+
+test('SPLICE moves a file to the socket through a pipe (file → pipe, pipe → socket)', { skip }, async () => {
+  const ffi = await loadKoffi('This test', 'none')
+  const lib = ffi.load('libc.so.6')
+  const pipe2 = lib.func('int pipe2(void *fds, int flags)')
+  const closeFd = lib.func('int close(int fd)')
+  const { mkdtempSync, writeFileSync, openSync, closeSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const folder = mkdtempSync(`${tmpdir()}/io-uring-`)
+  const content = Buffer.alloc(3000, 'spliced bytes ')
+  writeFileSync(`${folder}/file`, content)
+  const file = openSync(`${folder}/file`, 'r')
+  const fds = Buffer.alloc(8)
+  assert.equal(pipe2(fds, 0o2000000), 0)
+  const [pipeRead, pipeWrite] = [fds.readInt32LE(0), fds.readInt32LE(4)]
+  const { ring, fd, socket, completions, handle } = await acceptedPair()
+  try {
+    const received = readExactly(socket, content.length)
+    ring.splice(file, 0, pipeWrite, content.length, 200)
+    await reapUntil(ring, handle, () => completions.has(200), 'the splice into the pipe')
+    assert.equal(completions.get(200)![0]!.result, content.length)
+    ring.splice(pipeRead, -1, fd, content.length, 201)
+    await reapUntil(ring, handle, () => completions.has(201), 'the splice to the socket')
+    assert.equal(completions.get(201)![0]!.result, content.length)
+    assert.deepEqual(await received, content)
+  } finally {
+    socket.destroy()
+    ring.close()
+    closeFd(pipeRead)
+    closeFd(pipeWrite)
+    closeSync(file)
+    rmSync(folder, { recursive: true })
+  }
+})
+
+test('SHUTDOWN ends the sending side (the client sees its end), CANCEL ends a multishot recv, CLOSE closes', { skip }, async () => {
+  const { ring, fd, socket, completions, handle } = await acceptedPair()
+  const pool = ring.bufferRing(1, 4, 64)
+  try {
+    const ended = new Promise((resolve) => socket.once('end', resolve))
+    socket.resume()
+    ring.shutdown(fd, 1, 300)
+    await reapUntil(ring, handle, () => completions.has(300), 'the shutdown')
+    assert.equal(completions.get(300)![0]!.result, 0)
+    await ended
+    // A multishot recv stays armed until cancelled: the cancel completes with 0, the recv with -ECANCELED
+    // and without IORING_CQE_F_MORE.
+    ring.recv(fd, pool.group, 301, true)
+    ring.submitAndReap(handle)
+    assert.equal(completions.has(301), false)
+    ring.cancel(301, 302)
+    await reapUntil(ring, handle, () => completions.has(302) && completions.has(301), 'the cancel')
+    assert.equal(completions.get(302)![0]!.result, 0)
+    assert.deepEqual(completions.get(301), [{ result: -125, flags: 0 }])
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    ring.closeFd(fd, 303)
+    await reapUntil(ring, handle, () => completions.has(303), 'the close')
+    assert.equal(completions.get(303)![0]!.result, 0)
+    await closed
+  } finally {
+    socket.destroy()
+    ring.close()
+  }
+})
