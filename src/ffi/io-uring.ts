@@ -221,9 +221,9 @@ export function readDisabled(): number | undefined {
   }
 }
 
-function setupRing(bound: Calls, entries: number): { fd: number; params: Buffer; setupFlags: number } | { errno: number } {
+function setupRing(bound: Calls, entries: number, choices: readonly number[] = SETUP_FLAGS_PREFERRED): { fd: number; params: Buffer; setupFlags: number } | { errno: number } {
   let errno = EINVAL
-  for (const setupFlags of SETUP_FLAGS_PREFERRED) {
+  for (const setupFlags of choices) {
     const params = Buffer.alloc(PARAMS_BYTES)
     params.writeUInt32LE(setupFlags, 8)
     const fd = Number(bound.setup(SYS_IO_URING_SETUP, entries, params))
@@ -322,12 +322,13 @@ export class IoUring {
   }
 
   /**
-   * Sets up a ring of `entries` SQEs (a power of 2; the CQ gets twice as many).
+   * Sets up a ring of `entries` SQEs (a power of 2; the CQ gets twice as many), with the first of
+   * `setupFlags` the kernel accepts (default SETUP_FLAGS_PREFERRED).
    * @throws SystemCallError when the kernel refuses (see ioUringSupport() for the reason in words)
    */
-  static async open(entries: number): Promise<IoUring> {
+  static async open(entries: number, setupFlags: readonly number[] = SETUP_FLAGS_PREFERRED): Promise<IoUring> {
     const bound = await bind()
-    const result = setupRing(bound, entries)
+    const result = setupRing(bound, entries, setupFlags)
     if ('errno' in result) throw new SystemCallError(`Cannot set up io_uring: ${refusal(result.errno)}`, 'io_uring_setup', result.errno)
     return new IoUring(bound, result.fd, result.params, result.setupFlags)
   }
