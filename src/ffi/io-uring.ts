@@ -12,8 +12,10 @@
  * loop that completions wait). Reaping passes min_complete = the CQ's size with EXT_ARG and a zero
  * timeout: without it one GETEVENTS enter runs only about 20 completions (seen on 6.18), with it every one.
  *
- * Setup asks for SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN (6.1+), then COOP_TASKRUN alone (5.19+), then
- * nothing, and says which it got (`IoUring.setupFlags`). SINGLE_ISSUER binds the ring to the thread that
+ * Setup asks for SINGLE_ISSUER | DEFER_TASKRUN | COOP_TASKRUN | TASKRUN_FLAG (6.1+), then COOP_TASKRUN |
+ * TASKRUN_FLAG (5.19+), then nothing, and says which it got (`IoUring.setupFlags`). TASKRUN_FLAG makes the
+ * kernel set IORING_SQ_TASKRUN in the SQ ring's flags the moment a completion waits to be run: a loop can
+ * see work by reading memory (`sqFlags`), with no system call, before it decides to park. SINGLE_ISSUER binds the ring to the thread that
  * made it: every enter must come from that thread, so never through koffi's `.async` (a pool thread would
  * get EEXIST). One ring per thread.
  *
@@ -65,6 +67,10 @@ export const IORING_SETUP_COOP_TASKRUN = 1 << 8
 export const IORING_SETUP_TASKRUN_FLAG = 1 << 9
 export const IORING_SETUP_SINGLE_ISSUER = 1 << 12
 export const IORING_SETUP_DEFER_TASKRUN = 1 << 13
+
+/** sq_flags bits: TASKRUN is set (with SETUP_TASKRUN_FLAG) the moment completions wait to be run. */
+export const IORING_SQ_CQ_OVERFLOW = 1 << 1
+export const IORING_SQ_TASKRUN = 1 << 2
 
 export const IORING_FEAT_SINGLE_MMAP = 1 << 0
 export const IORING_FEAT_NODROP = 1 << 1
@@ -125,8 +131,8 @@ const MAP_FAILED = 0xffffffffffffffffn
 
 /** The setup flags tried in turn: the first the kernel accepts is the ring's. */
 export const SETUP_FLAGS_PREFERRED = [
-  IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN,
-  IORING_SETUP_COOP_TASKRUN,
+  IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+  IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
   0,
 ] as const
 
@@ -259,6 +265,7 @@ export class IoUring {
   #sqHead: Uint32Array
   #sqTail: Uint32Array
   #sqMask: number
+  #sqFlags: Uint32Array
   /** The next SQE index to fill (local, published by submit()). */
   #tail: number
   #submitted: number
@@ -298,6 +305,7 @@ export class IoUring {
     this.#sqHead = new Uint32Array(sqRing, sq(0), 1)
     this.#sqTail = new Uint32Array(sqRing, sq(1), 1)
     this.#sqMask = new Uint32Array(sqRing, sq(2), 1)[0]!
+    this.#sqFlags = new Uint32Array(sqRing, sq(4), 1)
     const array = new Uint32Array(sqRing, sq(6), this.sqEntries)
     for (let i = 0; i < this.sqEntries; i++) array[i] = i
     this.#tail = Atomics.load(this.#sqTail, 0)
@@ -343,6 +351,14 @@ export class IoUring {
   #fail(call: string, errno: number): SystemCallError {
     this.close()
     return new SystemCallError(`Cannot set up io_uring: ${call} failed with errno ${errno}`, call, errno)
+  }
+
+  /**
+   * The SQ ring's flags word, read with no system call: IORING_SQ_TASKRUN (with IORING_SETUP_TASKRUN_FLAG)
+   * says completions wait to be run, IORING_SQ_CQ_OVERFLOW that the CQ overflowed.
+   */
+  get sqFlags(): number {
+    return Atomics.load(this.#sqFlags, 0)
   }
 
   /** SQEs filled and not yet handed to the kernel by an enter. */

@@ -15,7 +15,10 @@ import {
   IORING_CQE_BUFFER_SHIFT,
   IORING_CQE_F_BUFFER,
   IORING_CQE_F_MORE,
+  IORING_SETUP_COOP_TASKRUN,
   IORING_SETUP_DEFER_TASKRUN,
+  IORING_SETUP_TASKRUN_FLAG,
+  IORING_SQ_TASKRUN,
   IoUring,
   ioUringSupport,
   readDisabled,
@@ -130,10 +133,10 @@ const CLOSE = 4
  * `bufferBytes`, each receive's bytes copied, the buffer recycled at once, the copy sent (kept alive
  * until its completion).
  */
-async function echoServer(buffers: number, bufferBytes: number) {
+async function echoServer(buffers: number, bufferBytes: number, setupFlags?: readonly number[]) {
   const ffi = await loadKoffi('This test', 'none')
   const listener = await listenSocket()
-  const ring = await IoUring.open(64)
+  const ring = await IoUring.open(64, setupFlags)
   const pool = ring.bufferRing(1, buffers, bufferBytes)
   const sending = new Map<number, Buffer[]>()
   const state = { accepted: 0, received: 0, recycled: 0, rearmed: 0, closed: 0, turns: 0, sends: 0 }
@@ -255,6 +258,21 @@ test('multishot accept + multishot recv into a buffer ring + send echo a node:ne
     assert.ok(server.state.turns > 0)
     // On Node the eventfd is watched in libuv's own loop: every turn was woken by the kernel, none polled.
     if (process.versions.bun === undefined) assert.ok(server.watched, 'the libuv watch of the eventfd loads on Node')
+  } finally {
+    server.close()
+  }
+})
+
+test('the fallback setup (COOP_TASKRUN without DEFER_TASKRUN, for kernels before 6.1) echoes the same', { skip }, async () => {
+  const server = await echoServer(4, 64, [IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG])
+  try {
+    assert.equal(server.defer, false)
+    const socket = await client(server.port)
+    for (const message of ['one', 'two', 'three']) {
+      socket.write(message)
+      assert.equal((await readExactly(socket, message.length)).toString(), message)
+    }
+    socket.destroy()
   } finally {
     server.close()
   }
@@ -431,6 +449,25 @@ test('SHUTDOWN ends the sending side (the client sees its end), CANCEL ends a mu
     await reapUntil(ring, handle, () => completions.has(303), 'the close')
     assert.equal(completions.get(303)![0]!.result, 0)
     await closed
+  } finally {
+    socket.destroy()
+    ring.close()
+  }
+})
+
+test('with TASKRUN_FLAG, sqFlags shows IORING_SQ_TASKRUN as soon as a receive waits to be run, and the reap clears it', { skip }, async () => {
+  const { ring, fd, socket, handle, completions } = await acceptedPair()
+  const pool = ring.bufferRing(1, 4, 64)
+  try {
+    if (!(ring.setupFlags & IORING_SETUP_TASKRUN_FLAG)) return
+    ring.recv(fd, pool.group, 400, true)
+    ring.submitAndReap(handle)
+    assert.equal(ring.sqFlags & IORING_SQ_TASKRUN, 0)
+    await new Promise((resolve) => socket.write('x', resolve))
+    // Loopback delivers within the write: the flag is a plain memory read, no system call.
+    assert.equal(ring.sqFlags & IORING_SQ_TASKRUN, IORING_SQ_TASKRUN)
+    await reapUntil(ring, handle, () => completions.has(400), 'the receive')
+    assert.equal(ring.sqFlags & IORING_SQ_TASKRUN, 0)
   } finally {
     socket.destroy()
     ring.close()
