@@ -455,11 +455,13 @@ test('SHUTDOWN ends the sending side (the client sees its end), CANCEL ends a mu
   }
 })
 
-test('with TASKRUN_FLAG, sqFlags shows IORING_SQ_TASKRUN as soon as a receive waits to be run, and the reap clears it', { skip }, async () => {
+test('with TASKRUN_FLAG and DEFER_TASKRUN, sqFlags shows IORING_SQ_TASKRUN as soon as a receive waits to be run, and the reap clears it', { skip }, async () => {
   const { ring, fd, socket, handle, completions } = await acceptedPair()
   const pool = ring.bufferRing(1, 4, 64)
   try {
-    if (!(ring.setupFlags & IORING_SETUP_TASKRUN_FLAG)) return
+    // Without DEFER_TASKRUN the completion runs as task work when this thread returns from its own write(2),
+    // clearing the flag before it can be read: only a deferred ring shows it here.
+    if (!(ring.setupFlags & IORING_SETUP_TASKRUN_FLAG) || !(ring.setupFlags & IORING_SETUP_DEFER_TASKRUN)) return
     ring.recv(fd, pool.group, 400, true)
     ring.submitAndReap(handle)
     assert.equal(ring.sqFlags & IORING_SQ_TASKRUN, 0)
