@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadHandler, serveOneLoop } from '../serve/one-loop.ts'
 import { StaticFiles } from '../static/static-files.ts'
-import { parksOnThreadPool } from '../tcp/epoll/listen.ts'
+import { parksOnThreadPool } from '../tcp/park-budget.ts'
 import type { Change } from '../watch/types.ts'
 import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
 

@@ -21,7 +21,7 @@ import { WorkerExitedError } from '../errors.ts'
 import { httpUrl } from '../http/types.ts'
 import { resolveLimits } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
-import { parkedWaits, threadPoolSize } from '../tcp/epoll/loop.ts'
+import { parkedWaits, threadPoolSize } from '../tcp/park-budget.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import type { Server, WorkersServeOptions } from '../serve/types.ts'
 import type { Backend } from '../tcp/types.ts'
@@ -56,7 +56,7 @@ interface Pool {
   /** What the workers serve on, as the first one reported it. */
   backend: Backend
   backendReason: string
-  /** True when a worker's idle epoll loop waits on libuv's thread pool (src/tcp/epoll/loop.ts). */
+  /** True when a worker's idle loop waits on libuv's thread pool (src/tcp/park-budget.ts). */
   parksOnThreadPool: boolean
 }
 
@@ -90,10 +90,10 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     for (const worker of pool.workers) worker?.postMessage({ type: 'invalidate', changes })
   })
   log(`wirespeed: serving with ${count} worker threads (reusePort)`)
-  // Where an idle epoll loop waits on libuv's thread pool, one thread is left to fs, DNS and zlib (src/tcp/epoll/loop.ts).
+  // Where an idle loop waits on libuv's thread pool, one thread is left to fs, DNS and zlib (src/tcp/park-budget.ts).
   const poolThreads = threadPoolSize()
   if (pool.parksOnThreadPool && count > poolThreads - 1) {
-    log(`wirespeed: ${count} epoll loops share libuv's ${poolThreads} thread-pool threads, so ${count - (poolThreads - 1)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
+    log(`wirespeed: ${count} event loops share libuv's ${poolThreads} thread-pool threads, so ${count - (poolThreads - 1)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
   }
   const slots = new BigInt64Array(counters)
   const sum = (offset: number) => {
@@ -147,7 +147,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
  * run 10 s.
  */
 function startWorker(pool: Pool, index: number, setupOf: (index: number) => WorkerSetup, log: (line: string) => void): Promise<void> {
-  // The workers' epoll loops count their parked waits on the one thread pool together (src/tcp/epoll/loop.ts).
+  // The workers' loops count their parked waits on the one thread pool together (src/tcp/park-budget.ts).
   parkedWaits()
   const worker = new Worker(entry, { workerData: setupOf(index) })
   const startedAt = Date.now()

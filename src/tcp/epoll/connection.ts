@@ -22,9 +22,9 @@ import type { Connection, Handlers, StringEncoding } from '../types.ts'
 import {
   EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_MORE, MSG_NOSIGNAL, SHUT_WR, SO_ERROR, SOL_SOCKET,
   systemError, type Libc,
-} from './libc.ts'
+} from '../../ffi/libc.ts'
 import type { EpollLoop, Target } from './loop.ts'
-import { decodeAddress, SOCKADDR_BYTES_MAX } from './sockaddr.ts'
+import { decodeAddress, SOCKADDR_BYTES_MAX } from '../../ffi/sockaddr.ts'
 
 export class EpollConnection<Data = unknown> implements Connection<Data>, Target {
   data: Data

@@ -15,10 +15,10 @@ import { EpollConnection } from './connection.ts'
 import {
   EAGAIN, EINPROGRESS, EINTR, EMFILE, ENFILE, EPOLLERR, EPOLLIN, EPOLLOUT, errnoName, IPPROTO_TCP, loadLibc, SO_ERROR,
   SO_REUSEADDR, SO_REUSEPORT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY, type Libc,
-} from './libc.ts'
+} from '../../ffi/libc.ts'
 import { EpollLoop } from './loop.ts'
-import { AF_UNIX } from './libc.ts'
-import { boundPort, encodeAddress, encodeUnixPath } from './sockaddr.ts'
+import { AF_UNIX } from '../../ffi/libc.ts'
+import { boundPort, encodeAddress, encodeUnixPath } from '../../ffi/sockaddr.ts'
 
 const ACCEPTS_PER_EVENT = 64
 const ACCEPT_BACKOFF_MS = 100
@@ -28,11 +28,6 @@ let loop: EpollLoop | undefined
 async function loopOfThisThread(): Promise<EpollLoop> {
   loop ??= new EpollLoop(await loadLibc())
   return loop
-}
-
-/** True when this thread's epoll loop, once idle, waits on libuv's thread pool rather than in Node's own loop (loop.ts). */
-export function parksOnThreadPool(): boolean {
-  return loop !== undefined && !loop.parksInNodeLoop
 }
 
 /** Loads koffi and binds the calls (nothing is opened). @throws KoffiMissingError without koffi */
