@@ -23,7 +23,7 @@ export interface HttpServerOptions {
   port?: number
   /** Share the port with other processes or threads (Linux, BSD; Node 22.12 or later). */
   reusePort?: boolean
-  /** The transport backend (default: WIRESPEED_BACKEND, else epoll on Linux, else node). */
+  /** The transport backend (default: WIRESPEED_BACKEND, else the first that runs here: epoll on Linux where koffi loads, else node). */
   backend?: Backend
   handler: Handler
   /** Overrides of the defaults in src/limits.ts, validated here. */

@@ -1,22 +1,19 @@
 /*
  * `listen()` and `connect()`: TCP servers and clients whose connections share one handlers object. This is
- * the facade over the transport backends (./node today): it checks the options, resolves the host, and
- * hands the backend a complete set of options. Host names resolve through `node:dns` (getaddrinfo) before
+ * the facade over the transport backends (the registry, ./backends.ts, chooses one): it checks the options,
+ * resolves the host, and hands the backend a complete set of options. Host names resolve through `node:dns` (getaddrinfo) before
  * the socket is made, so a name that does not resolve fails with a message naming it.
  */
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { HostNotFoundError, KoffiMissingError } from '../errors.ts'
+import { HostNotFoundError } from '../errors.ts'
 import { checkLimit, defaultLimits, limitSpecs, tcpLimitSpecs } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
-import type { TransportBackend } from './backend.ts'
-import { nodeBackend } from './node/listen.ts'
-import type { Backend, ConnectOptions, Connection, Listener, ListenOptions } from './types.ts'
+import { chooseBackend } from './backends.ts'
+import type { ConnectOptions, Connection, Listener, ListenOptions } from './types.ts'
 
 /** The first Node whose net.Server.listen() takes reusePort. */
 export const REUSE_PORT_NODE = '22.12'
-
-const BACKENDS: readonly Backend[] = ['node', 'epoll']
 
 /**
  * Starts a TCP server.
@@ -33,7 +30,7 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   const idleTimeoutMs = options.idleTimeoutMs ?? 0
   checkLimit('idleTimeoutMs', idleTimeoutMs, tcpLimitSpecs.idleTimeoutMs)
   if (options.backlog !== undefined) checkLimit('backlog', options.backlog, tcpLimitSpecs.backlog)
-  const { backend, reason } = await chooseBackend(options.backend)
+  const { backend, reason } = await chooseBackend({ asked: options.backend })
   const listener = await backend.listen({
     host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
     port,
@@ -58,53 +55,13 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   if (options.path === undefined) checkLimit('port', options.port, tcpLimitSpecs.connectPort)
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
   checkLimit('writeBufferBytesHigh', writeBufferBytesHigh, limitSpecs.writeBufferBytesHigh)
-  return (await chooseBackend(options.backend)).backend.connect({
+  return (await chooseBackend({ asked: options.backend })).backend.connect({
     host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
     port: options.port,
     path: options.path,
     writeBufferBytesHigh,
     handlers: options.handlers,
   })
-}
-
-/**
- * The backend to use, and why: the `backend` option, else WIRESPEED_BACKEND, else epoll on Linux where it
- * loads (koffi present), else node. An explicit epoll that cannot load is an error; the default falls back.
- */
-async function chooseBackend(asked: Backend | undefined): Promise<{ backend: TransportBackend; reason: string }> {
-  const fromEnvironment = process.env.WIRESPEED_BACKEND
-  if (asked !== undefined) return { backend: await backendNamed(asked, 'backend'), reason: 'the backend option' }
-  if (fromEnvironment !== undefined && fromEnvironment !== '') {
-    return { backend: await backendNamed(fromEnvironment, 'WIRESPEED_BACKEND'), reason: `WIRESPEED_BACKEND=${fromEnvironment}` }
-  }
-  if (process.platform !== 'linux') return { backend: nodeBackend, reason: `the portable default (epoll is Linux only; this is ${process.platform})` }
-  try {
-    return { backend: await loadEpoll(), reason: 'the default on Linux' }
-  } catch (error) {
-    if (!(error instanceof KoffiMissingError)) throw error
-    return { backend: nodeBackend, reason: 'koffi is not installed, so epoll cannot load (npm install koffi)' }
-  }
-}
-
-async function backendNamed(name: string, option: string): Promise<TransportBackend> {
-  if (name === 'node') return nodeBackend
-  if (name === 'epoll') {
-    if (process.platform !== 'linux') throw new RangeError(`Invalid ${option === 'backend' ? 'option backend' : option}: epoll needs Linux (this is ${process.platform}); use node`)
-    return loadEpoll()
-  }
-  throw new RangeError(`Invalid ${option === 'backend' ? 'option backend' : option} ${JSON.stringify(name)}: expected one of ${BACKENDS.join(', ')}`)
-}
-
-/** The epoll backend with its system calls bound. @throws KoffiMissingError without koffi */
-async function loadEpoll(): Promise<TransportBackend> {
-  const { epollBackend, ready } = await import('./epoll/listen.ts')
-  await ready()
-  return epollBackend
-}
-
-/** The backend a listen() with no `backend` option would use now (for tests that look under the hood). */
-export async function defaultBackend(): Promise<Backend> {
-  return (await chooseBackend(undefined)).backend.name
 }
 
 /** Resolves a host name to one address with getaddrinfo; an IP literal is returned as it is. */

@@ -1,6 +1,6 @@
 /*
- * The TCP layer's interface, the same for every backend (node:net today, an epoll loop through FFI next):
- * one handlers object per server, and connections that batch writes, report backpressure, and say how far
+ * The TCP layer's interface, the same for every backend (the registry, ./backends.ts, lists them): one
+ * handlers object per server, and connections that batch writes, report backpressure, and say how far
  * delivery has got. test/tcp/transport.test.ts runs one contract over every backend.
  */
 
@@ -89,8 +89,9 @@ export interface Connection<Data = unknown> {
 }
 
 /**
- * The transport backends: 'node' (node:net, every OS) and 'epoll' (Linux, through koffi). Chosen by the
- * `backend` option, else the WIRESPEED_BACKEND environment variable, else node.
+ * The transport backends: 'epoll' (Linux, through koffi) and 'node' (node:net, every OS). Chosen by the
+ * `backend` option, else the WIRESPEED_BACKEND environment variable, else the first in the registry
+ * (src/tcp/backends.ts) that runs here: epoll on Linux where koffi loads, else node.
  */
 export type Backend = 'node' | 'epoll'
 
@@ -129,7 +130,7 @@ export interface ListenOptions<Data = unknown> {
   writeBufferBytesHigh?: number
   /** How strings passed to `connection.write()` are encoded. Default 'utf8'. */
   stringEncoding?: StringEncoding
-  /** The transport backend (default: WIRESPEED_BACKEND, else node). */
+  /** The transport backend (default: WIRESPEED_BACKEND, else the first that runs here: epoll on Linux, else node). */
   backend?: Backend
   handlers: Handlers<Data>
 }
@@ -156,7 +157,7 @@ export interface ConnectOptions<Data = unknown> {
   path?: string
   handlers: Handlers<Data>
   writeBufferBytesHigh?: number
-  /** The transport backend (default: WIRESPEED_BACKEND, else node). */
+  /** The transport backend (default: WIRESPEED_BACKEND, else the first that runs here: epoll on Linux, else node). */
   backend?: Backend
 }
 

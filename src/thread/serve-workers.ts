@@ -53,8 +53,8 @@ interface Pool {
   restarts: number
   backoffMs: number
   port: number
-  /** What the workers serve on, as the first one reported it. */
-  backend: Backend
+  /** What the workers serve on, as the first one reported it (set before serveWorkers() returns). */
+  backend: Backend | undefined
   backendReason: string
   /** True when a worker's idle loop waits on libuv's thread pool (src/tcp/park-budget.ts). */
   parksOnThreadPool: boolean
@@ -74,7 +74,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
   const limits = resolveLimits(options.limits)
   const counters = new SharedArrayBuffer(count * COUNTERS_PER_WORKER * 8)
   const host = options.host ?? '127.0.0.1'
-  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: 'node', backendReason: '', parksOnThreadPool: false }
+  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: undefined, backendReason: '', parksOnThreadPool: false }
   const setupOf = (index: number): WorkerSetup => ({ index, host, port: pool.port, limits: options.limits, backend: options.backend, handlerModule, staticRoot, counters })
   const start = (index: number): Promise<void> => startWorker(pool, index, setupOf, log)
   try {
@@ -118,7 +118,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     },
     subscriberCount: () => 0,
     limits,
-    backend: pool.backend,
+    backend: pool.backend!,
     backendReason: pool.backendReason,
     get connections() {
       return sum(2)

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Request, Response } from '../../src/index.ts'
 import { loadLibc } from '../../src/ffi/libc.ts'
-import { defaultBackend } from '../../src/tcp/listen.ts'
+import { defaultBackend } from '../../src/tcp/backends.ts'
 import { assertNoOpenHandles, exchange, RawClient, withServer } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { threadPoolSize } from '../../src/tcp/park-budget.ts'
-import { defaultBackend } from '../../src/tcp/listen.ts'
+import { defaultBackend } from '../../src/tcp/backends.ts'
 
 const fixture = fileURLToPath(new URL('./fixtures/idle-workers.ts', import.meta.url))
 // Once, in the pass on the epoll backend (the child serves on epoll whatever this process uses).
