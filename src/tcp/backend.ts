@@ -4,6 +4,7 @@
  * with the system's code as `reason`.
  */
 import { ListenError } from '../errors.ts'
+import type { Stages } from './stages.ts'
 import type { Backend, Connection, Handlers, Listener, StringEncoding } from './types.ts'
 
 export interface BackendListenOptions<Data> {
@@ -17,6 +18,8 @@ export interface BackendListenOptions<Data> {
   writeBufferBytesHigh: number
   stringEncoding: StringEncoding
   handlers: Handlers<Data>
+  /** The chain before open, or undefined when it is empty (then `handlers.open` runs at accept). */
+  stages: Stages<Data> | undefined
 }
 
 export interface BackendConnectOptions<Data> {

@@ -57,6 +57,8 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
   #endRequested = false
   #closed = false
   #error: Error | undefined
+  /** The peer as a stage before open set it (a PROXY header's source), else undefined: the socket's. */
+  #peer: { address: string; port: number } | undefined = undefined
 
   constructor(handlers: Handlers<Data>, writeBufferBytesHigh: number, stringEncoding: StringEncoding) {
     this.data = undefined as Data
@@ -65,8 +67,6 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
     this.#stringEncoding = stringEncoding
   }
 
-  abstract readonly remoteAddress: string | undefined
-  abstract readonly remotePort: number | undefined
   abstract readonly localPort: number | undefined
   abstract readonly sentBytes: number
   abstract setTimeout(idleTimeoutMs: number): void
@@ -84,6 +84,25 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
   protected abstract destroySocket(): void
   /** True when the socket is gone before the backend has reported it (node:net's destroyed). */
   protected abstract gone(): boolean
+  /** The socket's peer address and port. */
+  protected abstract socketRemoteAddress(): string | undefined
+  protected abstract socketRemotePort(): number | undefined
+
+  /** The peer's address: the socket's, or the one a stage before open set (PROXY protocol). */
+  get remoteAddress(): string | undefined {
+    return this.#peer === undefined ? this.socketRemoteAddress() : this.#peer.address
+  }
+  get remotePort(): number | undefined {
+    return this.#peer === undefined ? this.socketRemotePort() : this.#peer.port
+  }
+  /** @internal Sets the peer the protocol will see (a stage before open: ./stages.ts). */
+  setPeer(address: string, port: number): void {
+    this.#peer = { address, port }
+  }
+  /** @internal Replaces the handlers every later event goes to (./stages.ts, at open). */
+  setHandlers(handlers: Handlers<Data>): void {
+    this.#handlers = handlers
+  }
 
   /** True once the connection is closed or destroyed. */
   get closed(): boolean {

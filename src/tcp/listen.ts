@@ -7,9 +7,10 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { HostNotFoundError } from '../errors.ts'
-import { checkLimit, defaultLimits, limitSpecs, tcpLimitSpecs } from '../limits.ts'
+import { checkLimit, defaultLimits, limitOrDefault, limitSpecs, tcpLimitSpecs } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
 import { chooseBackend } from './backends.ts'
+import type { Stages } from './stages.ts'
 import type { ConnectOptions, Connection, Listener, ListenOptions } from './types.ts'
 
 /** The first Node whose net.Server.listen() takes reusePort. */
@@ -30,6 +31,7 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   const idleTimeoutMs = options.idleTimeoutMs ?? 0
   checkLimit('idleTimeoutMs', idleTimeoutMs, tcpLimitSpecs.idleTimeoutMs)
   if (options.backlog !== undefined) checkLimit('backlog', options.backlog, tcpLimitSpecs.backlog)
+  const stages = stagesOf(options)
   const { backend, reason } = await chooseBackend({ asked: options.backend })
   const listener = await backend.listen({
     host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
@@ -41,6 +43,7 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
     writeBufferBytesHigh,
     stringEncoding: options.stringEncoding ?? 'utf8',
     handlers: options.handlers,
+    stages,
   })
   return { ...listener, backendReason: reason }
 }
@@ -62,6 +65,14 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
     writeBufferBytesHigh,
     handlers: options.handlers,
   })
+}
+
+/** The chain before open with its bounds checked, or undefined when there is none (nothing to run per connection). */
+function stagesOf<Data>(options: ListenOptions<Data>): Stages<Data> | undefined {
+  const timeoutMs = limitOrDefault('stageTimeoutMs', options.stageTimeoutMs, tcpLimitSpecs.stageTimeoutMs)
+  const bytesMax = limitOrDefault('stageBytesMax', options.stageBytesMax, tcpLimitSpecs.stageBytesMax)
+  if (options.stages === undefined || options.stages.length === 0) return undefined
+  return { list: [...options.stages], handlers: options.handlers, timeoutMs, bytesMax }
 }
 
 /** Resolves a host name to one address with getaddrinfo; an IP literal is returned as it is. */

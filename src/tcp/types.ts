@@ -113,6 +113,44 @@ export interface Protocol {
   shutdown?(): void
 }
 
+/** What a stage may do with the connection before open. */
+export interface StageConnection {
+  readonly remoteAddress: string | undefined
+  readonly remotePort: number | undefined
+  readonly closed: boolean
+  /** True once `end()` was called. */
+  readonly ending: boolean
+  /** Sets the address and port the protocol will see as the peer's (a PROXY header's source). */
+  setPeer(address: string, port: number): void
+  write(bytes: string | Uint8Array): boolean
+  end(bytes?: string | Uint8Array): void
+  destroy(error?: Error): void
+}
+
+/**
+ * One stage before open (src/tcp/stages.ts runs the chain).
+ * @example
+ * // Consumes a magic line, or refuses the connection.
+ * const magic: Stage = {
+ *   name: 'magic line',
+ *   take(bytes, connection) {
+ *     if (bytes.length < 6) return STAGE_MORE
+ *     if (bytes.toString('latin1', 0, 6) !== 'MAGIC\n') connection.destroy()
+ *     return 6
+ *   },
+ * }
+ */
+export interface Stage {
+  /** What it reads, for messages ("PROXY header"). */
+  readonly name: string
+  /**
+   * Reads what has arrived for this stage: every byte not consumed by the stages before it, from the first
+   * (bytes that came in several reads are joined). It may end or destroy the connection.
+   * @returns the bytes it consumed, now that it is done; or STAGE_MORE (-1) to wait for more
+   */
+  take(bytes: Buffer, connection: StageConnection): number
+}
+
 export interface ListenOptions<Data = unknown> {
   /** Address or host name to listen on. Default 127.0.0.1 (loopback only: opt in to 0.0.0.0 or ::). */
   host?: string
@@ -132,6 +170,15 @@ export interface ListenOptions<Data = unknown> {
   stringEncoding?: StringEncoding
   /** The transport backend (default: WIRESPEED_BACKEND, else the first that runs here: epoll on Linux, else node). */
   backend?: Backend
+  /**
+   * @internal Stages each connection passes through on raw bytes before `handlers.open` (./stages.ts); the
+   * PROXY protocol and TLS issues add the real ones.
+   */
+  stages?: readonly Stage[]
+  /** @internal Time from accept to the end of the stages (default `stageTimeoutMs` in src/limits.ts). */
+  stageTimeoutMs?: number
+  /** @internal Bytes the stages may take (default `stageBytesMax` in src/limits.ts). */
+  stageBytesMax?: number
   handlers: Handlers<Data>
 }
 

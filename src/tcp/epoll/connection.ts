@@ -57,10 +57,10 @@ export class EpollConnection<Data = unknown> extends ConnectionCore<Data> implem
     loop.add(fd, this, this.#interest)
   }
 
-  get remoteAddress(): string | undefined {
+  protected socketRemoteAddress(): string | undefined {
     return this.#peerAddress()?.address
   }
-  get remotePort(): number | undefined {
+  protected socketRemotePort(): number | undefined {
     return this.#peerAddress()?.port
   }
   get localPort(): number | undefined {

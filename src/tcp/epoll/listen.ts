@@ -11,6 +11,7 @@
 import { ConnectError } from '../../errors.ts'
 import { listenError, type BackendConnectOptions, type BackendListenOptions, type TransportBackend } from '../backend.ts'
 import type { Connection, Listener } from '../types.ts'
+import { startStages, stagingHandlers } from '../stages.ts'
 import { EpollConnection } from './connection.ts'
 import {
   EAGAIN, EINPROGRESS, EINTR, EMFILE, ENFILE, EPOLLERR, EPOLLIN, EPOLLOUT, errnoName, IPPROTO_TCP, loadLibc, SO_ERROR,
@@ -44,7 +45,9 @@ function setOption(libc: Libc, fd: number, level: number, name: number): void {
 async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<Listener<Data>> {
   const epoll = await loopOfThisThread()
   const libc = epoll.libc
-  const { host, port, handlers } = options
+  const { host, port, handlers, stages } = options
+  // With stages, a connection has the staging handlers until its stages are done (../stages.ts).
+  const first = stages === undefined ? handlers : stagingHandlers
   const address = options.path !== undefined ? encodeUnixPath(options.path) : encodeAddress(host, port)
   const fd = libc.socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
   if (fd < 0) throw listenError(errnoName(libc.errno()), 'socket', host, port)
@@ -84,10 +87,11 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
           return
         }
         if (tcp) setOption(libc, client, IPPROTO_TCP, TCP_NODELAY)
-        const connection = new EpollConnection(client, epoll, handlers, options.writeBufferBytesHigh, options.stringEncoding, forget)
+        const connection = new EpollConnection(client, epoll, first, options.writeBufferBytesHigh, options.stringEncoding, forget)
         connections.add(connection)
         if (options.idleTimeoutMs > 0) connection.setTimeout(options.idleTimeoutMs)
-        handlers.open?.(connection)
+        if (stages === undefined) handlers.open?.(connection)
+        else startStages(connection, stages)
       }
     },
   }

@@ -47,10 +47,10 @@ export class NodeConnection<Data = unknown> extends ConnectionCore<Data> {
     socket.on('timeout', onSocketTimeout)
   }
 
-  get remoteAddress(): string | undefined {
+  protected socketRemoteAddress(): string | undefined {
     return this.#socket.remoteAddress
   }
-  get remotePort(): number | undefined {
+  protected socketRemotePort(): number | undefined {
     return this.#socket.remotePort
   }
   get localPort(): number | undefined {
