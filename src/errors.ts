@@ -19,6 +19,7 @@
  *   files: PATH_NOT_FOUND, NOT_A_FOLDER, PATH_REFUSED, FILE_CHANGED
  *   threads: THREAD_EXITED, THREAD_TIMEOUT, WORKER_EXITED (a spawned function's own error is passed on as
  *     it was thrown, with its name and stack)
+ *   the command line (UsageError): BAD_USAGE, UNKNOWN_OPTION
  */
 
 /** The codes of requests the HTTP server refuses (each answered with the status its HttpError carries). */
@@ -27,8 +28,8 @@ export type HttpErrorCode =
   | 'BAD_TARGET' | 'BAD_TRANSFER_ENCODING' | 'BAD_VERSION' | 'BARE_LF' | 'BLANK_LINES' | 'BODY_TIMEOUT'
   | 'BODY_TOO_LARGE' | 'CONNECTION_CLOSED' | 'CONTENT_LENGTH_AND_TRANSFER_ENCODING' | 'EXPECTATION_FAILED'
   | 'HANDLER_FAILED' | 'HEADERS_TIMEOUT' | 'HEADERS_TOO_LARGE' | 'HEADER_TOO_LARGE' | 'INCOMPLETE_BODY'
-  | 'INTERNAL' | 'METHOD_NOT_IMPLEMENTED' | 'MISSING_HOST' | 'MULTIPLE_HOST' | 'OBS_FOLD'
-  | 'TOO_MANY_CONNECTIONS' | 'TOO_MANY_HEADERS' | 'UNSUPPORTED_TRANSFER_ENCODING' | 'URI_TOO_LONG'
+  | 'INTERNAL' | 'METHOD_NOT_IMPLEMENTED' | 'MISSING_HOST' | 'MULTIPLE_CONTENT_TYPE' | 'MULTIPLE_HOST' | 'OBS_FOLD'
+  | 'TOO_MANY_CONNECTIONS' | 'TOO_MANY_HEADERS' | 'TRACE_WITH_CONTENT' | 'UNSUPPORTED_TRANSFER_ENCODING' | 'URI_TOO_LONG'
   | 'VERSION_NOT_SUPPORTED'
 
 /** Every code a WirespeedError can carry. */
@@ -41,6 +42,7 @@ export type ErrorCode =
   | 'KOFFI_MISSING' | 'SYSTEM_CALL_FAILED' | 'NODE_TOO_OLD'
   | 'PATH_NOT_FOUND' | 'NOT_A_FOLDER' | 'PATH_REFUSED' | 'FILE_CHANGED'
   | 'THREAD_EXITED' | 'THREAD_TIMEOUT' | 'WORKER_EXITED'
+  | 'BAD_USAGE' | 'UNKNOWN_OPTION'
 
 /**
  * The base of every error wirespeed throws on purpose.
@@ -270,5 +272,23 @@ export class WorkerExitedError extends WirespeedError {
   constructor(message: string) {
     super('WORKER_EXITED', message)
     this.name = 'WorkerExitedError'
+  }
+}
+
+// The command line
+
+/**
+ * A `wirespeed` command was given what it cannot take: an option it does not have (UNKNOWN_OPTION, with
+ * `unknownOption` naming it as typed), or a bad value, a missing argument, a folder that is not there
+ * (BAD_USAGE). The command prints it in one line and exits 2.
+ * @example
+ * throw new UsageError('Missing --name: expected a shared-memory object name such as /demo')
+ */
+export class UsageError extends WirespeedError {
+  readonly unknownOption: string | undefined
+  constructor(message: string, unknownOption?: string) {
+    super(unknownOption === undefined ? 'BAD_USAGE' : 'UNKNOWN_OPTION', message)
+    this.name = 'UsageError'
+    this.unknownOption = unknownOption
   }
 }

@@ -2,7 +2,7 @@ export {
   BridgeError, ChannelBusyError, ChannelClosedError, ChannelIncompatibleError, ChannelInUseError, ChannelNotFoundError,
   ChannelTimeoutError, ConnectError, FileChangedError, FrameError, HostNotFoundError, HttpError, KoffiMissingError,
   ListenError, NodeTooOldError, RouteError, NotAFolderError, PathNotFoundError, PathRefusedError, PeerGoneError, SystemCallError,
-  ThreadError, WirespeedError, WorkerExitedError, type ErrorCode, type HttpErrorCode,
+  ThreadError, UsageError, WirespeedError, WorkerExitedError, type ErrorCode, type HttpErrorCode,
 } from './errors.ts'
 export { defaultLimits, resolveLimits, webSocketLimitSpecs, type Limits } from './limits.ts'
 export { connect, encodeFrame, FrameDecoder, listen, writeFrame, type Backend, type Connection, type ConnectOptions, type Handlers, type ListenOptions, type Listener, type Protocol } from './tcp/index.ts'

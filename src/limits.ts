@@ -45,6 +45,13 @@ export const limitSpecs = {
   shutdownTimeoutMs: { value: 10_000, min: 0, max: 3_600_000 },
   /** Bytes queued for one socket before `write()` reports backpressure and reading pauses. */
   writeBufferBytesHigh: { value: 64 * 1024, min: 1024, max: 1 << 30 },
+  /**
+   * With `workers`: WebSocket topics whose subscriber counts the main thread keeps (each worker reports its
+   * counts as they change), for `server.subscriberCount()` and `server.publish()`'s count. Past it, a new
+   * topic is left out of both (said once in the log) until a tracked one loses its last subscriber.
+   * 65,536 topics with two workers is a few MiB on the main thread.
+   */
+  topicsTrackedMax: { value: 65_536, min: 0, max: 1 << 24 },
 } as const satisfies Record<string, LimitSpec>
 
 // TCP: `listen()` and `connect()`.
@@ -162,6 +169,22 @@ export function checkLimit(name: string, value: unknown, spec: Pick<LimitSpec, '
   if (integer && (!spec.powerOfTwo || (value & (value - 1)) === 0)) return
   const what = spec.powerOfTwo ? 'a power of two' : 'an integer'
   throw new RangeError(`Invalid option ${name}: expected ${what} from ${spec.min} to ${spec.max}, got ${String(value)}`)
+}
+
+/**
+ * Throws a TypeError naming the first key of `options` that is not one of `names` (a misspelt or misplaced
+ * option would otherwise be ignored without a word). Keys whose value is undefined are let through, as a
+ * caller spreading optional settings leaves them. Only a plain object is checked: a class instance (a
+ * handlers object with state of its own) may carry fields of its own.
+ * @example
+ * checkOptionNames('static', { root: '.', spa: true }, ['root']) // TypeError: Unknown option static.spa: expected one of root
+ */
+export function checkOptionNames(prefix: string, options: object, names: readonly string[]): void {
+  const prototype = Object.getPrototypeOf(options)
+  if (prototype !== Object.prototype && prototype !== null) return
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined && !names.includes(name)) throw new TypeError(`Unknown option ${prefix}.${name}: expected one of ${names.join(', ')}`)
+  }
 }
 
 /** `given` when set (checked against `spec`), else the spec's default. */

@@ -100,3 +100,10 @@ test('no value is forced into a type it is not (as unknown as)', () => {
   const forced = filesUnder(src, '.ts').filter((file) => /as unknown as/.test(readFileSync(file, 'utf8')))
   assert.deepEqual(forced.map((file) => relative(root, file)), [])
 })
+
+test('nothing under src/ throws a bare Error: an operating error is a WirespeedError, a broken invariant an assertion', () => {
+  const bare = filesUnder(src, '.ts').flatMap((file) =>
+    readFileSync(file, 'utf8').split('\n').flatMap((line, index) => (/\bthrow new Error\(/.test(line) ? [`${relative(root, file)}:${index + 1}`] : [])),
+  )
+  assert.deepEqual(bare, [], `throw new Error( in:\n${bare.join('\n')}`)
+})

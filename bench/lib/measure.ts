@@ -4,22 +4,17 @@
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
 import { spawn } from './children.ts'
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { buildC, cCompiler, which } from '../../src/cli/build-c.ts'
+import { median } from '../../src/cli/median.ts'
+
+// Shared with `wirespeed shm client`, which lives in src (shipped): building the C references, and medians.
+export { buildC, median, which }
 
 export const SERVER_CORE = '0'
 export const LOAD_CORE = '1'
-
-/** True when a command can be run (found on PATH, or at one of the given paths). */
-export function which(command: string, ...paths: string[]): string | undefined {
-  for (const path of paths) if (existsSync(path)) return path
-  try {
-    return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
 
 const taskset = which('taskset')
 
@@ -115,12 +110,6 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
-
 /** One line about this machine, the runtimes and the pinning, for the top of every results file. */
 export function machineLines(tools: Record<string, string | undefined>): string[] {
   const cpu = /model name\s*:\s*(.*)/.exec(safeRead('/proc/cpuinfo'))?.[1] ?? 'unknown CPU'
@@ -149,24 +138,4 @@ export function toolVersion(argv: string[], pattern: RegExp): string | undefined
 }
 
 /** The machine's C compiler, if any (for the C references). */
-export const cc = which('cc') ?? which('gcc') ?? which('clang')
-
-/**
- * Compiles a C reference `source` to `output` (again only when the source, or a file it includes, is newer).
- * @param flags more compiler flags (`-shared -fPIC` for a library)
- * @param includes files `source` includes, whose changes rebuild it too
- * @returns why it cannot run here, or undefined when it is ready
- */
-export function buildC(source: string, output: string, log: (line: string) => void, flags: string[] = [], includes: string[] = []): string | undefined {
-  if (!cc) return 'no C compiler found'
-  try {
-    mkdirSync(output.slice(0, output.lastIndexOf('/')), { recursive: true })
-    if (!existsSync(output) || [source, ...includes].some((file) => statSync(output).mtimeMs < statSync(file).mtimeMs)) {
-      execFileSync(cc, ['-O2', ...flags, '-o', output, source], { stdio: 'pipe' })
-      log(`built ${output} with ${cc}`)
-    }
-    return undefined
-  } catch (error) {
-    return `${source} did not build: ${(error as Error).message.split('\n')[0]}`
-  }
-}
+export const cc = cCompiler()

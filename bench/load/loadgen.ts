@@ -28,17 +28,32 @@ const one = values.body === undefined
 const batch = one.repeat(pipeline)
 
 interface State {
+  /** The start of a head that has not fully arrived (a head is small: only it is ever held). */
   held: Buffer
+  /** Body bytes of the current reply still to come: skipped as they arrive, never kept. */
+  bodyLeft: number
   owed: number
 }
 let requests = 0
 let errors = 0
 let running = true
 
+/**
+ * Counts the replies `bytes` completes. Bodies are skipped by their length and only a partial head is held,
+ * so counting costs time linear in the bytes received: a 4 MiB body arriving in 64 KiB reads is not copied
+ * again on every read (the load generator must cost far less than the server it loads).
+ */
 function countReplies(state: State, bytes: Buffer): number {
-  let buffer = state.held.length ? Buffer.concat([state.held, bytes]) : bytes
-  let position = 0
   let count = 0
+  let position = 0
+  if (state.bodyLeft > 0) {
+    position = Math.min(state.bodyLeft, bytes.length)
+    state.bodyLeft -= position
+    if (state.bodyLeft > 0) return 0
+    count++
+  }
+  const buffer = state.held.length ? Buffer.concat([state.held, bytes.subarray(position)]) : bytes
+  if (state.held.length) position = 0
   for (;;) {
     const headEnd = buffer.indexOf('\r\n\r\n', position)
     if (headEnd < 0) break
@@ -46,11 +61,16 @@ function countReplies(state: State, bytes: Buffer): number {
     const at = head.indexOf('content-length:')
     const length = at < 0 ? 0 : parseInt(head.slice(at + 15), 10)
     if (!head.startsWith('http/1.1 200')) errors++
-    if (buffer.length < headEnd + 4 + length) break
-    position = headEnd + 4 + length
+    const end = headEnd + 4 + length
+    if (buffer.length < end) {
+      state.bodyLeft = end - buffer.length
+      position = buffer.length
+      break
+    }
+    position = end
     count++
   }
-  state.held = Buffer.from(buffer.subarray(position))
+  state.held = position < buffer.length ? Buffer.from(buffer.subarray(position)) : Buffer.alloc(0)
   return count
 }
 
@@ -73,7 +93,7 @@ const handlers = {
 const open: Connection<State>[] = []
 for (let i = 0; i < connections; i++) {
   const connection = await connect<State>({ port, handlers })
-  connection.data = { held: Buffer.alloc(0), owed: pipeline }
+  connection.data = { held: Buffer.alloc(0), bodyLeft: 0, owed: pipeline }
   open.push(connection)
 }
 const started = performance.now()

@@ -12,6 +12,7 @@
  * Processes are pinned one per core; contenders are interleaved over rounds; medians, with ratios to the
  * C reference (or to MessagePort for the thread rows) from the same run.
  */
+import { PINGPONG_CHUNK, STREAM_CHUNK } from '../../src/cli/shm-turns.ts'
 import { spawn } from '../lib/children.ts'
 import { ratio, root, roundRatios } from '../lib/compare.ts'
 import { buildC, cc, machineLines, median, pinned } from '../lib/measure.ts'
@@ -167,16 +168,13 @@ const cases: Case[] = [
   },
 ]
 
-/** Roundtrips per turn of bench/load/shm-pingpong.ts, messages per turn of shm-stream.ts: about a millisecond each. */
-const PINGPONG_CHUNK = 2000
-const STREAM_CHUNK = 50_000
 const loops = `${root}bench/.work/shm-loops.so`
 /** Why the C loops' library cannot be built here (set by runShmBench), or undefined. */
 let noLoops: string | undefined
 /** The C sample from the same run as the process channel's (its case comes next). */
 let cSample: Sample | undefined
 
-/** Runs a driver that takes turns with C (bench/lib/turns.ts): the channel's sample, C's kept for cInTurns. */
+/** Runs a driver that takes turns with C (src/cli/shm-turns.ts): the channel's sample, C's kept for cInTurns. */
 async function inTurns(argv: string[]): Promise<Sample> {
   const result = await runJson(argv)
   cSample = result.cPerSecond === undefined ? undefined : { perSecond: result.cPerSecond, errors: result.cErrors! }

@@ -6,12 +6,15 @@
  * replies, and per-method objects are spread into "METHOD /path" routes. Per request: one lookup on the
  * path as sent; the match's parameters become `request.params`. A path served under other methods only is
  * 405 with `Allow` (RFC 9110 §15.5.6); OPTIONS on it, without an OPTIONS route, is 204 with `Allow`
- * (§9.3.7); HEAD is served by the GET route, without the body (§9.3.2). No match goes to the fallback.
+ * (§9.3.7), and a route that answers OPTIONS itself (its own, or one for every method) has the path's
+ * `Allow` added to a successful reply that sets none (./options.ts); HEAD is served by the GET route,
+ * without the body (§9.3.2). No match goes to the fallback.
  */
 import { RouteError } from '../errors.ts'
 import type { Request } from '../http/request.ts'
 import type { Response } from '../http/response.ts'
 import type { Handler } from '../http/types.ts'
+import { allowByDefault } from './options.ts'
 import { ROUTE_METHODS, Router } from './router.ts'
 import type { RouteHandler, RouteValue } from './types.ts'
 import { isWebResponse, prepareWebResponse, sendPrepared, writeWebResponse } from './web-response.ts'
@@ -47,8 +50,25 @@ export async function routeHandler(routes: Record<string, RouteValue>, fallback:
       return response.status(405).send(`Method Not Allowed: ${request.method} ${request.path} allows ${match.allow}\n`)
     }
     request.params = match.params
+    if (request.method === 'OPTIONS') allowByDefault(request, response, match.allow)
     return route(request, response)
   }
+}
+
+/**
+ * The methods a route table (checked by routeHandler() already) serves on some path: every method when a
+ * route takes them all ("/path" with a function or a Response), HEAD with GET.
+ * @internal
+ */
+export function routeMethods(routes: Record<string, RouteValue>): string[] {
+  const methods = new Set<string>()
+  for (const [key, value] of Object.entries(routes)) {
+    if (key[0] !== '/') methods.add(key.slice(0, key.indexOf(' ')))
+    else if (isWebResponse(value) || typeof value === 'function') for (const method of ROUTE_METHODS) methods.add(method)
+    else for (const method of Object.keys(value as object)) methods.add(method)
+  }
+  if (methods.has('GET')) methods.add('HEAD')
+  return [...methods]
 }
 
 async function routeOf(key: string, value: unknown): Promise<Handler> {

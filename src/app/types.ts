@@ -66,11 +66,16 @@ export interface FetchServer {
    */
   upgrade<Data>(request: globalThis.Request, options?: WebUpgradeOptions<Data>): boolean
   /**
-   * Sends a message to every WebSocket subscribed to `topic` (on this event loop: with workers, on each).
-   * @returns the number of sockets it was queued for (with workers, 0: the workers count their own)
+   * Sends a message to every WebSocket subscribed to `topic` (on this event loop; from the main thread of a
+   * server with workers, on each worker).
+   * @returns the number of sockets it was queued for; from the main thread of a server with workers, the
+   *   subscribers the workers last reported (each reports its per-topic counts as they change)
    */
   publish(topic: string, data: WebSocketData, compress?: boolean): number
-  /** WebSockets subscribed to `topic` on this event loop. */
+  /**
+   * WebSockets subscribed to `topic` on this event loop; on the main thread of a server with workers, on
+   * every worker, as last reported (up to `limits.topicsTrackedMax` topics).
+   */
   subscriberCount(topic: string): number
 }
 

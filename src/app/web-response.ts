@@ -94,11 +94,16 @@ export class LightResponse {
     return this.#real?.url ?? ''
   }
 
-  /** The real Response, made once; the headers read or changed so far go with it. */
+  /**
+   * The real Response, made once; the headers read or changed so far go with it, and so does the default
+   * Content-Type of its body: Bun's Response keeps a string body's `text/plain;charset=utf-8` out of its
+   * `headers` (Bun.serve adds it while sending), so made from the body alone it would be written with none.
+   */
   real(): globalThis.Response {
     if (this.#real === undefined) {
       const init = this.#init
-      this.#real = new GlobalResponse(this.#body, this.#headers === undefined ? init : { status: init?.status, statusText: init?.statusText, headers: this.#headers })
+      const headers = this.#headers ?? (defaultContentType(this.#body) === undefined ? undefined : this.headers)
+      this.#real = new GlobalResponse(this.#body, headers === undefined ? init : { status: init?.status, statusText: init?.statusText, headers })
     }
     return this.#real
   }
@@ -259,8 +264,10 @@ function emptyLength(response: NativeResponse, given: number): number {
 /** Streams a body with backpressure: Content-Length when the Response gave one, else chunked (1.0: until close). */
 async function writeStream(body: ReadableStream<Uint8Array>, status: number, lines: string, length: number, response: NativeResponse): Promise<void> {
   response.status(status).prepare(lines)
-  if (length >= 0 && Number.isSafeInteger(length)) response.setHeader('Content-Length', length)
-  if (response.request.method === 'HEAD' || status === 204 || status === 304) {
+  // 205 says there is no content (RFC 9110 §15.3.6): its reply ends with Content-Length: 0 whatever the body.
+  // Node's Response refuses a body with 205, 204 or 304; Bun's takes one, so it reaches here.
+  if (length >= 0 && Number.isSafeInteger(length) && status !== 205) response.setHeader('Content-Length', length)
+  if (response.request.method === 'HEAD' || status === 204 || status === 205 || status === 304) {
     await body.cancel()
     response.end()
     return

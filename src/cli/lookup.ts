@@ -8,31 +8,25 @@ import { isIP } from 'node:net'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
 
 export async function run(args: string[]): Promise<number> {
-  try {
-    const { values, positionals } = parseFlags(args, { reverse: { type: 'boolean' }, port: { type: 'string' }, help: { type: 'boolean' } })
-    if (values.help) {
-      process.stdout.write('Usage: wirespeed lookup <host> [--reverse] [--port 80]\n\nLists the addresses of a host name, or with --reverse the name of an address.\n')
-      return 0
-    }
-    if (positionals.length !== 1) throw new UsageError('Expected one host name or address')
-    const host = positionals[0]!
-    if (values.reverse) {
-      if (isIP(host) === 0) throw new UsageError(`--reverse takes an address, got ${JSON.stringify(host)}`)
-      const port = integerFlag('port', values.port, 80, 0, 65535)
-      const { hostname, service } = await lookupService(host, port).catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(`No name for ${host}:${port} (${error.code ?? error.message})`)
-      })
-      process.stdout.write(`${host} port ${port}  ->  ${hostname} (${service})\n`)
-      return 0
-    }
-    const addresses = await lookup(host, { all: true }).catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`Unknown host ${host} (${error.code ?? error.message})`)
-    })
-    for (const { address, family } of addresses) process.stdout.write(`${address.padEnd(40)} IPv${family}\n`)
+  const { values, positionals } = parseFlags(args, { reverse: { type: 'boolean' }, port: { type: 'string' }, help: { type: 'boolean' } })
+  if (values.help) {
+    process.stdout.write('Usage: wirespeed lookup <host> [--reverse] [--port 80]\n\nLists the addresses of a host name, or with --reverse the name of an address.\n')
     return 0
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`wirespeed lookup: ${error.message}\n`)
-    return 2
   }
+  if (positionals.length !== 1) throw new UsageError('Expected one host name or address')
+  const host = positionals[0]!
+  if (values.reverse) {
+    if (isIP(host) === 0) throw new UsageError(`--reverse takes an address, got ${JSON.stringify(host)}`)
+    const port = integerFlag('port', values.port, 80, 0, 65535)
+    const { hostname, service } = await lookupService(host, port).catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`No name for ${host}:${port} (${error.code ?? error.message})`)
+    })
+    process.stdout.write(`${host} port ${port}  ->  ${hostname} (${service})\n`)
+    return 0
+  }
+  const addresses = await lookup(host, { all: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`Unknown host ${host} (${error.code ?? error.message})`)
+  })
+  for (const { address, family } of addresses) process.stdout.write(`${address.padEnd(40)} IPv${family}\n`)
+  return 0
 }

@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url'
 import { serve } from '../serve/serve.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
-import { integerFlag, parseFlags, UsageError } from './args.ts'
+import { integerFlag, parseFlags, UsageError, withPortFlag } from './args.ts'
 import { formatBytes, formatCount } from './format.ts'
+import { untilSignal } from './until-signal.ts'
 
 const HELP = `Usage: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] [--workers N|auto]
 
@@ -35,14 +36,14 @@ export async function run(args: string[]): Promise<number> {
   const port = integerFlag('port', values.port, 5001, 0, 65535)
   const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
   if (workers !== undefined) requireNode('--workers', REUSE_PORT_NODE)
-  const server = await serve({ host: values.host ?? '127.0.0.1', port, static: { root }, workers })
+  const host = values.host ?? '127.0.0.1'
+  const server = await serve({ host, port, static: { root }, workers }).catch(withPortFlag(host, port))
+  // The signals are caught before the line is printed: whoever waits for the line may stop us at once.
+  const stopped = untilSignal()
   process.stdout.write(`wirespeed serving ${root} at ${server.url}/ (${server.backend} backend: ${server.backendReason})\n`)
 
   const live = process.stdout.isTTY ? startStatusLine(server) : undefined
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   if (live) clearInterval(live)
   if (process.stdout.isTTY) process.stdout.write('\n')
   await server.close()

@@ -4,6 +4,7 @@
  */
 import { watch } from '../watch/watch.ts'
 import { integerFlag, parseFlags, UsageError } from './args.ts'
+import { untilSignal } from './until-signal.ts'
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, { debounce: { type: 'string' }, help: { type: 'boolean' } })
@@ -19,11 +20,9 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(`${new Date().toISOString()} ${change.type.padEnd(6)} ${detail}\n`)
     }
   })
+  const stopped = untilSignal()
   process.stderr.write(`wirespeed watch: watching ${positionals[0]} (Ctrl-C to stop)\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  await stopped
   stop()
   return 0
 }

@@ -22,12 +22,22 @@ export const TOKEN = table((byte) => isAlnum(byte) || "!#$%&'*+-.^_`|~".includes
 export const FIELD_VALUE = table((byte) => byte === 0x09 || (byte >= 0x20 && byte !== 0x7f))
 
 /**
- * Bytes we accept in a request target. RFC 3986 allows less than this, but browsers send `|`, `^`, `{`, `}`,
- * `[`, `]`, `\` and the backquote unencoded in queries (the WHATWG URL query percent-encode set), so refusing
- * them would refuse real users. We refuse what no correct client sends: controls, SP, DEL, `"`, `#`, `<`,
- * `>` and every byte over 0x7F (clients percent-encode non-ASCII).
+ * Bytes we accept in a request target's query (after its "?"). RFC 3986 allows less than this, but browsers
+ * send `|`, `^`, `{`, `}`, `[`, `]`, `\` and the backquote unencoded in queries (the WHATWG URL query
+ * percent-encode set leaves them), so refusing them would refuse real users. We refuse what no correct
+ * client sends: controls, SP, DEL, `"`, `#`, `<`, `>` and every byte over 0x7F (clients percent-encode
+ * non-ASCII).
  */
 export const TARGET = table((byte) => byte > 0x20 && byte < 0x7f && !'"#<>'.includes(String.fromCharCode(byte)))
+
+/**
+ * Bytes we accept in a request target's path (before "?", which ends it): those of TARGET but the
+ * backslash. No browser sends one there (the WHATWG URL parser turns `\` into `/` in an http path), RFC 3986
+ * has none in its grammar, and a URL parser reading the target again (`new URL()` in a fetch handler) would
+ * take it for a slash, so that `/a\..\b` routes as one path here and means `/b` there (RFC 9112 §3: do not
+ * autocorrect a bad target, refuse it). `%5C` is valid and passes.
+ */
+export const TARGET_PATH = table((byte) => TARGET[byte] === 1 && byte !== 0x5c && byte !== 0x3f)
 
 /**
  * reg-name and IPv4 characters of a Host value (RFC 9110 §7.2, RFC 3986 §3.2.2): the colon before a port

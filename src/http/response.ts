@@ -74,6 +74,9 @@ export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** What a field value may not hold (RFC 9110 §5.5). @internal */
 export const HEADER_VALUE_BAD = /[\0\r\n]/
 
+/** An Allow field among prepared header lines (a web Response's). */
+const ALLOW_LINE = /(?:^|\n)allow:/i
+
 /** A reply waiting behind earlier ones reports backpressure past this many buffered bytes. */
 const PARTS_BYTES_HIGH = 64 * 1024
 
@@ -118,6 +121,8 @@ interface Rare {
   prepared: string
   /** A reason phrase of the handler's own, or undefined for the standard one. */
   reason: string | undefined
+  /** An `Allow` line for a 2xx head that has none of its own (allowByDefault), or ''. */
+  allow: string
 }
 
 /**
@@ -395,6 +400,16 @@ export class Response {
     return this
   }
 
+  /**
+   * @internal `Allow: methods` on this reply if it is a success (2xx) and names no Allow itself: what the
+   * server knows of an OPTIONS request it passes to a handler (RFC 9110 §9.3.7 asks a successful OPTIONS
+   * reply for Allow). `methods` as Allow lists them: "GET, HEAD, OPTIONS".
+   */
+  allowByDefault(methods: string): this {
+    this.#more().allow = `Allow: ${methods}\r\n`
+    return this
+  }
+
   /** @internal complete header lines (each ending in CRLF) to send with the head of a streamed body. */
   prepare(lines: string): this {
     this.#more().prepared = lines
@@ -448,9 +463,10 @@ export class Response {
     return last.reply
   }
 
-  /** True when the reply's head is only what #plainReply keys on: no setHeader() fields, no reason of its own, not HEAD. */
+  /** True when the reply's head is only what #plainReply keys on: no setHeader() fields, no reason or Allow of its own, not HEAD. */
   #isPlain(): boolean {
-    return this.#names === null && (this.#rare === null || this.#rare.reason === undefined) && this.request.method !== 'HEAD'
+    const rare = this.#rare
+    return this.#names === null && (rare === null || (rare.reason === undefined && rare.allow === '')) && this.request.method !== 'HEAD'
   }
 
   /** Decides keep-alive for this reply and returns the head's last line(s). */
@@ -472,10 +488,12 @@ export class Response {
 
   #head(length: number, contentType: string | undefined, chunked: boolean, prepared = '', ending = this.#ending()): string {
     const names = this.#names
-    const reason = this.#rare === null ? undefined : this.#rare.reason
+    const rare = this.#rare
+    const reason = rare === null ? undefined : rare.reason
     let head = reason === undefined ? headStart(this.statusCode, this.#owner.now) : headStartWithReason(this.statusCode, reason, this.#owner.now)
     if (names !== null) head += this.#lines!.join('')
     head += prepared
+    if (rare !== null && rare.allow !== '' && this.statusCode < 300 && !names?.includes('allow') && !ALLOW_LINE.test(prepared)) head += rare.allow
     if (contentType !== undefined && length > 0 && (names === null || !names.includes('content-type'))) {
       head += contentType
     }
@@ -485,7 +503,7 @@ export class Response {
   }
 
   #more(): Rare {
-    return (this.#rare ??= { contentLength: -1, declaredLeft: 0, prepared: '', reason: undefined })
+    return (this.#rare ??= { contentLength: -1, declaredLeft: 0, prepared: '', reason: undefined, allow: '' })
   }
 
   #emit(bytes: string | Uint8Array): void {

@@ -4,10 +4,11 @@
  * serving worker thread uses it for its own.
  */
 import { AppServer, fetchHandler } from '../app/fetch.ts'
-import { routeHandler } from '../app/routes.ts'
+import { optionsFirst } from '../app/options.ts'
+import { routeHandler, routeMethods } from '../app/routes.ts'
 import type { FetchHandler, RouteValue } from '../app/types.ts'
 import { installLightResponse } from '../app/web-response.ts'
-import type { Handler } from '../http/types.ts'
+import type { ErrorHandler, Handler } from '../http/types.ts'
 import type { Request } from '../http/request.ts'
 import type { Response } from '../http/response.ts'
 import { listenHttp } from '../http/server.ts'
@@ -18,19 +19,26 @@ import { WebSocketServer } from '../websocket/websocket-server.ts'
 import type { StaticOptions } from '../static/types.ts'
 import type { OneLoopServeOptions, Server } from './types.ts'
 
+/** What a serving worker thread asks of its loop beyond the options. @internal */
+export interface OneLoopHooks {
+  /** Told a WebSocket topic's new number of subscribers on this loop whenever it changes. */
+  onSubscriberCount?: (topic: string, count: number) => void
+}
+
 /** Serves `options` on this event loop. */
-export async function serveOneLoop<R>(options: OneLoopServeOptions<R>): Promise<Server> {
+export async function serveOneLoop<R>(options: OneLoopServeOptions<R>, hooks: OneLoopHooks = {}): Promise<Server> {
   if (options.handler !== undefined && typeof options.handler !== 'function') throw new TypeError('Invalid option handler: expected a function')
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('Invalid option fetch: expected a function (request, server) => Response')
   if (options.fetch !== undefined && options.handler !== undefined) throw new TypeError('Invalid options fetch and handler: give one (fetch for web Requests, handler for the native shape)')
   if (options.handler === undefined && options.fetch === undefined && options.static === undefined && options.routes === undefined) {
-    throw new TypeError('Missing option handler (or fetch, routes, static): expected something that answers requests')
+    throw new TypeError('Missing option handler (or fetch, routes, static, handlerModule): expected something that answers requests')
   }
   const app = new AppServer()
   const onError = options.onError
   const websocket = options.websocket === undefined ? undefined
     : new WebSocketServer(options.websocket, resolveLimits(options.limits).sendTimeoutMs, (error) => (onError ?? defaultWebSocketError)(error, undefined))
   app.websocket = websocket
+  if (hooks.onSubscriberCount !== undefined) websocket?.onSubscriberCount(hooks.onSubscriberCount)
   const last: Handler = options.fetch !== undefined ? fetchHandler(options.fetch, app) : options.handler ?? notFound
   const files = await openStatic(options.static)
   let handler = files === undefined ? last : staticFirst(files, options.handler === undefined && options.fetch === undefined ? undefined : last)
@@ -38,6 +46,8 @@ export async function serveOneLoop<R>(options: OneLoopServeOptions<R>): Promise<
   let server
   try {
     if (options.routes !== undefined) handler = await routeHandler(options.routes as Record<string, RouteValue>, handler)
+    // OPTIONS * answered, and Allow given to a handler's OPTIONS reply that has none (../app/options.ts).
+    handler = optionsFirst(handler, options.routes === undefined ? [] : routeMethods(options.routes as Record<string, RouteValue>), files !== undefined, options.handler !== undefined || options.fetch !== undefined)
     if (options.fetch !== undefined && options.lightResponse !== false) uninstall = installLightResponse()
     server = await listenHttp({
       host: options.host, port: options.port, reusePort: options.reusePort, backend: options.backend, handler, limits: options.limits, onError: options.onError,
@@ -87,20 +97,32 @@ function defaultWebSocketError(error: unknown): void {
   console.error('wirespeed: websocket handler error:', error)
 }
 
-/** What a `handlerModule` gives a worker: its default export, a handler or an app object. */
+/** What a `handlerModule` gives a worker: its default export, a handler or an app object, and its onError. */
 export interface AppModule {
   handler?: Handler
   fetch?: FetchHandler
   routes?: Record<string, RouteValue>
   websocket?: WebSocketHandler<any>
+  onError?: ErrorHandler
 }
 
 /**
  * The default export of `handlerModule`: a function (the handler), or an object with `fetch` and/or
- * `routes` (and `handler`), as Bun's `export default { fetch }` and a Hono app (`export default app`) are.
+ * `routes` (and `handler`, `websocket`), as Bun's `export default { fetch }` and a Hono app (`export default
+ * app`) are. `onError` is the default object's when it is a plain object (a Hono app's `onError` is its own
+ * method, which registers a handler), else the module's named export `onError`.
  */
 export async function loadHandler(handlerModule: string): Promise<AppModule> {
-  const exported = ((await import(handlerModule)) as { default?: unknown }).default
+  const module = (await import(handlerModule)) as { default?: unknown; onError?: unknown }
+  const exported = module.default
+  const plain = typeof exported === 'object' && exported !== null && Object.getPrototypeOf(exported) === Object.prototype
+  const onError = plain && (exported as { onError?: unknown }).onError !== undefined ? (exported as { onError?: unknown }).onError : module.onError
+  if (onError !== undefined && typeof onError !== 'function') throw new TypeError(`${handlerModule} exports an onError that is not a function`)
+  const app = appOf(handlerModule, exported)
+  return onError === undefined ? app : { ...app, onError: onError as ErrorHandler }
+}
+
+function appOf(handlerModule: string, exported: unknown): AppModule {
   if (typeof exported === 'function') return { handler: exported as Handler }
   if (typeof exported === 'object' && exported !== null) {
     const app = exported as { fetch?: unknown; routes?: unknown; handler?: unknown; websocket?: unknown }

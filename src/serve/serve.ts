@@ -5,11 +5,12 @@
  */
 import { reusePortAvailable, serveWorkers, workerCount } from '../thread/serve-workers.ts'
 import { limitSpecs } from '../limits.ts'
+import { checkStaticOptions, StaticFiles } from '../static/static-files.ts'
 import { loadHandler, serveOneLoop } from './one-loop.ts'
 import type { OneLoopServeOptions, ServeOptions, Server, WorkersServeOptions } from './types.ts'
 
-/** Every option `serve()` reads; `satisfies` keeps the list equal to the two option interfaces. */
-const optionNames = {
+/** Every option `serve()` reads; `satisfies` keeps the list equal to the two option interfaces. @internal */
+export const optionNames = {
   host: true, port: true, limits: true, onError: true, log: true, backend: true, workers: true, routes: true, handler: true,
   fetch: true, lightResponse: true, static: true, websocket: true, reusePort: true, handlerModule: true,
 } as const satisfies Record<keyof OneLoopServeOptions | keyof WorkersServeOptions, true>
@@ -28,26 +29,63 @@ const optionHints: Record<string, string> = {
 }
 
 /**
+ * The options that carry the app: functions (and a route table of functions and Responses), which cannot
+ * cross to a worker thread, so that with `workers` they come from `handlerModule`; for each, what to write
+ * there instead.
+ */
+const appOptions = {
+  handler: { what: 'a function', exported: 'export it from handlerModule (export default handler)' },
+  fetch: { what: 'a function', exported: 'export it from handlerModule (export default { fetch })' },
+  routes: { what: 'a route table (functions and Responses)', exported: 'export it from handlerModule (export default { routes })' },
+  websocket: { what: 'a handlers object (functions)', exported: 'export it from handlerModule (export default { fetch, websocket })' },
+  onError: { what: 'a function', exported: 'export it from handlerModule (export default { fetch, onError }, or export function onError)' },
+} as const
+
+/**
  * Starts an HTTP/1.1 server.
  * @example
  * const server = await serve({ port: 5001, handler: (request, response) => response.send('Hello, World!') })
- * await server.close()
+ * // The server runs until it is closed (on SIGINT, say): process.once('SIGINT', () => server.close())
  */
 export async function serve<R>(options: ServeOptions<R>): Promise<Server> {
   checkOptionNames(options)
-  if (options.workers === undefined) return serveOneLoop(options)
+  if (options.workers === undefined) return serveHere(options)
+  checkWorkersOptions(options)
   const log = options.log ?? ((line: string) => console.log(line))
   const count = workerCount(options.workers)
-  // The types refuse a handler with workers; JavaScript callers are told at run time.
-  if ((options as { handler?: unknown }).handler !== undefined && options.handlerModule === undefined) {
-    throw new TypeError('Invalid option handler with workers: a function cannot cross threads; give handlerModule, a module whose default export is the handler')
-  }
   const handlerModule = options.handlerModule === undefined ? undefined : handlerHref(options.handlerModule)
   if (count > 1 && reusePortAvailable()) return serveWorkers(options, count, log, handlerModule)
   log(count === 1 ? 'wirespeed: serving on one event loop' : `wirespeed: reusePort is unavailable on ${process.platform}: serving on one event loop`)
-  const app = handlerModule === undefined ? {} : await loadHandler(handlerModule)
-  const { workers: _workers, handlerModule: _handlerModule, ...rest } = options
-  return serveOneLoop({ ...rest, ...app })
+  const { workers: _workers, ...rest } = options
+  return serveHere(rest)
+}
+
+/** Serves on this event loop, with the app `handlerModule` exports when it is given. */
+async function serveHere<R>(options: OneLoopServeOptions<R>): Promise<Server> {
+  if (options.handlerModule === undefined) return serveOneLoop(options)
+  for (const name of Object.keys(appOptions) as (keyof typeof appOptions)[]) {
+    if (options[name] !== undefined) throw new TypeError(`Invalid options handlerModule and ${name}: give the app in one place (the module may export ${name})`)
+  }
+  const { handlerModule, ...rest } = options
+  return serveOneLoop({ ...rest, ...(await loadHandler(handlerHref(handlerModule))) } as OneLoopServeOptions<R>)
+}
+
+/**
+ * Throws a TypeError for an option that cannot mean with `workers` what it means on one loop, saying why
+ * and what to give instead (the types refuse most of them; JavaScript callers are told at run time).
+ */
+function checkWorkersOptions(options: ServeOptions<unknown>): void {
+  for (const [name, { what, exported }] of Object.entries(appOptions)) {
+    if ((options as Record<string, unknown>)[name] !== undefined) throw new TypeError(`Invalid option ${name} with workers: ${what} cannot cross to a worker thread; ${exported}`)
+  }
+  if ((options as { reusePort?: unknown }).reusePort === false) throw new TypeError('Invalid option reusePort: false with workers: every worker listens with reusePort, to share the port')
+  if (options.static instanceof StaticFiles) {
+    throw new TypeError('Invalid option static with workers: a StaticFiles instance cannot cross to a worker thread; give the folder or its options ({ root, cacheControl, … })')
+  }
+  if (options.static !== undefined) checkStaticOptions(typeof options.static === 'string' ? { root: options.static } : options.static)
+  if (options.handlerModule === undefined && options.static === undefined) {
+    throw new TypeError('Missing option handlerModule with workers: expected a module whose default export answers requests (or static)')
+  }
 }
 
 /**

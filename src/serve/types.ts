@@ -14,12 +14,15 @@ interface CommonServeOptions {
   port?: number
   /** Overrides of the defaults in src/limits.ts, validated here. */
   limits?: Partial<Limits>
-  /** Called with a handler's error (or an internal one). Default: console.error. */
-  onError?: ErrorHandler
   /** Where the server's few log lines go (worker starts and restarts). Default: console.log. */
   log?: (line: string) => void
   /** The transport backend (default: WIRESPEED_BACKEND, else epoll on Linux where koffi loads, else node). */
   backend?: Backend
+  /**
+   * With a `fetch` handler: make `globalThis.Response` wirespeed's light Response while the server runs (default true;
+   * @hono/node-server does the same). A real Response is made only when a handler asks for what only it has.
+   */
+  lightResponse?: boolean
 }
 
 /**
@@ -44,11 +47,8 @@ export interface OneLoopServeOptions<R = Record<string, unknown>> extends Common
   handler?: Handler
   /** A web-standard handler, `(Request, server) → Response` (Hono's `app.fetch`), in place of `handler`. */
   fetch?: FetchHandler
-  /**
-   * With `fetch`: make `globalThis.Response` wirespeed's light Response while the server runs (default true;
-   * @hono/node-server does the same). A real Response is made only when a handler asks for what only it has.
-   */
-  lightResponse?: boolean
+  /** Called with a handler's error (or an internal one). Default: console.error. */
+  onError?: ErrorHandler
   /** Serve a folder: its path, options (see StaticOptions), or a StaticFiles made by the caller. */
   static?: string | StaticOptions | StaticFiles
   /**
@@ -58,30 +58,43 @@ export interface OneLoopServeOptions<R = Record<string, unknown>> extends Common
   websocket?: WebSocketHandler<any>
   /** Share the port with other processes or threads (Linux, BSD). */
   reusePort?: boolean
-  handlerModule?: never
+  /**
+   * The app as a module, imported on this thread: what it exports, as with `workers` (see
+   * WorkersServeOptions), in place of `handler`, `fetch`, `routes`, `websocket` and `onError`. The same
+   * options then serve on one loop or on workers.
+   */
+  handlerModule?: URL | string
 }
 
 /**
  * One event loop per worker thread ('auto': one per core, never more), each listening with reusePort. The
- * handler comes from `handlerModule`, as a function cannot cross threads.
+ * app comes from `handlerModule`, as a function cannot cross threads: `handler`, `fetch`, `routes`,
+ * `websocket` and `onError` given here are refused, saying so. Every other option means what it means on one loop.
  * @example
  * serve({ workers: 'auto', handlerModule: new URL('./handler.ts', import.meta.url), static: './public' })
  */
 export interface WorkersServeOptions extends CommonServeOptions {
   workers: number | 'auto'
   /**
-   * A module each worker imports. Its default export is the handler, or an app object with `fetch` and/or
-   * `routes` (`export default { fetch, routes }`, or a Hono app: `export default app`).
+   * A module each worker imports. Its default export is the handler, or an app object with `fetch`,
+   * `routes`, `handler`, `websocket` and `onError` (`export default { fetch, websocket, onError }`, or a
+   * Hono app: `export default app`). A named export `onError` is taken too, whatever the default export.
    */
   handlerModule?: URL | string
-  /** Serve a folder (each worker keeps its own cache; one watcher tells them all of changes). */
-  static?: string | { root: string }
+  /**
+   * Serve a folder: its path or options (see StaticOptions). Each worker keeps its own cache; one watcher,
+   * on the main thread, tells them all of changes. A StaticFiles instance cannot cross threads.
+   */
+  static?: string | StaticOptions
+  /** Every worker listens with reusePort, to share the port: true changes nothing, false is refused. */
+  reusePort?: true
   handler?: never
-  reusePort?: never
   routes?: never
   fetch?: never
   /** With workers, the handler module exports its websocket handlers (`export default { fetch, websocket }`). */
   websocket?: never
+  /** With workers, the handler module exports it (`export default { fetch, onError }`), called on the worker. */
+  onError?: never
 }
 
 export type ServeOptions<R = Record<string, unknown>> = OneLoopServeOptions<R> | WorkersServeOptions

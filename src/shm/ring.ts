@@ -58,6 +58,7 @@
  * A message may be up to half the capacity less its length word; a longer one is a RangeError naming the
  * limit. `send()` returns false when the ring is full; the channel decides whether to spin or sleep.
  */
+import assert from 'node:assert/strict'
 
 /** Bytes of the control block before the data. */
 export const RING_HEADER_BYTES = 192
@@ -489,25 +490,25 @@ export class Ring {
     return view
   }
 
-  /** Checks the ring's state: throws when an invariant does not hold (for tests). */
+  /** Checks the ring's state: an AssertionError when an invariant does not hold, which is a bug (for tests). */
   invariants(): void {
     const head = Atomics.load(this.words, HEAD) >>> 0
     const tail = Atomics.load(this.words, TAIL) >>> 0
     const used = (head - tail) >>> 0
-    if (used > this.capacity - LENGTH_BYTES) throw new Error(`Ring holds ${used} bytes, more than its capacity ${this.capacity} less the next length word`)
-    if (head % 4 !== 0 || tail % 4 !== 0) throw new Error(`Ring indices ${head}/${tail} are not 4-byte aligned`)
-    if (this.#unpublished > 0 && ((this.#head - head) >>> 0) > this.capacity) throw new Error('Unpublished bytes exceed the capacity')
+    if (used > this.capacity - LENGTH_BYTES) assert.fail(`Ring holds ${used} bytes, more than its capacity ${this.capacity} less the next length word`)
+    if (head % 4 !== 0 || tail % 4 !== 0) assert.fail(`Ring indices ${head}/${tail} are not 4-byte aligned`)
+    if (this.#unpublished > 0 && ((this.#head - head) >>> 0) > this.capacity) assert.fail('Unpublished bytes exceed the capacity')
     // Walk the records from tail to head: their lengths must add up exactly, and the word at the head (the
     // next record's length word, or a held-back batch's first) must say that nothing more is there.
     let at = tail
     while (at !== head) {
       const length = Atomics.load(this.#words, (at & this.#mask) >> 2) - 1
-      if (length < 0 || length > this.messageBytesMax) throw new Error(`Record at ${at} has an impossible length ${length}`)
+      if (length < 0 || length > this.messageBytesMax) assert.fail(`Record at ${at} has an impossible length ${length}`)
       at = (at + ((LENGTH_BYTES + length + 3) & ~3)) >>> 0
-      if (((at - tail) >>> 0) > used) throw new Error(`Records overrun the head at ${at}`)
+      if (((at - tail) >>> 0) > used) assert.fail(`Records overrun the head at ${at}`)
     }
     const next = Atomics.load(this.#words, (head & this.#mask) >> 2)
-    if (next !== 0) throw new Error(`The length word at the head (${head}) is ${next}, not zero: a record past the head would be read`)
+    if (next !== 0) assert.fail(`The length word at the head (${head}) is ${next}, not zero: a record past the head would be read`)
   }
 }
 

@@ -15,6 +15,7 @@
  * Worst case: a message of messageBytesMax costs one copy in (into the send buffer) and one out (receive
  * copies it out of the buffer; receiveInto copies it into the caller's).
  */
+import assert from 'node:assert/strict'
 import { ChannelClosedError, ChannelTimeoutError, ConnectError, PeerGoneError } from '../errors.ts'
 import { resolveHost } from '../tcp/listen.ts'
 import {
@@ -145,7 +146,7 @@ export class SocketChannel implements Channel {
 
   invariants(): void {
     const ok = 0 <= this.#readAt && this.#readAt <= this.#readEnd && this.#readEnd <= this.#in.length && 0 <= this.#outAt && this.#outAt <= this.#outEnd && this.#outEnd <= this.#out.length
-    if (!ok) throw new Error(`SocketChannel invariants broken: read ${this.#readAt}-${this.#readEnd} of ${this.#in.length}, out ${this.#outAt}-${this.#outEnd} of ${this.#out.length}`)
+    if (!ok) assert.fail(`SocketChannel invariants broken: read ${this.#readAt}-${this.#readEnd} of ${this.#in.length}, out ${this.#outAt}-${this.#outEnd} of ${this.#out.length}`)
   }
 
   /** Length of the whole frame at #readAt, or -1 while it has not all arrived. */

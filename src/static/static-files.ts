@@ -31,7 +31,7 @@ import { FileChangedError, NotAFolderError, PathNotFoundError, PathRefusedError 
 import type { Handler } from '../http/types.ts'
 import type { Request } from '../http/request.ts'
 import type { Response } from '../http/response.ts'
-import { limitOrDefault, staticLimitSpecs } from '../limits.ts'
+import { checkOptionNames, limitOrDefault, staticLimitSpecs } from '../limits.ts'
 import type { Change } from '../watch/types.ts'
 import { watch } from '../watch/watch.ts'
 import { accepts, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
@@ -68,6 +68,22 @@ interface Entry {
   used: boolean
 }
 
+/** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true } as const satisfies Record<keyof StaticOptions, true>
+
+/**
+ * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
+ * typo such as `cachecontrl`, or another server's `spa`, would otherwise be ignored without a word).
+ * @example
+ * checkStaticOptions({ root: './public', spa: true }) // TypeError: Unknown option static.spa: expected one of root, …
+ * @internal
+ */
+export function checkStaticOptions(options: StaticOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Invalid option static: expected a folder path or an object with root, got ${options === null ? 'null' : typeof options}`)
+  checkOptionNames('static', options, Object.keys(staticOptionNames))
+  if (typeof options.root !== 'string') throw new TypeError(`Invalid option static.root: expected the path of a folder, got ${typeof options.root}`)
+}
+
 /** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
 const TEXT_BYTES_MAX = 16 * 1024
 
@@ -78,7 +94,7 @@ const STREAM_CHUNK_BYTES = 64 * 1024
  * Buffer: 0.69x for a 32 KiB file, 0.80x for 100 KiB). Smaller bodies are strings joined into the batch.
  */
 const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
-const ALLOW = 'Allow: GET, HEAD\r\n'
+const ALLOW = 'Allow: GET, HEAD, OPTIONS\r\n'
 
 
 /**
@@ -104,6 +120,7 @@ export class StaticFiles {
   #ready: Promise<void>
 
   constructor(options: StaticOptions) {
+    checkStaticOptions(options)
     this.root = resolve(options.root)
     this.#fileBytesMax = limitOrDefault('fileBytesMax', options.fileBytesMax, staticLimitSpecs.fileBytesMax)
     this.#cacheBytesMax = limitOrDefault('cacheBytesMax', options.cacheBytesMax, staticLimitSpecs.cacheBytesMax)
@@ -161,14 +178,16 @@ export class StaticFiles {
   }
 
   /**
-   * Answers a GET or HEAD for a file under the root (or 304, 206, 301, 400, 404, 405, 416). With a
-   * `fallback`, a missing file and any other method go to it instead of 404 and 405.
+   * Answers a GET or HEAD for a file under the root (or 304, 206, 301, 400, 404, 405, 416), and OPTIONS on
+   * one with 204 and the methods a file answers (RFC 9110 §9.3.7). With a `fallback`, a missing file and
+   * any other method (OPTIONS too: an app may answer CORS preflights) go to it instead of 404 and 405.
    * @returns a promise only when the file had to be looked up or streamed
    */
   handle(request: Request, response: Response, fallback?: Handler): void | Promise<void> {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') {
       if (fallback !== undefined) return fallback(request, response)
+      if (method === 'OPTIONS') return this.#options(request, response)
       response.sendPrepared(405, ALLOW, null, 0)
       return
     }
@@ -177,6 +196,13 @@ export class StaticFiles {
     if (entry === undefined) return this.#miss(key, request, response, fallback)
     entry.used = true
     return this.#reply(entry, request, response)
+  }
+
+  /** OPTIONS on a path, without a fallback: 204 with Allow once the path names a file (else what GET would get). */
+  #options(request: Request, response: Response): void | Promise<void> {
+    const key = request.path
+    if (this.#cache.has(key)) return response.sendPrepared(204, ALLOW, null, 0)
+    return this.#miss(key, request, response, undefined)
   }
 
   async #miss(key: string, request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
@@ -190,6 +216,7 @@ export class StaticFiles {
       response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
       return
     }
+    if (request.method === 'OPTIONS') return response.sendPrepared(204, ALLOW, null, 0)
     return this.#reply(entry, request, response)
   }
 

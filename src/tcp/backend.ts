@@ -39,9 +39,19 @@ export interface TransportBackend {
 /** The ListenError for a failed bind, saying what the system's code means for the person running it. */
 export function listenError(code: string | undefined, detail: string, host: string, port: number, cause?: unknown): ListenError {
   const why =
-    code === 'EADDRINUSE' ? 'the port is in use; pick another with --port or stop what holds it'
+    code === 'EADDRINUSE' ? 'the port is in use; pass another port (0 picks a free one) or stop what holds it'
     : code === 'EACCES' ? 'permission denied; ports below 1024 need privileges'
     : code === 'EADDRNOTAVAIL' ? 'the address is not on this machine'
     : (code ?? detail)
   return new ListenError(`Cannot listen on ${host}:${port}: ${why}`, code ?? 'UNKNOWN', { cause })
+}
+
+/** The ListenError for a failed bind on a Unix socket path, which has no port to speak of. */
+export function listenPathError(code: string | undefined, detail: string, path: string, cause?: unknown): ListenError {
+  const why =
+    code === 'EADDRINUSE' ? 'something is already there: a server listening, or a socket file one left behind (remove it if nothing listens)'
+    : code === 'EACCES' ? 'permission denied (its folder must exist and let us create files)'
+    : code === 'ENOENT' ? 'its folder does not exist'
+    : (code ?? detail)
+  return new ListenError(`Cannot listen on ${path}: ${why}`, code ?? 'UNKNOWN', { cause })
 }

@@ -5,7 +5,9 @@
  *
  * The main thread serves nothing itself. It picks the port (the first worker binds it; the others join),
  * runs the one file watcher for every worker's static cache (changes are posted to the workers: not on the
- * request path), sums the workers' counters from a SharedArrayBuffer for the status line, replaces a worker
+ * request path), sums the workers' counters from a SharedArrayBuffer for the status line, keeps each
+ * worker's WebSocket subscriber counts per topic as the workers report them (./subscriber-counts.ts), rejects
+ * `serve()` with a worker's own error when one cannot start (./error-crossing.ts), replaces a worker
  * that dies (logged, with a backoff that doubles from 100 ms to 5 s and resets once a worker has run 10 s),
  * and on `close()` tells every worker to close gracefully, terminating any still running after the
  * shutdown timeout.
@@ -26,7 +28,9 @@ import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import type { Server, WorkersServeOptions } from '../serve/types.ts'
 import type { Backend } from '../tcp/types.ts'
 import { watch } from '../watch/watch.ts'
-import { COUNTERS_PER_WORKER, type WorkerSetup } from './worker-setup.ts'
+import { errorFromCrossing } from './error-crossing.ts'
+import { SubscriberCounts } from './subscriber-counts.ts'
+import { COUNTERS_PER_WORKER, type WorkerReport, type WorkerSetup } from './worker-setup.ts'
 
 const entry = new URL(import.meta.url.endsWith('.ts') ? './serve-worker.ts' : './serve-worker.js', import.meta.url)
 const BACKOFF_MS_MIN = 100
@@ -58,6 +62,8 @@ interface Pool {
   backendReason: string
   /** True when a worker's idle loop waits on libuv's thread pool (src/tcp/park-budget.ts). */
   parksOnThreadPool: boolean
+  /** Each worker's WebSocket subscribers per topic, as reported. */
+  readonly subscribers: SubscriberCounts
 }
 
 /**
@@ -67,15 +73,19 @@ interface Pool {
  */
 export async function serveWorkers(options: WorkersServeOptions, count: number, log: (line: string) => void, handlerModule: string | undefined): Promise<Server> {
   requireNode('Serving on several worker threads (reusePort)', REUSE_PORT_NODE)
-  if (options.static !== undefined && typeof options.static !== 'string' && typeof options.static.root !== 'string') {
-    throw new TypeError('Invalid option static with workers: give the folder (or { root }), not a StaticFiles instance')
-  }
-  const staticRoot = options.static === undefined ? undefined : resolve(typeof options.static === 'string' ? options.static : options.static.root)
+  // The facade checked the options (none of them a function, static given as data); every one reaches the workers.
+  const given = typeof options.static === 'string' ? { root: options.static } : options.static
+  const staticOptions = given === undefined ? undefined : { ...given, root: resolve(given.root), watch: false }
   const limits = resolveLimits(options.limits)
   const counters = new SharedArrayBuffer(count * COUNTERS_PER_WORKER * 8)
   const host = options.host ?? '127.0.0.1'
-  const pool: Pool = { workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: undefined, backendReason: '', parksOnThreadPool: false }
-  const setupOf = (index: number): WorkerSetup => ({ index, host, port: pool.port, limits: options.limits, backend: options.backend, handlerModule, staticRoot, counters })
+  const pool: Pool = {
+    workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: undefined, backendReason: '', parksOnThreadPool: false,
+    subscribers: new SubscriberCounts(count, limits.topicsTrackedMax, log),
+  }
+  const setupOf = (index: number): WorkerSetup => ({
+    index, host, port: pool.port, limits: options.limits, backend: options.backend, handlerModule, lightResponse: options.lightResponse, static: staticOptions, counters,
+  })
   const start = (index: number): Promise<void> => startWorker(pool, index, setupOf, log)
   try {
     // The first worker binds the port (0 picks one); the others join it.
@@ -86,7 +96,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     await Promise.all(pool.workers.map((worker) => worker?.terminate()))
     throw error
   }
-  const stopWatching = staticRoot === undefined ? undefined : watch(staticRoot, {}, (changes) => {
+  const stopWatching = staticOptions === undefined || given?.watch === false ? undefined : watch(staticOptions.root, { debounceMs: given?.debounceMs }, (changes) => {
     for (const worker of pool.workers) worker?.postMessage({ type: 'invalidate', changes })
   })
   log(`wirespeed: serving with ${count} worker threads (reusePort)`)
@@ -110,13 +120,14 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     // Requests are served on the workers; this thread never holds one.
     requestIP: () => null,
     upgrade: () => false,
-    // Each worker holds its own sockets and topics: a publish from here is a publish in every worker.
+    // Each worker holds its own sockets and topics: a publish from here is a publish in every worker, and it
+    // counts the subscribers the workers last reported (./subscriber-counts.ts).
     publish(topic, data, compress) {
       const payload = bytesOf(data)
       for (const worker of pool.workers) worker?.postMessage({ type: 'publish', topic, data: payload, compress })
-      return 0
+      return pool.subscribers.count(topic)
     },
-    subscriberCount: () => 0,
+    subscriberCount: (topic) => pool.subscribers.count(topic),
     limits,
     backend: pool.backend!,
     backendReason: pool.backendReason,
@@ -154,8 +165,13 @@ function startWorker(pool: Pool, index: number, setupOf: (index: number) => Work
   pool.workers[index] = worker
   return new Promise((resolve, reject) => {
     let listening = false
-    worker.on('message', (message: { type: string; port: number; backend: Backend; backendReason: string; parksOnThreadPool: boolean }) => {
-      if (message.type !== 'listening') return
+    worker.on('message', (message: WorkerReport) => {
+      if (message.type === 'subscribers') return pool.subscribers.update(index, message.counts)
+      if (message.type === 'failed') {
+        // The worker's own error, with its class and fields (a ListenError for a port in use).
+        void worker.terminate()
+        return reject(errorFromCrossing(message.error))
+      }
       listening = true
       pool.port = message.port
       pool.backend = message.backend
@@ -169,6 +185,8 @@ function startWorker(pool: Pool, index: number, setupOf: (index: number) => Work
     })
     worker.on('exit', (code) => {
       if (pool.workers[index] === worker) pool.workers[index] = undefined
+      // Its sockets are gone with it.
+      pool.subscribers.forget(index)
       if (!listening) return reject(new WorkerExitedError(`Worker ${index} exited with code ${code} before listening`))
       if (pool.closing) return
       if (Date.now() - startedAt > STABLE_MS) pool.backoffMs = BACKOFF_MS_MIN

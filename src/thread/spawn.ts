@@ -4,7 +4,8 @@
  * result out on `join()`.
  *
  * Parameters and results cross by structured clone; an ArrayBuffer result is transferred, not copied. An
- * error thrown in the worker rejects `join()` with the worker's name, message and stack. The optional
+ * error thrown in the worker rejects `join()` with the worker's name, message, stack and fields, as an
+ * instance of its class when it is one of ours or a built-in one (./error-crossing.ts). The optional
  * `timeoutMs` terminates the worker and rejects. The worker is unref'd only once it is done, so a pending
  * job keeps the process alive, and a finished one never does.
  */
@@ -12,6 +13,7 @@ import { Worker } from 'node:worker_threads'
 import { ThreadError } from '../errors.ts'
 import { checkLimit, threadLimitSpecs } from '../limits.ts'
 import { parkedWaits } from '../tcp/park-budget.ts'
+import { errorFromCrossing } from './error-crossing.ts'
 import type { SpawnOptions, Thread } from './types.ts'
 
 const entry = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js', import.meta.url)
@@ -43,13 +45,12 @@ export function spawn<Result = unknown>(moduleUrl: URL | string, params?: unknow
       if (error) reject(error)
       else resolve(value as Result)
     }
-    worker.on('message', (message: { ok: boolean; result?: Result; error?: { name: string; message: string; stack: string } }) => {
+    worker.on('message', (message: { ok: boolean; result?: Result; error?: unknown }) => {
       if (message.ok) settle(undefined, message.result)
       else {
-        const error = new Error(message.error!.message)
-        error.name = message.error!.name
-        error.stack = message.error!.stack
-        settle(error)
+        const error = errorFromCrossing(message.error)
+        // A job may throw what is not an Error (a string): join() still rejects with an Error.
+        settle(error instanceof Error ? error : new Error(String(error)))
       }
     })
     worker.on('error', (error: Error) => settle(error))

@@ -1,8 +1,10 @@
 /*
  * The first code a spawned worker thread runs: import the job's module, call its default export with the
- * parameters, and post the result (an ArrayBuffer result is transferred) or the error back.
+ * parameters, and post the result (an ArrayBuffer result is transferred) or the error back (described, so
+ * that it keeps its class and fields: ./error-crossing.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import { errorToCrossing } from './error-crossing.ts'
 
 const { moduleUrl, params } = workerData as { moduleUrl: string; params: unknown }
 try {
@@ -11,6 +13,5 @@ try {
   const result = await job.default(params)
   parentPort!.postMessage({ ok: true, result }, result instanceof ArrayBuffer ? [result] : [])
 } catch (error) {
-  const { name = 'Error', message = String(error), stack = '' } = error instanceof Error ? error : {}
-  parentPort!.postMessage({ ok: false, error: { name, message, stack } })
+  parentPort!.postMessage({ ok: false, error: errorToCrossing(error) })
 }

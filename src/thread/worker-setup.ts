@@ -4,8 +4,14 @@
  *   SharedArrayBuffer, BigInt64 slots:  | w0.requests | w0.bytesOut | w0.connections | w1.requests | ...
  *
  * Each worker is the only writer of its own three slots (Atomics.store); the main thread sums them.
+ *
+ * And the messages between them. To a worker: `invalidate` (files changed), `publish`, `close`. From a
+ * worker: `listening` (once, with its port and backend), `failed` (instead of `listening`, with its error
+ * described: ./error-crossing.ts), `subscribers` (topics whose number of subscribers changed, with the new
+ * number: ./subscriber-counts.ts).
  */
 import type { Limits } from '../limits.ts'
+import type { StaticOptions } from '../static/types.ts'
 import type { Backend } from '../tcp/types.ts'
 
 export interface WorkerSetup {
@@ -15,8 +21,16 @@ export interface WorkerSetup {
   limits: Partial<Limits> | undefined
   backend: Backend | undefined
   handlerModule: string | undefined
-  staticRoot: string | undefined
+  lightResponse: boolean | undefined
+  /** The static options as given, the root resolved and `watch` false (the main thread watches for all). */
+  static: StaticOptions | undefined
   counters: SharedArrayBuffer
 }
 
 export const COUNTERS_PER_WORKER = 3
+
+/** What a worker posts to the main thread. */
+export type WorkerReport =
+  | { type: 'listening'; port: number; backend: Backend; backendReason: string; parksOnThreadPool: boolean }
+  | { type: 'failed'; error: unknown }
+  | { type: 'subscribers'; counts: [string, number][] }

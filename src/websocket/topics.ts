@@ -5,7 +5,8 @@
  * sends each socket's queue in one write when the current read (or tick) ends.
  *
  * Topics are per server, so per worker with `workers`: a message published in one worker reaches the
- * sockets of that worker only.
+ * sockets of that worker only. Each worker tells the main thread its per-topic counts as they change
+ * (`onCount`), so that the main thread's `server.subscriberCount()` and `server.publish()` count every worker.
  */
 import { encodeFrame, Opcode } from './frames.ts'
 import { compressMessage } from './deflate.ts'
@@ -21,6 +22,8 @@ export interface Subscriber {
 export class Topics {
   readonly #topics = new Map<string, Set<Subscriber>>()
   readonly #compressBytesMin: number
+  /** Told a topic's new number of subscribers whenever it changes. */
+  onCount: ((topic: string, count: number) => void) | undefined
 
   constructor(compressBytesMin: number) {
     this.#compressBytesMin = compressBytesMin
@@ -29,14 +32,16 @@ export class Topics {
   subscribe(topic: string, subscriber: Subscriber): void {
     let set = this.#topics.get(topic)
     if (set === undefined) this.#topics.set(topic, (set = new Set()))
+    const size = set.size
     set.add(subscriber)
+    if (set.size !== size) this.onCount?.(topic, set.size)
   }
 
   unsubscribe(topic: string, subscriber: Subscriber): void {
     const set = this.#topics.get(topic)
-    if (set === undefined) return
-    set.delete(subscriber)
+    if (set === undefined || !set.delete(subscriber)) return
     if (set.size === 0) this.#topics.delete(topic)
+    this.onCount?.(topic, set.size)
   }
 
   /** Sockets subscribed to `topic`. */

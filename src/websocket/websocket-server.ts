@@ -5,12 +5,18 @@
  */
 import type { Request } from '../http/request.ts'
 import type { Response, UpgradeOptions, Upgrader } from '../http/response.ts'
-import { limitOrDefault, webSocketLimitSpecs } from '../limits.ts'
+import { checkOptionNames, limitOrDefault, webSocketLimitSpecs } from '../limits.ts'
 import { bytesOf } from './frames.ts'
 import { asksForWebSocket, handshake, type HandshakePolicy } from './handshake.ts'
 import { WebSocketProtocol, type SocketContext, type WebSocketLimits } from './websocket-protocol.ts'
 import { Topics } from './topics.ts'
 import type { WebSocketData, WebSocketHandler } from './types.ts'
+
+/** Every key of WebSocketHandler; `satisfies` keeps the list equal to the interface. */
+const handlerNames = Object.keys({
+  open: true, message: true, close: true, drain: true, ping: true, pong: true, perMessageDeflate: true, protocols: true, origin: true, sendPings: true,
+  messageBytesMax: true, frameBytesMax: true, backpressureBytesMax: true, idleTimeoutMs: true, closeTimeoutMs: true, compressBytesMin: true,
+} as const satisfies Record<keyof WebSocketHandler, true>)
 
 /** The WebSocket half of one server (one per worker). @internal */
 export class WebSocketServer {
@@ -22,6 +28,7 @@ export class WebSocketServer {
     if (typeof handler !== 'object' || handler === null || typeof handler.message !== 'function') {
       throw new TypeError('Invalid option websocket: expected an object with a message(ws, message) handler')
     }
+    checkOptionNames('websocket', handler, handlerNames)
     for (const name of ['open', 'close', 'drain', 'ping', 'pong', 'origin'] as const) {
       if (handler[name] !== undefined && typeof handler[name] !== 'function') throw new TypeError(`Invalid option websocket.${name}: expected a function`)
     }
@@ -61,6 +68,14 @@ export class WebSocketServer {
   /** Sockets subscribed to `topic`. */
   subscriberCount(topic: string): number {
     return this.#topics.count(topic)
+  }
+
+  /**
+   * Calls `listener` with a topic and its new number of subscribers each time that number changes (a
+   * serving worker reports them to the main thread). One listener; a second call replaces it.
+   */
+  onSubscriberCount(listener: (topic: string, count: number) => void): void {
+    this.#topics.onCount = listener
   }
 }
 

@@ -116,7 +116,9 @@ test('bodies: JSON, a urlencoded form, and a multipart upload', async () => {
     body.set('file', new File(['line one\nline two\n'], 'notes.txt', { type: 'text/plain' }))
     return { method: 'POST', body }
   })
-  assert.deepEqual(JSON.parse(upload.body), { title: 'notes', file: 'notes.txt', type: 'text/plain', size: 18, text: 'line one\nline two\n' })
+  // Bun's File adds `;charset=utf-8` to a text type: the part is sent and parsed back with what File made of it.
+  const type = new File([], 'notes.txt', { type: 'text/plain' }).type
+  assert.deepEqual(JSON.parse(upload.body), { title: 'notes', file: 'notes.txt', type, size: 18, text: 'line one\nline two\n' })
 })
 
 test('redirects', async () => {

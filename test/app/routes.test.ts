@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { RouteError, serve, type Request } from '../../src/index.ts'
-import { assertNoOpenHandles, exchange, RawClient, withServer, type Reply } from '../helpers/raw-client.ts'
+import { assertNoOpenHandles, exchange, RawClient, type Reply, WAIT_MS, withServer } from '../helpers/raw-client.ts'
 
 let folder: string
 before(async () => {
@@ -28,7 +28,7 @@ const get = (path: string, method = 'GET', extra = '') => `${method} ${path} HTT
 async function head(port: number, path: string): Promise<{ reply: Reply; after: string }> {
   const client = await RawClient.open(port)
   client.send(`${get(path, 'HEAD')}${get('/after-head-probe')}`)
-  const replies = await client.replies(1, 5000, true)
+  const replies = await client.replies(1, WAIT_MS, true)
   client.close()
   const text = client.received.toString('latin1')
   return { reply: replies[0]!, after: text.slice(text.indexOf('\r\n\r\n') + 4, text.indexOf('\r\n\r\n') + 4 + 9) }

@@ -1,18 +1,37 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect, createServer } from 'node:net'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { getOnce } from '../../bench/lib/measure.ts'
+import { untilPrinted } from '../helpers/child.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const site = mkdtempSync(join(tmpdir(), 'wirespeed-cli-'))
 writeFileSync(join(site, 'index.html'), 'cli site')
 after(() => rmSync(site, { recursive: true, force: true }))
+
+/** The line `wirespeed serve` prints once it listens (after any line about workers). */
+const URL_LINE = /http:\/\/127\.0\.0\.1:(\d+)\/.*\n/
+
+/** Resolves once `port` refuses a new connection: the server has stopped listening. */
+async function refused(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const refusedNow = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' })
+      socket.once('connect', () => (socket.destroy(), resolve(false)))
+      socket.once('error', () => resolve(true))
+    })
+    if (refusedNow) return
+    if (Date.now() > deadline) throw new Error(`Port ${port} still accepts connections after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 function wirespeed(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -24,11 +43,9 @@ function wirespeed(args: string[]): Promise<{ code: number; stdout: string; stde
 
 test('wirespeed serve serves a folder, prints its URL, and exits 0 on SIGTERM', async () => {
   const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', site, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  for (let i = 0; i < 200 && !/http:\/\/127\.0\.0\.1:\d+\//.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1])
+  const out = await untilPrinted(child, URL_LINE)
+  const port = Number(URL_LINE.exec(out)?.[1])
   assert.ok(port > 0, `no URL printed: ${out}`)
   const answer = await getOnce(port)
   assert.equal(answer.status, 200)
@@ -41,18 +58,20 @@ test('wirespeed serve --workers 2: SIGTERM during a slow download lets it finish
   const big = Buffer.alloc(8 * 1024 * 1024, 'slow download ')
   writeFileSync(join(site, 'big.bin'), big)
   const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', site, '--port', '0', '--workers', '2'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  for (let i = 0; i < 200 && !/:\d+\/\n/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  assert.match(out, /serving with 2 worker threads \(reusePort\)/)
-  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1])
+  const out = await untilPrinted(child, URL_LINE)
+  // No more worker threads than cores: a process pinned to one core serves on one event loop, and says so.
+  assert.match(out, availableParallelism() >= 2 ? /serving with 2 worker threads \(reusePort\)/ : /serving on one event loop/)
+  const port = Number(URL_LINE.exec(out)?.[1])
   const client = await RawClient.open(port)
-  client.socket.pause()
   client.send('GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n')
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  // The download is under way once its first bytes are in; reading then stops, so it cannot end before the
+  // SIGTERM (8 MiB is more than loopback buffers), and resumes once the port is closed: the shutdown began.
+  await client.waitFor(() => client.received.length > 0, 30_000, 'the first bytes of the download')
+  client.socket.pause()
   child.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await refused(port)
+  assert.ok(client.received.length < big.length, 'the download was still in flight when the shutdown began')
   client.socket.resume()
   const [reply] = await client.replies(1, 20_000)
   assert.equal(reply!.body.length, big.length)
@@ -62,11 +81,9 @@ test('wirespeed serve --workers 2: SIGTERM during a slow download lets it finish
 
 test('wirespeed serve serves the bundled page without a folder', async () => {
   const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.on('data', (bytes: Buffer) => (out += bytes))
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-  for (let i = 0; i < 200 && !/:\d+\/\n/.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1])
+  const out = await untilPrinted(child, URL_LINE)
+  const port = Number(URL_LINE.exec(out)?.[1])
   const answer = await getOnce(port)
   assert.equal(answer.status, 200)
   assert.match(answer.body, /<h1>wirespeed<\/h1>/)
@@ -94,4 +111,15 @@ test('wirespeed watch reports a missing path with exit code 2', async () => {
   const result = await wirespeed(['watch', join(site, 'nope')])
   assert.equal(result.code, 2)
   assert.match(result.stderr, /Cannot watch .*nope: it does not exist/)
+})
+
+test('the page npm start serves quotes no benchmark figure that could go stale, and names only result files that exist', () => {
+  const page = readFileSync(join(root, 'public', 'index.html'), 'utf8')
+  assert.doesNotMatch(page, /\d{1,3}(,\d{3})+|\d\s*(µs|req\/s)|<table/, 'figures belong in bench/results/, which the page points to')
+  // It does not name one transport as the one serving it: that is chosen at start, and the start line says which.
+  assert.match(page, /epoll/)
+  assert.match(page, /node:net/)
+  const named = [...page.matchAll(/<code>([a-z]+\.md)<\/code>/g)].map((match) => match[1]!)
+  assert.ok(named.length >= 7, `names the result files (${named.join(', ')})`)
+  for (const file of named) assert.ok(existsSync(join(root, 'bench', 'results', file)), `bench/results/${file} exists`)
 })

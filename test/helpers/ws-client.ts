@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import zlib from 'node:zlib'
+import { WAIT_MS } from './raw-client.ts'
 
 export interface Frame {
   fin: boolean
@@ -90,7 +91,14 @@ export class WsClient {
   head = ''
   status = 0
   headers = new Map<string, string>()
-  #buffer = Buffer.alloc(0)
+  /**
+   * Bytes received and not yet taken, at #start..#end of #bytes. New bytes are copied in after #end; when
+   * they do not fit, the bytes not taken move to a buffer at least twice their size. Each byte is thus
+   * copied a bounded number of times on average, whatever the sizes of the chunks and frames.
+   */
+  #bytes = Buffer.allocUnsafe(64 * 1024)
+  #start = 0
+  #end = 0
   #headDone = false
   ended = false
   closed = false
@@ -99,7 +107,7 @@ export class WsClient {
   private constructor(socket: Socket) {
     this.socket = socket
     socket.on('data', (bytes: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, bytes])
+      this.#append(bytes)
       this.#parseHead()
       this.#wake()
     })
@@ -132,16 +140,16 @@ export class WsClient {
   }
 
   /** The next whole frame from the server. */
-  async frame(timeoutMs = 5000): Promise<Frame> {
+  async frame(timeoutMs = WAIT_MS): Promise<Frame> {
     let frame: Frame | null = null
     await this.until(() => (frame = this.#takeFrame()) !== null || this.closed || this.ended, 'a frame', timeoutMs)
     if (frame === null) frame = this.#takeFrame()
-    if (frame === null) throw new Error(`Connection ended before a frame (${this.#buffer.length} bytes left)`)
+    if (frame === null) throw new Error(`Connection ended before a frame (${this.#end - this.#start} bytes left)`)
     return frame
   }
 
   /** Reads frames until a close frame; returns its code (1005 for none) and reason. */
-  async closeFrame(timeoutMs = 5000): Promise<{ code: number; reason: string; before: Frame[] }> {
+  async closeFrame(timeoutMs = WAIT_MS): Promise<{ code: number; reason: string; before: Frame[] }> {
     const before: Frame[] = []
     for (;;) {
       const frame = await this.frame(timeoutMs)
@@ -155,20 +163,20 @@ export class WsClient {
   }
 
   /** Waits for the server to end the TCP connection (FIN or close). */
-  async waitEnd(timeoutMs = 5000): Promise<void> {
+  async waitEnd(timeoutMs = WAIT_MS): Promise<void> {
     await this.until(() => this.ended || this.closed, 'the connection to end', timeoutMs)
   }
 
   /** Bytes received after the head and not yet taken as frames. */
   get pending(): Buffer {
-    return this.#buffer
+    return this.#buffer()
   }
 
   close(): void {
     this.socket.destroy()
   }
 
-  async until(done: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  async until(done: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs
     while (!done()) {
       const left = deadline - Date.now()
@@ -189,24 +197,42 @@ export class WsClient {
     for (const wake of waiters) wake()
   }
 
+  #buffer(): Buffer {
+    return this.#bytes.subarray(this.#start, this.#end)
+  }
+
+  #append(bytes: Buffer): void {
+    if (this.#end + bytes.length > this.#bytes.length) {
+      const live = this.#end - this.#start
+      // (A new buffer, not a move in place: views handed out earlier, such as `pending`, keep their bytes.)
+      const moved = Buffer.allocUnsafe(Math.max(64 * 1024, 2 * (live + bytes.length)))
+      this.#bytes.copy(moved, 0, this.#start, this.#end)
+      this.#bytes = moved
+      this.#start = 0
+      this.#end = live
+    }
+    bytes.copy(this.#bytes, this.#end)
+    this.#end += bytes.length
+  }
+
   #parseHead(): void {
     if (this.#headDone) return
-    const end = this.#buffer.indexOf('\r\n\r\n')
+    const end = this.#buffer().indexOf('\r\n\r\n')
     if (end < 0) return
-    this.head = this.#buffer.subarray(0, end).toString('latin1')
+    this.head = this.#buffer().subarray(0, end).toString('latin1')
     const [statusLine, ...lines] = this.head.split('\r\n')
     this.status = Number(statusLine!.split(' ')[1])
     for (const line of lines) {
       const colon = line.indexOf(':')
       this.headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim())
     }
-    this.#buffer = this.#buffer.subarray(end + 4)
+    this.#start += end + 4
     this.#headDone = true
   }
 
   #takeFrame(): Frame | null {
     if (!this.#headDone) return null
-    const bytes = this.#buffer
+    const bytes = this.#buffer()
     if (bytes.length < 2) return null
     let length = bytes[1]! & 0x7f
     const masked = (bytes[1]! & 0x80) !== 0
@@ -227,7 +253,7 @@ export class WsClient {
       fin: (first & 0x80) !== 0, rsv1: (first & 0x40) !== 0, rsv2: (first & 0x20) !== 0, rsv3: (first & 0x10) !== 0,
       opcode: first & 0x0f, masked, payload: Buffer.from(bytes.subarray(at, at + length)),
     }
-    this.#buffer = bytes.subarray(at + length)
+    this.#start += at + length
     return frame
   }
 }

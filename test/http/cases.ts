@@ -28,6 +28,12 @@ export const rejections: Rejection[] = [
   { name: 'absolute-form with an empty host', request: `GET http:///x HTTP/1.1\r\n${H}\r\n`, status: 400 },
   { name: 'absolute-form with a bad port', request: `GET http://example.com:8x/ HTTP/1.1\r\n${H}\r\n`, status: 400 },
   { name: 'asterisk-form with GET', request: `GET * HTTP/1.1\r\n${H}\r\n`, status: 400 },
+  { name: 'a backslash in the path', request: `GET /path\\file HTTP/1.1\r\n${H}\r\n`, status: 400 },
+  { name: 'a backslash right after the first slash', request: `GET /\\evil.example/ HTTP/1.1\r\n${H}\r\n`, status: 400 },
+  { name: 'backslashes that a URL parser would read as dot segments', request: `GET /a\\..\\..\\secret?x HTTP/1.1\r\n${H}\r\n`, status: 400 },
+  { name: 'a backslash in an absolute-form path', request: `GET http://example.com/a\\b HTTP/1.1\r\n${H}\r\n`, status: 400 },
+  { name: 'a backslash in an absolute-form authority', request: `GET http://example.com\\@evil/ HTTP/1.1\r\n${H}\r\n`, status: 400 },
+  { name: 'a backslash as the whole path', request: `GET \\ HTTP/1.1\r\n${H}\r\n`, status: 400 },
   { name: 'a method with a slash', request: `GE/T / HTTP/1.1\r\n${H}\r\n`, status: 400 },
   { name: 'a method with a control byte', request: `G\x01ET / HTTP/1.1\r\n${H}\r\n`, status: 400 },
   { name: 'an unknown method', request: `BREW / HTTP/1.1\r\n${H}\r\n`, status: 501 },
@@ -127,6 +133,17 @@ export const rejections: Rejection[] = [
   { name: 'two numbers in Content-Length', request: `POST / HTTP/1.1\r\n${H}Content-Length: 13 37\r\n\r\n`, status: 400 },
   { name: 'a CR inside the Content-Length name', request: `PUT / HTTP/1.1\r\n${H}Content\rLength: 003\r\n\r\nabc`, status: 400 },
   { name: 'a Content-Length past any integer', request: `PUT / HTTP/1.1\r\n${H}Content-Length: 1000000000000000000000\r\n\r\n`, status: 413 },
+  // A singleton field sent twice (RFC 9110 §5.3, §8.3)
+  { name: 'two Content-Type fields', request: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Type: text/plain\r\nContent-Type: text/html\r\n\r\nhello`, status: 400 },
+  { name: 'the same Content-Type twice', request: `POST / HTTP/1.1\r\n${H}content-type: text/plain\r\nContent-Length: 5\r\nCONTENT-TYPE: text/plain\r\n\r\nhello`, status: 400 },
+  { name: 'two Content-Type values on one line', request: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Type: text/plain, text/html\r\n\r\nhello`, status: 400 },
+  { name: 'a Content-Type list after a quoted parameter', request: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Type: text/plain; a="x,\\"y",text/html\r\n\r\nhello`, status: 400 },
+  { name: 'an empty Content-Type list member', request: `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\nContent-Type: ,text/plain\r\n\r\nhello`, status: 400 },
+  // TRACE carries no content (RFC 9110 §9.3.8)
+  { name: 'TRACE with a Content-Length body', request: `TRACE / HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello`, status: 400 },
+  { name: 'TRACE with a chunked body', request: `TRACE / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`, status: 400 },
+  { name: 'TRACE with an empty chunked body', request: `TRACE / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, status: 400 },
+  { name: 'TRACE with a Content-Length list', request: `TRACE / HTTP/1.1\r\n${H}Content-Length: 1, 1\r\n\r\na`, status: 400 },
   // Expectations (RFC 9110 §10.1.1)
   { name: 'an unknown expectation', request: `POST / HTTP/1.1\r\n${H}Expect: 200-ok\r\nContent-Length: 1\r\n\r\na`, status: 417 },
 ]

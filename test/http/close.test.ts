@@ -12,8 +12,10 @@ describe('graceful close', () => {
   test('finishes a reply in flight, closes idle connections at once, and stops accepting', async () => {
     let started!: () => void
     const inFlight = new Promise<void>((resolve) => (started = resolve))
+    // An idle timeout far longer than any wait here: only close() can close the idle connection.
     const server = await serve({
       port: 0,
+      limits: { idleTimeoutMs: 120_000 },
       handler: async (request, response) => {
         if (request.url === '/slow') {
           started()
@@ -29,7 +31,7 @@ describe('graceful close', () => {
     busy.send('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n')
     await inFlight
     const closed = server.close()
-    await idle.waitForClose(1000)
+    await idle.waitForClose()
     await assert.rejects(RawClient.open(server.port), /ECONNREFUSED/)
     const [reply] = await busy.replies(1)
     assert.equal(reply!.body.toString(), '/slow')
@@ -39,10 +41,12 @@ describe('graceful close', () => {
   })
 
   test('destroys what is left after shutdownTimeoutMs', async () => {
-    const server = await serve({ port: 0, limits: { shutdownTimeoutMs: 100 }, handler: () => {} })
+    let called!: () => void
+    const inHandler = new Promise<void>((resolve) => (called = resolve))
+    const server = await serve({ port: 0, limits: { shutdownTimeoutMs: 100 }, handler: () => called() })
     const stuck = await RawClient.open(server.port)
     stuck.send(GET)
-    await sleep(20)
+    await inHandler
     await server.close()
     await stuck.waitForClose()
     assert.equal(stuck.received.length, 0)

@@ -56,7 +56,7 @@ async function slowRead(port: number, request: string, bytesPerS: number, expect
   let tail = Buffer.alloc(0)
   socket.on('data', (bytes: Buffer) => {
     if (keep || received < 4096) parts.push(keep ? bytes : Buffer.from(bytes.subarray(0, 4096 - received)))
-    if (!keep) tail = Buffer.concat([tail, bytes]).subarray(-64)
+    if (!keep) tail = bytes.length >= 64 ? Buffer.from(bytes.subarray(-64)) : Buffer.concat([tail, bytes]).subarray(-64)
     received += bytes.length
     if (received >= allowed) socket.pause()
   })

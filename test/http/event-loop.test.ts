@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { after, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Handler } from '../../src/index.ts'
-import { assertNoOpenHandles, RawClient, withServer } from '../helpers/raw-client.ts'
+import { assertNoOpenHandles, RawClient, WAIT_MS, withServer } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)
 
@@ -39,7 +39,7 @@ test('timers, fs, DNS and other sockets keep working in handlers while the serve
         while (!stop && answered < 20_000) {
           const before = client.received.length
           client.send('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50))
-          await client.waitFor(() => client.received.length >= before + 50 * 80 || client.closed, 5000, 'load replies')
+          await client.waitFor(() => client.received.length >= before + 50 * 80 || client.closed, WAIT_MS, 'load replies')
           answered += 50
         }
         client.close()

@@ -61,6 +61,37 @@ describe('RequestParser at every byte split', () => {
     }
   })
 
+  test('accepts a backslash in the query, %5C in the path, and the other bytes browsers send raw (WHATWG URL)', async () => {
+    for (const url of ['/a?b=c\\d', '/?\\', '/a%5Cb', '/a%5c..%5cb?q', '/a|b[c]?d={e}^`|[]\\', "/!$&'()*+,;=:@-._~/%20?/?"]) {
+      const result = await feedEverySplit(`GET ${url} HTTP/1.1\r\nHost: a\r\n\r\n`)
+      assert.equal(result.error, undefined, url)
+      assert.equal(result.requests[0]!.url, url)
+    }
+    const absolute = await feedEverySplit('GET http://example.com?q=\\ HTTP/1.1\r\nHost: a\r\n\r\n')
+    assert.equal(absolute.error, undefined)
+    assert.equal(absolute.requests[0]!.url, '/?q=\\')
+  })
+
+  test('accepts one Content-Type whose quoted parameters hold commas, beside other 12-byte names', async () => {
+    for (const type of ['multipart/form-data; boundary="a,b"', 'text/plain; a="x\\",y"; b=c', 'text/plain; a="unclosed,']) {
+      const result = await feedEverySplit(`POST / HTTP/1.1\r\nHost: a\r\nX-Request-Id: 1\r\nContent-Type: ${type}\r\nAccept-Patch: x\r\nContent-Length: 2\r\n\r\nhi`)
+      assert.equal(result.error, undefined, type)
+      assert.equal(result.requests[0]!.headers[2]![1], type)
+    }
+    // One Content-Type per request: the next request on the connection has its own.
+    const two = await feedEverySplit('POST / HTTP/1.1\r\nHost: a\r\nContent-Type: a/b\r\nContent-Length: 0\r\n\r\nPOST / HTTP/1.1\r\nHost: a\r\nContent-Type: c/d\r\nContent-Length: 0\r\n\r\n')
+    assert.equal(two.error, undefined)
+    assert.equal(two.requests.length, 2)
+  })
+
+  test('accepts TRACE without content: no framing field, or Content-Length: 0', async () => {
+    for (const fields of ['', 'Content-Length: 0\r\n', 'Content-Length: 0, 0\r\n']) {
+      const result = await feedEverySplit(`TRACE / HTTP/1.1\r\nHost: a\r\n${fields}\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n`)
+      assert.equal(result.error, undefined, fields)
+      assert.deepEqual(result.requests.map((request) => [request.method, request.url]), [['TRACE', '/'], ['GET', '/next']])
+    }
+  })
+
   test('records Host values of every common shape the same whole (its fast path) as split (the careful one)', async () => {
     for (const [line, value] of [
       ['Host: 127.0.0.1:5001', '127.0.0.1:5001'],

@@ -148,7 +148,8 @@ describe('shared-memory waiting', () => {
     // One message: after its echo the peer ends, so it cannot be waiting (its flag up) for another.
     const peer = spawn(peerModule, { memory: channel.memory as SharedArrayBuffer, mode: 'echo', count: 1 } satisfies PeerJob).join()
     const flag = () => Atomics.load(new Int32Array(channel.memory, 256, 48), 32) // ring A→B's consumerWaiting
-    for (let tries = 0; flag() !== 1 && tries < 500; tries++) await sleep(10)
+    // (Up to 30 s for the worker to start and wait: seconds on a loaded core, and the loop ends at once.)
+    for (let tries = 0; flag() !== 1 && tries < 3000; tries++) await sleep(10)
     for (let sample = 0; sample < 6; sample++) {
       assert.equal(flag(), 1, 'up while the receiver sleeps, across its 100 ms naps')
       await sleep(45)
@@ -244,7 +245,8 @@ describe('process channels', () => {
   test('a peer process that dies is reported while waiting', async () => {
     const { channel } = await kinds[1]!.open('die', 0)
     const ring = channel as RingChannel
-    for (let i = 0; i < 200 && !ring.peerAttached; i++) await sleep(10)
+    // (A child process that loads koffi takes seconds to attach on a loaded core: up to 30 s.)
+    for (let i = 0; i < 3000 && !ring.peerAttached; i++) await sleep(10)
     assert.ok(ring.peerAttached)
     assert.throws(() => channel.receive(10_000), /process \d+\) died/)
     channel.close()

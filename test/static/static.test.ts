@@ -9,7 +9,7 @@ import { serve, StaticFiles, type Server } from '../../src/index.ts'
 import { safeSegments } from '../../src/static/paths.ts'
 import { parseRange } from '../../src/static/ranges.ts'
 import { collectGarbage } from '../helpers/gc.ts'
-import { assertNoOpenHandles, exchange, RawClient, type Reply } from '../helpers/raw-client.ts'
+import { assertNoOpenHandles, exchange, RawClient, type Reply, WAIT_MS } from '../helpers/raw-client.ts'
 
 const gc = collectGarbage
 
@@ -17,6 +17,7 @@ const base = mkdtempSync(join(tmpdir(), 'wirespeed-static-'))
 const root = join(base, 'site')
 const outside = join(base, 'secret.txt')
 const big = Buffer.alloc(24 * 1024 * 1024 + 17, 'abcdefghij')
+const burst = Buffer.alloc(900 * 1024, 'burst ')
 let server: Server
 
 before(async () => {
@@ -29,6 +30,8 @@ before(async () => {
   writeFileSync(join(root, 'app.js.br'), 'pretend-brotli')
   writeFileSync(join(root, '.env'), 'SECRET=1')
   writeFileSync(join(root, 'big.bin'), big)
+  // Written before the server watches: no report of it can come in the middle of the burst test and drop its load.
+  writeFileSync(join(root, 'burst.bin'), burst)
   writeFileSync(outside, 'outside the root')
   symlinkSync(outside, join(root, 'escape.txt'))
   symlinkSync(base, join(root, 'escape-dir'))
@@ -89,13 +92,13 @@ describe('static files', () => {
     assert.equal((await get('/nope.html')).status, 404)
     const post = await get('/style.css', 'Content-Length: 0\r\n', 'POST')
     assert.equal(post.status, 405)
-    assert.equal(post.headers.get('allow'), 'GET, HEAD')
+    assert.equal(post.headers.get('allow'), 'GET, HEAD, OPTIONS')
   })
 
   test('answers HEAD for a file too large to hold with its full length and no body', async () => {
     const client = await RawClient.open(server.port)
     client.send('HEAD /big.bin HTTP/1.1\r\nHost: a\r\n\r\n')
-    const [reply] = await client.replies(1, 5000, true)
+    const [reply] = await client.replies(1, WAIT_MS, true)
     assert.equal(reply!.headers.get('content-length'), String(big.length))
     await sleep(50)
     assert.equal(client.received.toString().endsWith('\r\n\r\n'), true)
@@ -105,7 +108,7 @@ describe('static files', () => {
   test('answers HEAD with the headers only', async () => {
     const client = await RawClient.open(server.port)
     client.send('HEAD /style.css HTTP/1.1\r\nHost: a\r\n\r\n')
-    const [reply] = await client.replies(1, 5000, true)
+    const [reply] = await client.replies(1, WAIT_MS, true)
     assert.equal(reply!.headers.get('content-length'), '6')
     await sleep(20)
     assert.equal(client.received.toString().endsWith('\r\n\r\n'), true)
@@ -155,13 +158,11 @@ describe('static files', () => {
     // /proc/self/io counts the bytes this process read, files and sockets: HEAD replies bring almost none.
     if (process.platform !== 'linux') return t.skip('reads are counted through /proc/self/io')
     const bytesRead = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'latin1'))![1])
-    const file = Buffer.alloc(900 * 1024, 'burst ')
-    writeFileSync(join(root, 'burst.bin'), file)
-    await sleep(200) // the watcher's report of the new file is in, so it drops no load of the burst
+    const file = burst
     const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.open(server.port)))
     const before = bytesRead()
     for (const client of clients) client.send('HEAD /burst.bin HTTP/1.1\r\nHost: a\r\n\r\n')
-    const replies = (await Promise.all(clients.map((client) => client.replies(1, 5000, true)))).map(([reply]) => reply!)
+    const replies = (await Promise.all(clients.map((client) => client.replies(1, WAIT_MS, true)))).map(([reply]) => reply!)
     const read = bytesRead() - before
     for (const client of clients) client.close()
     assert.deepEqual(new Set(replies.map((reply) => `${reply.status} ${reply.headers.get('content-length')} ${reply.headers.get('etag')}`)).size, 1)
@@ -240,7 +241,7 @@ describe('static files', () => {
   test('a client that goes away in the middle of a big file: the file is closed', async () => {
     const client = await RawClient.open(server.port)
     client.send('GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n')
-    await client.waitFor(() => client.received.length > 100_000, 5000, 'the first bytes of the file')
+    await client.waitFor(() => client.received.length > 100_000, WAIT_MS, 'the first bytes of the file')
     client.socket.destroy()
     await eventually(async () => openDescriptors(join(root, 'big.bin')) === 0, 'the descriptor of big.bin closed')
   })
@@ -298,7 +299,7 @@ describe('static files above 16 KiB held in memory', () => {
       assert.ok(replies[4]!.body.equals(first))
       const headClient = await RawClient.open(local.port)
       headClient.send('HEAD /mid.bin HTTP/1.1\r\nHost: a\r\n\r\n')
-      const [head] = await headClient.replies(1, 5000, true)
+      const [head] = await headClient.replies(1, WAIT_MS, true)
       assert.equal(head!.headers.get('content-length'), String(first.length))
       await sleep(50)
       assert.ok(headClient.received.toString().endsWith('\r\n\r\n'), 'HEAD: the head alone')
@@ -359,6 +360,14 @@ describe('static helpers', () => {
     assert.deepEqual(safeSegments('/.well-known/x', true), ['.well-known', 'x'])
   })
 
+  test('new StaticFiles() refuses an option it does not read, naming it (spa, a misspelt cacheControl)', () => {
+    for (const name of ['spa', 'cachecontrl', 'index']) {
+      assert.throws(() => new StaticFiles({ root, watch: false, [name]: true } as never),
+        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs$`))
+    }
+    assert.throws(() => new StaticFiles(null as never), /^TypeError: Invalid option static: expected a folder path or an object with root, got null$/)
+  })
+
   test('parseRange() reads one byte range', () => {
     assert.deepEqual(parseRange('bytes=0-0', 10), [0, 0])
     assert.deepEqual(parseRange('bytes=5-', 10), [5, 9])
@@ -372,8 +381,9 @@ describe('static helpers', () => {
   })
 })
 
+/** Looks every 20 ms until `check()` holds, for up to about 30 s (seconds on a loaded core; it returns at once). */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 1500; i++) {
     if (await check()) return
     await sleep(20)
   }

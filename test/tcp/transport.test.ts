@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { readdirSync } from 'node:fs'
-import { connect as connectAny, listen as listenAny, type Backend, type Connection, type ConnectOptions, type Handlers, type ListenOptions, type Listener, type Protocol } from '../../src/index.ts'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect as connectAny, listen as listenAny, ListenError, type Backend, type Connection, type ConnectOptions, type Handlers, type ListenOptions, type Listener, type Protocol } from '../../src/index.ts'
 import { backendsHere } from '../../src/tcp/backends.ts'
 import { handOff, protocolHandlers } from '../../src/tcp/protocol.ts'
 import { assertNoOpenHandles, RawClient } from '../helpers/raw-client.ts'
@@ -34,7 +36,7 @@ function collector() {
 }
 
 async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !done(); i++) await sleep(10)
+  for (let i = 0; i < 3000 && !done(); i++) await sleep(10) // up to 30 s: it returns as soon as done() holds
   assert.ok(done(), `Timed out waiting for ${what}`)
 }
 
@@ -356,5 +358,43 @@ for (const backend of backends) describe(`transport contract: ${backend} backend
     assert.deepEqual(seen, ['line:UPGRADE', 'echo:first', 'echo:second'])
     client.close()
     await listener.close()
+  })
+
+  test('a Unix socket listener removes its file on close, so the next listen on the path succeeds (as node:net does)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'wirespeed-unix-'))
+    const path = join(folder, 'echo.sock')
+    try {
+      for (let round = 0; round < 2; round++) {
+        const listener = await listen({ port: 0, path, handlers: echo })
+        assert.ok(existsSync(path), 'the socket file exists while listening')
+        const got = collector()
+        const connection = await connect({ port: 0, path, handlers: got.handlers })
+        connection.write(`round ${round}`)
+        await until(() => got.text === `round ${round}`, 'the echo')
+        connection.end()
+        await got.closed
+        await listener.close()
+        assert.equal(existsSync(path), false, `the socket file is gone after close (round ${round})`)
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
+  })
+
+  test('listening on a Unix path that is taken names the path, and speaks of no port', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'wirespeed-unix-'))
+    const path = join(folder, 'taken.sock')
+    try {
+      writeFileSync(path, 'not a socket')
+      await assert.rejects(listen({ port: 0, path, handlers: echo }), (error: unknown) => {
+        assert.ok(error instanceof ListenError)
+        assert.equal(error.reason, 'EADDRINUSE')
+        assert.equal(error.message, `Cannot listen on ${path}: something is already there: a server listening, or a socket file one left behind (remove it if nothing listens)`)
+        return true
+      })
+      assert.equal(readFileSync(path, 'utf8'), 'not a socket', 'a refused listen leaves what was there alone')
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
   })
 })

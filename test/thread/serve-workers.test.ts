@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { serve, type ServeOptions } from '../../src/index.ts'
+import WebSocket from 'ws'
+import { ListenError, serve, WirespeedError, type ServeOptions } from '../../src/index.ts'
+import { SubscriberCounts } from '../../src/thread/subscriber-counts.ts'
 import { assertNoOpenHandles, exchange, RawClient } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)
 
 const handlerModule = new URL('./fixtures/handler.ts', import.meta.url)
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`
+// serve() runs no more worker threads than this process may use cores, and serves on one event loop when
+// that is one (pinned with taskset -c 0, say): the tests of worker threads then have none to test. (The one
+// that kills its worker on purpose would end this process instead.)
+const oneCore = availableParallelism() < 2 && `this process may use ${availableParallelism()} core: serve() starts no worker threads`
 
 describe('serve({ workers })', () => {
   test('a handler module may export an app: a Hono app, or an object with routes and fetch', async () => {
@@ -32,7 +41,7 @@ describe('serve({ workers })', () => {
     }
   })
 
-  test('serves connections on both of 2 workers, and sums their counters', async () => {
+  test('serves connections on both of 2 workers, and sums their counters', { skip: oneCore }, async () => {
     const lines: string[] = []
     const server = await serve({ port: 0, workers: 2, handlerModule, log: (line) => lines.push(line) })
     try {
@@ -45,20 +54,20 @@ describe('serve({ workers })', () => {
         client.close()
       }
       assert.equal(threads.size, 2, `only thread(s) ${[...threads]} answered`)
-      for (let i = 0; i < 50 && server.stats().requests < 2; i++) await sleep(20)
+      for (let i = 0; i < 1500 && server.stats().requests < 2; i++) await sleep(20) // up to 30 s, ends as they add up
       assert.ok(server.stats().requests >= 2)
     } finally {
       await server.close()
     }
   })
 
-  test('replaces a worker killed on purpose and keeps answering', async () => {
+  test('replaces a worker killed on purpose and keeps answering', { skip: oneCore }, async () => {
     const lines: string[] = []
     const server = await serve({ port: 0, workers: 2, handlerModule, log: (line) => lines.push(line) })
     try {
       const { client } = await exchange(server.port, GET('/crash')).catch(() => ({ client: undefined }))
       client?.close()
-      for (let i = 0; i < 100 && server.restarts === 0; i++) await sleep(20)
+      for (let i = 0; i < 1500 && server.restarts === 0; i++) await sleep(20) // up to 30 s, ends at the restart
       assert.equal(server.restarts, 1)
       assert.match(lines.join('\n'), /worker \d exited with code 3; starting a new one in 100 ms/)
       for (let i = 0; i < 10; i++) {
@@ -71,7 +80,7 @@ describe('serve({ workers })', () => {
     }
   })
 
-  test('close() lets a slow download in flight finish on its worker', async () => {
+  test('close() lets a slow download in flight finish on its worker', { skip: oneCore }, async () => {
     const server = await serve({ port: 0, workers: 2, handlerModule, log: () => {} })
     const client = await RawClient.open(server.port)
     client.send(GET('/slow'))
@@ -84,7 +93,107 @@ describe('serve({ workers })', () => {
 
   test('refuses a handler function with workers, and a bad worker count', async () => {
     // The types refuse this; a JavaScript caller is told at run time.
-    await assert.rejects(serve({ port: 0, workers: 2, handler: () => {} } as unknown as ServeOptions), /a function cannot cross threads; give handlerModule/)
+    await assert.rejects(serve({ port: 0, workers: 2, handler: () => {} } as unknown as ServeOptions), /a function cannot cross to a worker thread; export it from handlerModule/)
     await assert.rejects(serve({ port: 0, workers: 0, handlerModule }), /Invalid option workers: expected 'auto' or an integer/)
+  })
+})
+
+describe('serve({ workers }) tells the main thread', () => {
+  test('a ListenError from a worker arrives as a ListenError, naming the port option', async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const port = (holder.address() as AddressInfo).port
+    try {
+      for (const workers of [undefined, 2]) {
+        await assert.rejects(serve({ port, workers, handlerModule, log: () => {} } as never), (error: unknown) => {
+          assert.ok(error instanceof ListenError, `workers ${workers}: ${(error as Error)?.constructor?.name} ${error}`)
+          assert.ok(error instanceof WirespeedError)
+          assert.equal(error.code, 'LISTEN_FAILED')
+          assert.equal(error.reason, 'EADDRINUSE')
+          assert.equal(error.message, `Cannot listen on 127.0.0.1:${port}: the port is in use; pass another port (0 picks a free one) or stop what holds it`)
+          return true
+        })
+      }
+    } finally {
+      holder.close()
+    }
+  })
+
+  test('server.publish() and server.subscriberCount() count the subscribers of every worker', async () => {
+    const server = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/options-app.ts', import.meta.url), log: () => {} })
+    const sockets: WebSocket[] = []
+    try {
+      const received: string[][] = []
+      for (let i = 0; i < 6; i++) {
+        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`)
+        const messages: string[] = []
+        received.push(messages)
+        ws.on('message', (data) => messages.push(String(data)))
+        sockets.push(ws)
+      }
+      await Promise.all(sockets.map((ws) => once(ws, 'open')))
+      // The count crosses from the workers as they report it: wait for it (an event on another thread).
+      for (let i = 0; i < 1000 && server.subscriberCount('room') < 6; i++) await sleep(10)
+      assert.equal(server.subscriberCount('room'), 6)
+      assert.equal(server.subscriberCount('nobody'), 0)
+      assert.equal(server.publish('room', 'to all six'), 6)
+      for (let i = 0; i < 1000 && received.some((messages) => !messages.includes('to all six')); i++) await sleep(10)
+      assert.deepEqual(received.map((messages) => messages.includes('to all six')), [true, true, true, true, true, true])
+      assert.equal(server.publish('nobody', 'to none'), 0)
+      sockets[0]!.close()
+      await once(sockets[0]!, 'close')
+      for (let i = 0; i < 1000 && server.subscriberCount('room') > 5; i++) await sleep(10)
+      assert.equal(server.subscriberCount('room'), 5)
+    } finally {
+      for (const ws of sockets) ws.terminate()
+      await server.close()
+    }
+  })
+})
+
+describe('SubscriberCounts', () => {
+  test('tracks topicsTrackedMax topics (N) and leaves out the next one (N+1), said once, until one is freed', () => {
+    const lines: string[] = []
+    const counts = new SubscriberCounts(2, 2, (line) => lines.push(line))
+    counts.update(0, [['a', 1], ['b', 2]])
+    counts.update(1, [['a', 3]])
+    assert.equal(counts.count('a'), 4)
+    assert.equal(counts.count('b'), 2)
+    counts.update(1, [['c', 5], ['d', 1]])
+    assert.equal(counts.count('c'), 0, 'a third topic is past the limit of 2')
+    assert.equal(counts.size, 2)
+    assert.deepEqual(lines, ["wirespeed: more than 2 WebSocket topics have subscribers; server.subscriberCount() and publish()'s count leave out the others (limits.topicsTrackedMax)"])
+    counts.update(0, [['b', 0]])
+    assert.equal(counts.size, 1, 'a topic no worker holds is deleted')
+    counts.update(1, [['c', 6]])
+    assert.equal(counts.count('c'), 6, 'the room freed is taken by the next report')
+    counts.forget(1)
+    assert.equal(counts.count('a'), 1, "a worker that exits takes its sockets' counts with it")
+    assert.equal(counts.count('c'), 0)
+    assert.equal(counts.size, 1)
+  })
+
+  test('serve({ workers, limits: { topicsTrackedMax } }) counts N topics and logs at N+1', { skip: oneCore }, async () => {
+    const lines: string[] = []
+    const server = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/options-app.ts', import.meta.url), limits: { topicsTrackedMax: 1 }, log: (line) => lines.push(line) })
+    const sockets: WebSocket[] = []
+    const open = async (topic: string) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?topic=${topic}`)
+      sockets.push(ws)
+      await once(ws, 'open')
+    }
+    try {
+      await open('a')
+      for (let i = 0; i < 1000 && server.subscriberCount('a') < 1; i++) await sleep(10)
+      assert.equal(server.subscriberCount('a'), 1)
+      await open('b')
+      for (let i = 0; i < 1000 && !lines.some((line) => line.includes('limits.topicsTrackedMax')); i++) await sleep(10)
+      assert.match(lines.join('\n'), /more than 1 WebSocket topics have subscribers/)
+      assert.equal(server.subscriberCount('b'), 0)
+      assert.equal(server.subscriberCount('a'), 1)
+    } finally {
+      for (const ws of sockets) ws.terminate()
+      await server.close()
+    }
   })
 })

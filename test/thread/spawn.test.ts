@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { spawn } from '../../src/index.ts'
+import { ListenError, spawn, WirespeedError } from '../../src/index.ts'
 import { assertNoOpenHandles } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)
@@ -24,6 +24,21 @@ describe('spawn()', () => {
     assert.ok(buffer instanceof ArrayBuffer)
     assert.equal(buffer.byteLength, 1 << 20)
     assert.equal(new Uint8Array(buffer)[300], 300 & 0xff)
+  })
+
+  test("rejects join() with one of wirespeed's errors as its class, with its code, fields and cause", async () => {
+    await assert.rejects(spawn(fixture('throws-wirespeed')).join(), (error: unknown) => {
+      assert.ok(error instanceof ListenError, String(error))
+      assert.ok(error instanceof WirespeedError)
+      assert.equal(error.name, 'ListenError')
+      assert.equal(error.code, 'LISTEN_FAILED')
+      assert.equal(error.reason, 'EACCES')
+      assert.equal(error.message, 'Cannot listen on 127.0.0.1:1: on purpose')
+      assert.match(error.stack!, /throws-wirespeed\.ts/)
+      assert.ok(error.cause instanceof TypeError)
+      assert.equal(error.cause.message, 'the cause')
+      return true
+    })
   })
 
   test("rejects join() with the worker's error, message and stack", async () => {

@@ -8,8 +8,9 @@
  * listener out of the interest set for ACCEPT_BACKOFF_MS instead of spinning on an fd that stays ready;
  * the connections waiting stay in the kernel's backlog.
  */
+import { unlinkSync } from 'node:fs'
 import { ConnectError } from '../../errors.ts'
-import { listenError, type BackendConnectOptions, type BackendListenOptions, type TransportBackend } from '../backend.ts'
+import { listenError, listenPathError, type BackendConnectOptions, type BackendListenOptions, type TransportBackend } from '../backend.ts'
 import type { Connection, Listener } from '../types.ts'
 import { startStages, stagingHandlers } from '../stages.ts'
 import { EpollConnection } from './connection.ts'
@@ -50,11 +51,12 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
   const first = stages === undefined ? handlers : stagingHandlers
   const address = options.path !== undefined ? encodeUnixPath(options.path) : encodeAddress(host, port)
   const fd = libc.socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
-  if (fd < 0) throw listenError(errnoName(libc.errno()), 'socket', host, port)
+  const refuse = (code: string, call: string) => (options.path !== undefined ? listenPathError(code, call, options.path) : listenError(code, call, host, port))
+  if (fd < 0) throw refuse(errnoName(libc.errno()), 'socket')
   const fail = (call: string) => {
     const code = errnoName(libc.errno())
     libc.close(fd)
-    return listenError(code, call, host, port)
+    return refuse(code, call)
   }
   if (address.family !== AF_UNIX) {
     setOption(libc, fd, SOL_SOCKET, SO_REUSEADDR)
@@ -110,11 +112,21 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
         clearTimeout(backoff)
         epoll.remove(fd)
         libc.close(fd)
+        // bind(2) made the socket file and nothing removes it but us: node:net (libuv) unlinks it on
+        // close too, and a file left behind makes the next listen on the path fail with EADDRINUSE.
+        if (options.path !== undefined && !options.path.startsWith('\0')) unlinkQuietly(options.path)
         if (connections.size === 0) closing.resolve()
       }
       return closing.promise
     },
   }
+}
+
+/** Removes a socket file, as libuv does on close: a failure (already gone, say) is not the caller's concern. */
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch {}
 }
 
 async function connectEpoll<Data>(options: BackendConnectOptions<Data>): Promise<Connection<Data>> {

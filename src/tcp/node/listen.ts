@@ -5,7 +5,7 @@
  */
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net'
 import { ConnectError } from '../../errors.ts'
-import { listenError, type BackendConnectOptions, type BackendListenOptions, type TransportBackend } from '../backend.ts'
+import { listenError, listenPathError, type BackendConnectOptions, type BackendListenOptions, type TransportBackend } from '../backend.ts'
 import type { Connection, Listener } from '../types.ts'
 import { startStages, stagingHandlers } from '../stages.ts'
 import { NodeConnection } from './connection.ts'
@@ -25,7 +25,8 @@ async function listenNode<Data>(options: BackendListenOptions<Data>): Promise<Li
     else startStages(connection, stages)
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error.code, error.message, host, port, error)))
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(options.path !== undefined ? listenPathError(error.code, error.message, options.path, error) : listenError(error.code, error.message, host, port, error)))
     if (options.path !== undefined) server.listen({ path: options.path, backlog: options.backlog }, resolve)
     else server.listen({ host, port, backlog: options.backlog, reusePort: options.reusePort }, resolve)
   })
