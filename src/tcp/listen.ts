@@ -9,7 +9,7 @@ import { isIP } from 'node:net'
 import { HostNotFoundError } from '../errors.ts'
 import { checkLimit, defaultLimits, limitOrDefault, limitSpecs, tcpLimitSpecs } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
-import { chooseBackend } from './backends.ts'
+import { type BackendNeeds, chooseBackend } from './backends.ts'
 import type { Stages } from './stages.ts'
 import type { ConnectOptions, Connection, Listener, ListenOptions } from './types.ts'
 
@@ -23,7 +23,7 @@ export const REUSE_PORT_NODE = '22.12'
  * await listener.close()
  */
 export async function listen<Data = unknown>(options: ListenOptions<Data>): Promise<Listener<Data>> {
-  const port = options.path === undefined ? options.port : 0
+  const port = options.path === undefined && options.fd === undefined ? options.port : 0
   checkLimit('port', port, tcpLimitSpecs.port)
   if (options.reusePort) requireNode('reusePort', REUSE_PORT_NODE)
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
@@ -32,9 +32,12 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   checkLimit('idleTimeoutMs', idleTimeoutMs, tcpLimitSpecs.idleTimeoutMs)
   if (options.backlog !== undefined) checkLimit('backlog', options.backlog, tcpLimitSpecs.backlog)
   const stages = stagesOf(options)
-  const { backend, reason } = await chooseBackend({ asked: options.backend })
+  // An inherited socket needs a backend that can adopt one; none can yet (issue 39), so this says so.
+  const needs: BackendNeeds = options.fd === undefined ? {} : { adoptFd: 'the fd option' }
+  const { backend, reason } = await chooseBackend({ asked: options.backend, needs })
   const listener = await backend.listen({
-    host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
+    // A Unix socket has no host: its path goes in `path`, never in `host`.
+    host: options.path === undefined ? await resolveHost(options.host ?? '127.0.0.1') : '',
     port,
     path: options.path,
     reusePort: options.reusePort ?? false,
@@ -58,8 +61,10 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   if (options.path === undefined) checkLimit('port', options.port, tcpLimitSpecs.connectPort)
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
   checkLimit('writeBufferBytesHigh', writeBufferBytesHigh, limitSpecs.writeBufferBytesHigh)
+  const host = options.host ?? '127.0.0.1'
   return (await chooseBackend({ asked: options.backend })).backend.connect({
-    host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
+    host: options.path === undefined ? await resolveHost(host) : '',
+    servername: options.path === undefined && !isIpLiteral(host) ? host : undefined,
     port: options.port,
     path: options.path,
     writeBufferBytesHigh,
@@ -73,6 +78,10 @@ function stagesOf<Data>(options: ListenOptions<Data>): Stages<Data> | undefined 
   const bytesMax = limitOrDefault('stageBytesMax', options.stageBytesMax, tcpLimitSpecs.stageBytesMax)
   if (options.stages === undefined || options.stages.length === 0) return undefined
   return { list: [...options.stages], handlers: options.handlers, timeoutMs, bytesMax }
+}
+
+function isIpLiteral(host: string): boolean {
+  return isIP(host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host) !== 0
 }
 
 /** Resolves a host name to one address with getaddrinfo; an IP literal is returned as it is. */

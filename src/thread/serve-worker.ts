@@ -36,10 +36,7 @@ let files: StaticFiles | undefined
 try {
   const app = setup.handlerModule === undefined ? {} : await loadHandler(setup.handlerModule)
   files = setup.static === undefined ? undefined : new StaticFiles(setup.static)
-  const server = await serveOneLoop(
-    { host: setup.host, port: setup.port, reusePort: true, backend: setup.backend, lightResponse: setup.lightResponse, ...app, static: files, limits: setup.limits },
-    { onSubscriberCount: reportCount },
-  )
+  const server = await serveOneLoop({ lightResponse: setup.lightResponse, ...app, static: files, limits: setup.limits }, { onSubscriberCount: reportCount }, setup.listen)
   run(server, files)
 } catch (error) {
   files?.close()

@@ -25,6 +25,7 @@ import { resolveLimits } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
 import { parkedWaits, threadPoolSize } from '../tcp/park-budget.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
+import { listenSpecOf } from '../serve/listen-spec.ts'
 import type { Server, WorkersServeOptions } from '../serve/types.ts'
 import type { Backend } from '../tcp/types.ts'
 import { watch } from '../watch/watch.ts'
@@ -78,13 +79,14 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
   const staticOptions = given === undefined ? undefined : { ...given, root: resolve(given.root), watch: false }
   const limits = resolveLimits(options.limits)
   const counters = new SharedArrayBuffer(count * COUNTERS_PER_WORKER * 8)
-  const host = options.host ?? '127.0.0.1'
+  const spec = listenSpecOf(options)
+  const host = spec.host ?? '127.0.0.1'
   const pool: Pool = {
-    workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: undefined, backendReason: '', parksOnThreadPool: false,
+    workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: spec.port, backend: undefined, backendReason: '', parksOnThreadPool: false,
     subscribers: new SubscriberCounts(count, limits.topicsTrackedMax, log),
   }
   const setupOf = (index: number): WorkerSetup => ({
-    index, host, port: pool.port, limits: options.limits, backend: options.backend, handlerModule, lightResponse: options.lightResponse, static: staticOptions, counters,
+    index, listen: { ...spec, port: pool.port }, limits: options.limits, handlerModule, lightResponse: options.lightResponse, static: staticOptions, counters,
   })
   const start = (index: number): Promise<void> => startWorker(pool, index, setupOf, log)
   try {

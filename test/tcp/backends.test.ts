@@ -60,3 +60,12 @@ test('backendsHere() lists the default first and every other backend that loads'
   assert.equal(here[0], (await chooseBackend({ environment: undefined })).name)
   assert.ok(here.includes(portable.name))
 })
+
+test('listen({ fd }) asks the registry for a backend that adopts a listening socket, and none does yet (issue 39)', async () => {
+  const { listen } = await import('../../src/index.ts')
+  await assert.rejects(listen({ fd: 3, handlers: { data() {} } }), (error: Error) => {
+    assert.ok(error instanceof RangeError)
+    assert.match(error.message, /cannot adopt a listening socket, which the fd option needs/)
+    return true
+  })
+})

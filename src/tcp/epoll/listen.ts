@@ -101,6 +101,7 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
   return {
     host,
     port: tcp ? boundPort(libc, fd) : 0,
+    path: options.path,
     backend: 'epoll',
     connections,
     close() {

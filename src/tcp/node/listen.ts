@@ -36,6 +36,7 @@ async function listenNode<Data>(options: BackendListenOptions<Data>): Promise<Li
   return {
     host,
     port: typeof address === 'object' && address !== null ? address.port : 0,
+    path: options.path,
     backend: 'node',
     connections,
     close: () => closeServer(server),
