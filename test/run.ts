@@ -1,7 +1,7 @@
 /*
  * `npm test`: every test on the default transport backend (the first of the registry, src/tcp/backends.ts,
  * that runs here: epoll on Linux where koffi loads), then the suites that serve sockets (tcp, http, app,
- * websocket, static, thread, cli, shm) again on every other backend that runs here, so all keep the same
+ * websocket, static, serve, thread, cli, shm) again on every other backend that runs here, so all keep the same
  * semantics. Each pass is one `node --test` run with WIRESPEED_BACKEND set; the exit code is the first
  * failure's, and a backend that cannot run here is said, not silently skipped.
  */
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { backendsHere } from '../src/tcp/backends.ts'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
-const SOCKET_SUITES = ['tcp', 'http', 'app', 'websocket', 'static', 'thread', 'cli', 'shm'].map((folder) => `test/${folder}/**/*.test.ts`)
+const SOCKET_SUITES = ['tcp', 'http', 'app', 'websocket', 'static', 'serve', 'thread', 'cli', 'shm'].map((folder) => `test/${folder}/**/*.test.ts`)
 
 function pass(backend: string, files: string[]): number {
   process.stdout.write(`\n# wirespeed: ${files.length === 1 ? 'every test' : 'the socket suites'} on the ${backend} backend\n`)

@@ -71,21 +71,22 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
   abstract readonly sentBytes: number
   abstract setTimeout(idleTimeoutMs: number): void
 
-  // What a backend implements: how bytes move.
-  /** Sends the batch: `parts` is empty when the batch is the one string `text` (then sent as it is). */
+  // What a backend implements: how bytes move (all @internal: none of it is the published interface).
+  /** @internal Sends the batch: `parts` is empty when the batch is the one string `text` (then sent as it is). */
   protected abstract transmit(text: string, parts: Parts, bytes: number): void
-  /** Bytes the backend holds that the kernel has not taken yet. */
+  /** @internal Bytes the backend holds that the kernel has not taken yet. */
   protected abstract queuedBytes(): number
-  /** Starts or stops reading, as `readPaused` now says. */
+  /** @internal Starts or stops reading, as `readPaused` now says. */
   protected abstract readingChanged(): void
-  /** The FIN, after the bytes still queued (end() has flushed the batch). */
+  /** @internal The FIN, after the bytes still queued (end() has flushed the batch). */
   protected abstract shutdownWrite(): void
-  /** Closes the socket at once; the backend calls `socketClosed()` when it is gone. */
+  /** @internal Closes the socket at once; the backend calls `socketClosed()` when it is gone. */
   protected abstract destroySocket(): void
-  /** True when the socket is gone before the backend has reported it (node:net's destroyed). */
+  /** @internal True when the socket is gone before the backend has reported it (node:net's destroyed). */
   protected abstract gone(): boolean
-  /** The socket's peer address and port. */
+  /** @internal The socket's peer address. */
   protected abstract socketRemoteAddress(): string | undefined
+  /** @internal The socket's peer port. */
   protected abstract socketRemotePort(): number | undefined
 
   /** The peer's address: the socket's, or the one a stage before open set (PROXY protocol). */
@@ -120,7 +121,7 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
   get readPaused(): boolean {
     return this.#readPaused || this.#writeBlocked
   }
-  /** How strings given to `write()` become bytes. */
+  /** @internal How strings given to `write()` become bytes. */
   get stringEncoding(): StringEncoding {
     return this.#stringEncoding
   }
@@ -130,8 +131,8 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
   }
 
   /**
-   * True when the connection is backed up, and then a `drain` is sure to follow once it is not; false when
-   * writing may go on now.
+   * @internal True when the connection is backed up, and then a `drain` is sure to follow once it is not;
+   * false when writing may go on now.
    */
   owesDrain(): boolean {
     if (this.closed || !this.writeBlocked) return false
@@ -166,7 +167,7 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
     return false
   }
 
-  /** Sends everything queued now, in one `transmit()`. */
+  /** Sends everything queued now, in one send by the backend. */
   flush(): void {
     this.#flushScheduled = false
     if (this.#pendingBytes === 0 || this.closed) return
@@ -214,7 +215,7 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
 
   // What a backend calls: the events of its socket.
 
-  /** Bytes arrived: the data handler runs with writes batched, and the batch leaves when it returns. */
+  /** @internal Bytes arrived: the data handler runs with writes batched, and the batch leaves when it returns. */
   protected received(bytes: Buffer): void {
     this.#inRead = true
     try {
@@ -225,20 +226,20 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
     }
   }
 
-  /** The buffer is over the mark: stop reading until it drains. */
+  /** @internal The buffer is over the mark: stop reading until it drains. */
   protected blockWrites(): void {
     if (this.#writeBlocked) return
     this.#writeBlocked = true
     this.readingChanged()
   }
 
-  /** True when a drain is owed to the handlers (write() returned false since the last one). */
+  /** @internal True when a drain is owed to the handlers (write() returned false since the last one). */
   protected get drainOwed(): boolean {
     return this.#drainOwed
   }
 
   /**
-   * The backend's buffer shrank (its socket drained, or a send took everything): unless the bytes buffered
+   * @internal The backend's buffer shrank (its socket drained, or a send took everything): unless the bytes buffered
    * are still over the mark, reading resumes and the drain owed (or due after a block) is delivered.
    */
   protected drained(): void {
@@ -252,25 +253,25 @@ export abstract class ConnectionCore<Data = unknown> implements Connection<Data>
     this.#handlers.drain?.(this)
   }
 
-  /** The peer half-closed (FIN): the handlers decide whether more is written; by default, end too. */
+  /** @internal The peer half-closed (FIN): the handlers decide whether more is written; by default, end too. */
   protected peerEnded(): void {
     if (this.#handlers.end) this.#handlers.end(this)
     else this.end()
   }
 
-  /** A socket error: `handlers.error` now, `handlers.close` (with it) when the backend has closed. */
+  /** @internal A socket error: `handlers.error` now, `handlers.close` (with it) when the backend has closed. */
   protected failed(error: Error): void {
     this.#error = error
     this.#handlers.error?.(this, error)
   }
 
-  /** No activity for the idle timeout: `handlers.timeout` decides; by default the connection is destroyed. */
+  /** @internal No activity for the idle timeout: `handlers.timeout` decides; by default the connection is destroyed. */
   protected timedOut(): void {
     if (this.#handlers.timeout) this.#handlers.timeout(this)
     else this.destroy()
   }
 
-  /** The socket is gone: `handlers.close` runs, once, with the error that ended it if one did. */
+  /** @internal The socket is gone: `handlers.close` runs, once, with the error that ended it if one did. */
   protected socketClosed(): void {
     if (this.#closed) return
     this.#closed = true

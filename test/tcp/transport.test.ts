@@ -1,6 +1,6 @@
 /*
- * The transport contract: what every backend of src/tcp must do, run once per backend. node:net is the
- * portable one; the epoll backend joins `backends` when it exists, and must pass every case unchanged.
+ * The transport contract: what every backend of src/tcp must do, run once per backend that runs here (the
+ * registry's, src/tcp/backends.ts): a new backend joins by its record and must pass every case unchanged.
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'

@@ -57,9 +57,11 @@ export class EpollConnection<Data = unknown> extends ConnectionCore<Data> implem
     loop.add(fd, this, this.#interest)
   }
 
+  /** @internal */
   protected socketRemoteAddress(): string | undefined {
     return this.#peerAddress()?.address
   }
+  /** @internal */
   protected socketRemotePort(): number | undefined {
     return this.#peerAddress()?.port
   }
@@ -74,14 +76,16 @@ export class EpollConnection<Data = unknown> extends ConnectionCore<Data> implem
     return this.#sentBytes
   }
 
+  /** @internal */
   protected queuedBytes(): number {
     return this.#unsentBytes
   }
+  /** @internal */
   protected gone(): boolean {
     return this.#fdClosed
   }
 
-  /** The batch: behind bytes still waiting for the socket, or sent now (the rest waits for EPOLLOUT). */
+  /** @internal The batch: behind bytes still waiting for the socket, or sent now (the rest waits for EPOLLOUT). */
   protected transmit(text: string, parts: Parts, bytes: number): void {
     if (this.#unsentBytes > 0) {
       // Earlier bytes still wait for the socket: these go behind them, as bytes of their own.
@@ -112,6 +116,7 @@ export class EpollConnection<Data = unknown> extends ConnectionCore<Data> implem
     this.#afterSend()
   }
 
+  /** @internal */
   protected readingChanged(): void {
     this.#updateInterest()
   }
@@ -122,11 +127,12 @@ export class EpollConnection<Data = unknown> extends ConnectionCore<Data> implem
     this.#idleTimer = idleTimeoutMs > 0 ? setTimeout(onIdle, idleTimeoutMs, this) : undefined
   }
 
-  /** The FIN now, or after the last unsent byte (#afterSend). */
+  /** @internal The FIN now, or after the last unsent byte (#afterSend). */
   protected shutdownWrite(): void {
     if (this.#unsentBytes === 0 && !this.#fdClosed) this.#sendFin()
   }
 
+  /** @internal */
   protected destroySocket(): void {
     this.#close()
   }

@@ -47,9 +47,11 @@ export class NodeConnection<Data = unknown> extends ConnectionCore<Data> {
     socket.on('timeout', onSocketTimeout)
   }
 
+  /** @internal */
   protected socketRemoteAddress(): string | undefined {
     return this.#socket.remoteAddress
   }
+  /** @internal */
   protected socketRemotePort(): number | undefined {
     return this.#socket.remotePort
   }
@@ -70,14 +72,16 @@ export class NodeConnection<Data = unknown> extends ConnectionCore<Data> {
     this.#socket.setTimeout(idleTimeoutMs)
   }
 
+  /** @internal */
   protected queuedBytes(): number {
     return this.#socket.writableLength
   }
+  /** @internal */
   protected gone(): boolean {
     return this.#socket.destroyed
   }
 
-  /** The batch in one socket write (one writev when large buffers are queued). */
+  /** @internal The batch in one socket write (one writev when large buffers are queued). */
   protected transmit(text: string, parts: Parts, bytes: number): void {
     const socket = this.#socket
     this.#flushedBytes += bytes
@@ -97,15 +101,18 @@ export class NodeConnection<Data = unknown> extends ConnectionCore<Data> {
     else if (this.drainOwed) setImmediate(emitDrain, this)
   }
 
+  /** @internal */
   protected readingChanged(): void {
     if (this.readPaused) this.#socket.pause()
     else this.#socket.resume()
   }
 
+  /** @internal */
   protected shutdownWrite(): void {
     this.#socket.end()
   }
 
+  /** @internal */
   protected destroySocket(): void {
     this.#socket.destroy()
   }
