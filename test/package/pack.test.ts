@@ -46,7 +46,9 @@ async function installInto(name: string, fields: object): Promise<{ code: number
   const app = join(work, name)
   await mkdir(app, { recursive: true })
   await writeFile(join(app, 'package.json'), JSON.stringify({ name, version: '1.0.0', type: 'module', private: true, ...fields }))
-  return run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], app)
+  // --loglevel=warn: under `npm test`, npm hands its own settings to the scripts it runs (npm_config_loglevel
+  // from this checkout's .npmrc is `error`), which would hide the install-script notices this file reads.
+  return run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn', tarball], app)
 }
 
 before(async () => {
