@@ -83,6 +83,8 @@ export const stagingHandlers: Handlers<any> = {
 }
 
 function advance(connection: StagedConnection<Staging>, arrived: Buffer): void {
+  // A stage ended the connection: what the peer sends until its FIN goes nowhere.
+  if (connection.ending) return
   const staging = connection.data
   const { list, bytesMax } = staging.stages
   let bytes = staging.held === undefined ? arrived : Buffer.concat([staging.held, arrived])

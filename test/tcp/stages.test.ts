@@ -83,13 +83,18 @@ for (const backend of backends) describe(`stages before open: ${backend} backend
 
   test('a stage that ends the connection: what it writes arrives, then the close; the protocol never opens', async () => {
     const { events, handlers } = recorder()
-    const refusing: Stage = { name: 'refusal', take(_bytes, connection) { connection.end('refused\n'); return 0 } }
+    let calls = 0
+    const refusing: Stage = { name: 'refusal', take(_bytes, connection) { calls++; connection.end('refused\n'); return 0 } }
     const listener = await listen({ port: 0, handlers, stages: [refusing, magicStage()] })
     const client = await RawClient.open(listener.port)
     client.send(`${MAGIC}hello`)
+    await client.waitFor(() => client.received.length > 0, 5000, 'the refusal')
+    // What the peer sends after the refusal reaches no stage (the connection is ending).
+    client.send('more')
     await client.waitForClose()
     assert.equal(client.received.toString(), 'refused\n')
     assert.deepEqual(events, [])
+    assert.equal(calls, 1)
     await listener.close()
   })
 
