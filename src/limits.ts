@@ -103,6 +103,18 @@ export const staticLimitSpecs = {
    * the epoll backend sends bodies above 16 KiB from (src/static/memory-file.ts). 64 MiB holds a typical site whole.
    */
   cacheBytesMax: { value: 64 << 20, min: 0, max: 2 ** 40 },
+  /**
+   * Compressible files from this size on get compressed variants (brotli, zstd, gzip), counted in
+   * cacheBytesMax. Below 1 KiB a reply and its head fit one TCP segment (MSS 1460) either way, so
+   * compressing it saves no round trip, only a few hundred bytes (Hono's and @fastify/compress's threshold too).
+   */
+  compressBytesMin: { value: 1024, min: 0, max: 1 << 30 },
+  /**
+   * Files too large to hold that are compressed as they stream, at once. Each zlib stream holds about
+   * 0.3-1.5 MiB (src/static/compress.ts), so 16 bound that at ~24 MiB; past it a client that accepts
+   * identity gets the file as it is, one that refuses identity 503 with Retry-After.
+   */
+  compressStreamsMax: { value: 16, min: 0, max: 65_536 },
 } as const satisfies Record<string, LimitSpec>
 
 // Watching: `watch()`.
@@ -177,7 +189,7 @@ export function checkLimit(name: string, value: unknown, spec: Pick<LimitSpec, '
  * caller spreading optional settings leaves them. Only a plain object is checked: a class instance (a
  * handlers object with state of its own) may carry fields of its own.
  * @example
- * checkOptionNames('static', { root: '.', spa: true }, ['root']) // TypeError: Unknown option static.spa: expected one of root
+ * checkOptionNames('static', { root: '.', gzip: true }, ['root']) // TypeError: Unknown option static.gzip: expected one of root
  */
 export function checkOptionNames(prefix: string, options: object, names: readonly string[]): void {
   const prototype = Object.getPrototypeOf(options)

@@ -38,6 +38,9 @@ const NAP_MS = 100
 /** The first nap of a wait: short, because a publish racing with the flag going up may not wake it (#wakeConsumer). */
 const FIRST_NAP_MS = 1
 
+/** What #out and #in hold before the constructor sets them (see NO_BYTES in ./ring.ts). */
+const NO_RING = new Ring(new ArrayBuffer(ringBytes(64)), 0, 64)
+
 /** Bytes of memory a channel with `capacity`-byte rings takes. */
 export function channelBytes(capacity: number): number {
   return HEADER_BYTES + 2 * ringBytes(capacity)
@@ -55,9 +58,9 @@ export class RingChannel implements Channel {
   readonly side: 'A' | 'B'
   /** The shared memory; for a thread channel, hand it to the worker that opens side B. */
   readonly memory: ArrayBufferLike
-  readonly #header: Int32Array
-  readonly #out: Ring
-  readonly #in: Ring
+  readonly #header: Int32Array = NO_RING.words
+  readonly #out: Ring = NO_RING
+  readonly #in: Ring = NO_RING
   readonly #sleeper: Sleeper
   readonly #mapping: Mapping | undefined
   readonly #name: string | undefined
@@ -137,9 +140,19 @@ export class RingChannel implements Channel {
 
   /** Copies the next message into `target`, waiting for it; returns its length. No allocation. */
   receiveInto(target: Uint8Array, timeoutMs = Infinity): number {
+    // A message already there is taken here, in a body small enough for V8 to inline into the caller's loop;
+    // the waiting is #waitInto's.
     this.#check()
+    const length = this.#in.receiveInto(target)
+    if (length < 0) return this.#waitInto(target, timeoutMs)
+    this.#afterReceive()
+    return length
+  }
+
+  /** receiveInto() when the ring was empty: spins, then sleeps, until a message comes (or the peer goes, or the time is up). */
+  #waitInto(target: Uint8Array, timeoutMs: number): number {
     let deadline = 0
-    for (let spins = 0; ; spins++) {
+    for (let spins = 1; ; spins++) {
       const length = this.#in.receiveInto(target)
       if (length >= 0) {
         if (deadline !== 0) this.#stopWaiting()
@@ -275,8 +288,10 @@ export class RingChannel implements Channel {
 
   #check(): void {
     // After close the memory may be unmapped: touching it would crash the process, so refuse first. (The
-    // throw is out of line: V8's inlining budget for a caller's loop is shared by everything it calls.)
-    if (this.#closed) this.#throwClosed()
+    // throw is out of line: V8's inlining budget for a caller's loop is shared by everything it calls.) One
+    // comparison with true: V8 does not know the field holds only booleans, and a plain test checks it
+    // against every falsy value.
+    if (this.#closed === true) this.#throwClosed()
   }
 
   #throwClosed(): never {

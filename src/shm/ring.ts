@@ -45,6 +45,11 @@
  * the length word go to the record's line in one burst; and after publishing, a zero one cache line past the
  * head takes the next line for the producer while the consumer reads (#publish).
  *
+ * The fast paths keep this order: send() reads only the message (its word view, and a DataView for the last
+ * partial word) and writes the ring's words as above, zero, payload, length word; receiveInto() loads the
+ * record's words (and writes only the caller's target) before #consumed can release its room, with an
+ * Atomics.store that comes after them in program order (V8 keeps typed-array accesses in program order).
+ *
  * The consumer releases room with one Atomics.store of `tail` every 32 messages or a quarter of the
  * capacity read, whichever comes first, or on `release()`. The quarter is what keeps the two sides live: with
  * less than a quarter unreleased, an empty ring leaves the producer room for the largest message (half the
@@ -78,6 +83,17 @@ const PLAIN_PUBLISH = process.arch === 'x64'
 /** Payloads up to this size are copied word by word in JavaScript; larger ones with a native copy. */
 const SMALL_BYTES = 64
 
+/**
+ * What the fields hold before the constructor sets them. V8 gives a field the representation of the first value
+ * stored in it: a field declared without one starts as undefined, and every later load of a number from it
+ * is checked for a Smi and untagged, every boolean tested against each falsy value. Starting each field with
+ * a value of its kind keeps them Smi, boolean and typed-array fields. (The empty arrays are never a message:
+ * they are this module's own.)
+ */
+const NO_BYTES = new Uint8Array(0)
+const NO_WORDS = new Int32Array(0)
+const NO_VIEW = new DataView(new ArrayBuffer(0))
+
 /** Bytes a ring of `capacity` data bytes takes. */
 export function ringBytes(capacity: number): number {
   return RING_HEADER_BYTES + capacity
@@ -94,30 +110,30 @@ export const RING_WORDS = { head: HEAD, tail: TAIL, consumerWaiting: CONSUMER_WA
  * const message = ring.receive()
  */
 export class Ring {
-  readonly capacity: number
+  readonly capacity: number = 0
   /** Largest message accepted: half the capacity, less the length word. */
-  readonly messageBytesMax: number
+  readonly messageBytesMax: number = 0
   /** i32 view of the control block (for Atomics and futex waits). */
-  readonly words: Int32Array
-  readonly #data: Uint8Array
+  readonly words: Int32Array = NO_WORDS
+  readonly #data: Uint8Array = NO_BYTES
   /** The same bytes as 32-bit words: records are 4-byte aligned, so small payloads move a word at a time. */
-  readonly #words: Int32Array
-  readonly #mask: number
-  readonly #wordMask: number
-  readonly #batch: number
+  readonly #words: Int32Array = NO_WORDS
+  readonly #mask: number = 0
+  readonly #wordMask: number = 0
+  readonly #batch: number = 1
   /** A quarter of the capacity: read past it since the last release, the room is released at once. */
-  readonly #quarter: number
+  readonly #quarter: number = 0
   /** Publishing each record at once with plain stores (batch 1, x64): done in send()'s own body. */
-  readonly #publishInline: boolean
-  #head: number
-  #tail: number
+  readonly #publishInline: boolean = false
+  #head = 0
+  #tail = 0
   /** The consumer's tail as last loaded: reloaded only when the ring looks full. */
-  #tailSeen: number
+  #tailSeen = 0
   /**
    * The producer's head as last loaded (loaded only from a batching producer's ring): records before it are
    * published. Kept never behind the tail, so that it cannot look "ahead" of it after 2^31 bytes.
    */
-  #headSeen: number
+  #headSeen = 0
   #unpublished = 0
   /** Word index and length word of the first record of a batch, held back until the batch is published. */
   #pendingAt = 0
@@ -126,11 +142,23 @@ export class Ring {
   /** The tail last released: past a quarter of the capacity read since, the room is released at once. */
   #releasedTail = 0
   /** The last message sent that has a word view (4-byte aligned, fixed length), and the view. */
-  #source: Uint8Array | undefined
-  #sourceWords: Int32Array | undefined
+  #source: Uint8Array = NO_BYTES
+  #sourceWords: Int32Array = NO_WORDS
+  /**
+   * send()'s way for the last message sent that has a word view, at the length it was last sent with (at least 4
+   * bytes): that length, its record's bytes, the most the ring may hold for it to fit (with the next length word
+   * and the line past the head), a view of its bytes to read its last partial word in one load, and the bits of that
+   * word that come before the payload's last bytes (32: none, the payload is whole words).
+   */
+  #sourceLength = -1
+  #sourceRecord = 0
+  #sourceRoom = 0
+  #sourceView: DataView = NO_VIEW
+  #sourceSpare = 32
   /** The same for the last target received into. */
-  #target: Uint8Array | undefined
-  #targetWords: Int32Array | undefined
+  #target: Uint8Array = NO_BYTES
+  #targetWords: Int32Array = NO_WORDS
+  #targetView: DataView = NO_VIEW
 
   /**
    * @param memory the shared memory
@@ -175,11 +203,11 @@ export class Ring {
     // enough for V8 to inline into the caller; everything else, and every refusal, is #sendAny's.
     // (#source is only ever an array with a word view; room here includes the line past the head, see below.)
     const head = this.#head
-    const record = (LENGTH_BYTES + length + 3) & ~3
-    if (message !== this.#source || (length >>> 0) > SMALL_BYTES || length > message.length || record + LENGTH_BYTES + AHEAD_BYTES > this.capacity - ((head - this.#tailSeen) | 0)) {
+    if (message !== this.#source || length !== this.#sourceLength || length > message.length || ((head - this.#tailSeen) | 0) > this.#sourceRoom) {
       return this.#sendAny(message, length)
     }
-    const source = this.#sourceWords!
+    const record = this.#sourceRecord
+    const source = this.#sourceWords
     const words = this.#words
     const wordMask = this.#wordMask
     const at = (head >> 2) & wordMask
@@ -187,13 +215,8 @@ export class Ring {
     const full = length >> 2
     let w = at + 1
     for (let i = 0; i < full; i++, w++) words[w & wordMask] = source[i]!
-    const i = full << 2
-    if (i < length) {
-      let last = message[i]!
-      if (i + 1 < length) last |= message[i + 1]! << 8
-      if (i + 2 < length) last |= message[i + 2]! << 16
-      words[w & wordMask] = last
-    }
+    const spare = this.#sourceSpare
+    if (spare !== 32) words[w & wordMask] = this.#sourceView.getUint32(length - 4, true) >>> spare
     const next = (head + record) | 0
     if (this.#publishInline) {
       // #publish, written out here: a call (or any other store) between the payload's stores and the length
@@ -248,6 +271,7 @@ export class Ring {
         if (i + 2 < length) last |= message[i + 2]! << 16
         words[w & wordMask] = last
       }
+      if (source !== undefined && length >= 4) this.#rememberSource(message, length, record)
     } else this.#copyIn(message, length, (head + LENGTH_BYTES) & this.#mask)
     this.#head = (head + record) | 0
     this.#finishRecord(at, length)
@@ -329,18 +353,16 @@ export class Ring {
     // The way of a small message into the same aligned array as last time, kept small enough for V8 to
     // inline; everything else is #receiveAny's.
     // (#target is only ever an array with a word view.)
-    if (target !== this.#target || length > SMALL_BYTES || length > target.length) return this.#receiveAny(target, tail, at, length)
-    const view = this.#targetWords!
+    // From 4 bytes up (the last partial word goes in with one store over the end of the last whole one).
+    if (target !== this.#target || ((length - 4) >>> 0) > SMALL_BYTES - 4 || length > target.length) return this.#receiveAny(target, tail, at, length)
+    const view = this.#targetWords
     const full = length >> 2
     let w = at + 1
-    for (let i = 0; i < full; i++, w++) view[i] = words[w & wordMask]!
-    const i = full << 2
-    if (i < length) {
-      const last = words[w & wordMask]!
-      target[i] = last
-      if (i + 1 < length) target[i + 1] = last >>> 8
-      if (i + 2 < length) target[i + 2] = last >>> 16
-    }
+    let whole = 0
+    for (let i = 0; i < full; i++, w++) view[i] = whole = words[w & wordMask]!
+    const spare = (length & 3) << 3
+    // The last 4 bytes of the message: the whole word's last bytes, then the partial word's first ones.
+    if (spare !== 0) this.#targetView.setUint32(length - 4, (whole >>> spare) | (words[w & wordMask]! << (32 - spare)), true)
     this.#consumed(tail, length)
     return length
   }
@@ -470,12 +492,23 @@ export class Ring {
     }
   }
 
+  /** send()'s way for `message` at `length` (at least 4 bytes, with a word view): see #sourceLength. */
+  #rememberSource(message: Uint8Array, length: number, record: number): void {
+    if (this.#sourceLength === length) return // #viewSource forgets it when the message changes
+    this.#sourceLength = length
+    this.#sourceRecord = record
+    this.#sourceRoom = this.capacity - record - LENGTH_BYTES - AHEAD_BYTES
+    this.#sourceView = new DataView(message.buffer, message.byteOffset, message.length)
+    this.#sourceSpare = (4 - (length & 3)) << 3
+  }
+
   /** A word view of `message`, kept (with it) for the next send when there is one. */
   #viewSource(message: Uint8Array): Int32Array | undefined {
     const view = wordView(message)
     if (view !== undefined) {
       this.#source = message
       this.#sourceWords = view
+      this.#sourceLength = -1
     }
     return view
   }
@@ -486,6 +519,7 @@ export class Ring {
     if (view !== undefined) {
       this.#target = target
       this.#targetWords = view
+      this.#targetView = new DataView(target.buffer, target.byteOffset, target.length)
     }
     return view
   }

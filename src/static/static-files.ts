@@ -14,7 +14,9 @@
  * encoded slashes and backslashes, NUL, and "." or ".." segments are refused (400); dotfiles are hidden
  * unless allowed (404); the file's real path (symlinks resolved) must lie inside the root's real path
  * (else 404). A folder serves its index.html; "/dir" redirects to
- * "/dir/". There is no directory listing.
+ * "/dir/". There is no directory listing. With `cleanUrls`, "/about" serves about.html and "/about.html"
+ * redirects to "/about"; with `spa`, a miss for a page link (no extension, a request that takes HTML) gets
+ * the root's index.html, the one entry of "/" for every such path (so made-up paths cannot fill the cache).
  *
  * A watcher on the root drops the entries a change touches (by path or real path, the file or a
  * precompressed sibling); a `rescan` drops them all. So an edit shows on the first request after the
@@ -22,10 +24,24 @@
  *
  * Conditional requests (If-None-Match, then If-Modified-Since: RFC 9110 §13.2.2) answer 304; a single
  * byte range answers 206 or 416 (RFC 9110 §14); several ranges, or an If-Range that does not match, get the
- * whole file. Precompressed siblings (x.br, x.gz) are served when Accept-Encoding allows them.
+ * whole file.
+ *
+ * Compression: a file of a compressible type (./content-type.ts), held in memory and at least
+ * `compressBytesMin` bytes, is compressed once after it is cached, with brotli, zstd and gzip
+ * (./compress.ts), on the thread pool, one file at a time; until its variants are made it is served
+ * identity. A variant is kept when it is smaller than the file and fits the cache's bound with it (its
+ * bytes count there, and go when the file goes). A precompressed sibling on disk (x.br, x.zst, x.gz)
+ * stands for the variant of its coding. The variant is chosen by Accept-Encoding's q-values
+ * (./conditions.ts: ties go to br, then zstd, gzip, identity); a request that accepts none of the
+ * codings the file has, identity included, gets 406 (RFC 9110 §12.5.3, §15.5.7). Each variant has its own
+ * ETag; every reply of a file that has or may get variants says `Vary: Accept-Encoding`. A Range request
+ * is served from the identity bytes (a variant's bytes are never split). A compressible file too large to
+ * hold is compressed as it streams, per request (#streamCompressed), its length unknown (chunked).
  */
+import assert from 'node:assert/strict'
 import { readFile, realpath, stat } from 'node:fs/promises'
-import { closeSync, openSync, read, type Stats } from 'node:fs'
+import { closeSync, createReadStream, openSync, read, type Stats } from 'node:fs'
+import { pipeline } from 'node:stream'
 import { join, resolve, sep } from 'node:path'
 import { FileChangedError, NotAFolderError, PathNotFoundError, PathRefusedError } from '../errors.ts'
 import type { Handler } from '../http/types.ts'
@@ -34,8 +50,9 @@ import type { Response } from '../http/response.ts'
 import { checkOptionNames, limitOrDefault, staticLimitSpecs } from '../limits.ts'
 import type { Change } from '../watch/types.ts'
 import { watch } from '../watch/watch.ts'
-import { accepts, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
-import { contentTypeOf } from './content-type.ts'
+import { CODINGS, compressBody, compressStream, zstdAvailable, type Coding } from './compress.ts'
+import { acceptedEncodings, etagMatches, ifRangeAllows, notModifiedSince } from './conditions.ts'
+import { fileTypeOf, mimeTypeOverrides, type FileType } from './content-type.ts'
 import { safeSegments } from './paths.ts'
 import { parseRange } from './ranges.ts'
 import type { StaticOptions } from './types.ts'
@@ -50,17 +67,29 @@ interface Variant {
   lines: string
   /** The body copied into a file in memory for sendfile(2): undefined until a reply could use it, null when it cannot be made. */
   memoryFile?: MemoryFile | null
+  /** Set on the variants of a file too large to hold: `file` is compressed with this coding as it is sent. */
+  onTheFly?: Coding
 }
 
 interface Entry {
   /** The path looked up and its real path: a change to either drops the entry. */
   file: string
   real: string
+  /** The path the request named: with clean URLs, "about" for about.html (a file created there takes over). */
+  lookup: string
   mtimeMs: number
   lastModified: string
+  /** The Content-Type header value. */
+  type: string
   identity: Variant
+  /** Each coding's variant: a sibling on disk (x.br, x.zst, x.gz) or one made in memory; null when none. */
   br: Variant | null
+  zstd: Variant | null
   gzip: Variant | null
+  /** The reply depends on Accept-Encoding: the file has variants, or may get them once compressed. */
+  varies: boolean
+  /** Waiting for its variants to be made (#compressQueue). */
+  compresses: boolean
   /** Set for "/dir" (a folder without its slash): where to send the client. */
   redirect: string | null
   bytes: number
@@ -69,19 +98,25 @@ interface Entry {
 }
 
 /** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
-const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true } as const satisfies Record<keyof StaticOptions, true>
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, compressStreamsMax: true, spa: true, cleanUrls: true } as const satisfies Record<keyof StaticOptions, true>
 
 /**
  * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
- * typo such as `cachecontrl`, or another server's `spa`, would otherwise be ignored without a word).
+ * typo such as `cachecontrl`, or another server's `gzip`, would otherwise be ignored without a word).
  * @example
- * checkStaticOptions({ root: './public', spa: true }) // TypeError: Unknown option static.spa: expected one of root, …
+ * checkStaticOptions({ root: './public', gzip: true }) // TypeError: Unknown option static.gzip: expected one of root, …
  * @internal
  */
 export function checkStaticOptions(options: StaticOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Invalid option static: expected a folder path or an object with root, got ${options === null ? 'null' : typeof options}`)
   checkOptionNames('static', options, Object.keys(staticOptionNames))
   if (typeof options.root !== 'string') throw new TypeError(`Invalid option static.root: expected the path of a folder, got ${typeof options.root}`)
+  if (options.mimeTypes !== undefined) mimeTypeOverrides(options.mimeTypes)
+  for (const name of ['compress', 'spa', 'cleanUrls', 'dotfiles', 'watch'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`Invalid option static.${name}: expected true or false, got ${typeof options[name]}`)
+  }
+  limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
+  limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
 }
 
 /** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
@@ -95,6 +130,10 @@ const STREAM_CHUNK_BYTES = 64 * 1024
  */
 const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
 const ALLOW = 'Allow: GET, HEAD, OPTIONS\r\n'
+const VARY = 'Vary: Accept-Encoding\r\n'
+const VARY_ACCEPT = 'Vary: Accept\r\n'
+/** The extension of each coding's precompressed sibling on disk. */
+const SIBLING_EXTENSIONS = { br: 'br', zstd: 'zst', gzip: 'gz' } as const satisfies Record<Coding, string>
 
 
 /**
@@ -109,6 +148,21 @@ export class StaticFiles {
   readonly #cacheBytesMax: number
   readonly #dotfiles: boolean
   readonly #cacheControl: string
+  readonly #mimeTypes: Map<string, FileType> | undefined
+  readonly #compress: boolean
+  readonly #spa: boolean
+  readonly #cleanUrls: boolean
+  readonly #compressBytesMin: number
+  readonly #compressStreamsMax: number
+  /** Files being compressed as they stream (#streamCompressed), bounded by compressStreamsMax. */
+  #compressStreams = 0
+  /**
+   * The keys of cached entries waiting for their variants, oldest first, compressed one at a time by
+   * #compressAll. A dropped entry leaves it (#drop), so it never holds more than the cache does.
+   */
+  readonly #compressQueue = new Set<string>()
+  /** The run of #compressAll under way, if any. */
+  #compressing: Promise<void> | null = null
   readonly #cache = new Map<string, Entry>()
   /** Loads under way, by key: concurrent misses of one path share one (#loadOnce). */
   readonly #loading = new Map<string, Promise<Entry>>()
@@ -127,6 +181,12 @@ export class StaticFiles {
     this.#dotfiles = options.dotfiles ?? false
     this.#cacheControl = options.cacheControl ?? 'no-cache'
     if (/[\r\n\0]/.test(this.#cacheControl)) throw new TypeError('Invalid option cacheControl: CR, LF and NUL are not allowed')
+    this.#mimeTypes = options.mimeTypes === undefined ? undefined : mimeTypeOverrides(options.mimeTypes)
+    this.#compress = options.compress ?? true
+    this.#spa = options.spa ?? false
+    this.#cleanUrls = options.cleanUrls ?? false
+    this.#compressBytesMin = limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
+    this.#compressStreamsMax = limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
     this.#ready = this.#start(options)
   }
 
@@ -212,6 +272,7 @@ export class StaticFiles {
       entry = await this.#loadOnce(key)
     } catch (error) {
       if (!(error instanceof PathRefusedError)) throw error
+      if (error.status === 404 && this.#spa && request.method !== 'OPTIONS' && wantsAppShell(key, request.header('accept'))) return this.#appShell(request, response, fallback)
       if (error.status === 404 && fallback !== undefined) return fallback(request, response)
       response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
       return
@@ -236,6 +297,7 @@ export class StaticFiles {
         if (generation === this.#generation) {
           this.#loading.delete(key)
           this.#remember(key, entry)
+          if (entry.compresses && this.#cache.get(key) === entry) this.#queueCompression(key)
         }
         return entry
       },
@@ -248,47 +310,72 @@ export class StaticFiles {
     return load
   }
 
-  #reply(entry: Entry, request: Request, response: Response): void | Promise<void> {
+  /**
+   * Answers with `entry`: its redirect, or the variant Accept-Encoding picks, as 304, 206/416 or 200.
+   * `extraLines` follow the variant's header lines (the single-page app's `Vary: Accept`).
+   */
+  #reply(entry: Entry, request: Request, response: Response, extraLines = '', waited = false): void | Promise<void> {
     if (entry.redirect !== null) {
       const query = request.query
       response.status(301).setHeader('Location', query === '' ? entry.redirect : `${entry.redirect}?${query}`).send('')
       return
     }
-    let variant = entry.identity
-    if (entry.br !== null || entry.gzip !== null) {
-      const accepted = request.header('accept-encoding')
-      if (accepted !== undefined && request.header('range') === undefined) {
-        if (entry.br !== null && accepts(accepted, 'br')) variant = entry.br
-        else if (entry.gzip !== null && accepts(accepted, 'gzip')) variant = entry.gzip
-      }
-    }
+    const variant = entry.varies ? this.#negotiate(entry, request, response, waited) : entry.identity
+    if (variant === null) return
+    // A client that refuses identity asked for a file whose variants are still being made: it waits for them.
+    if (variant === 'later') return this.compressed().then(() => this.#reply(entry, request, response, extraLines, true))
+    const lines = extraLines === '' ? variant.lines : variant.lines + extraLines
     const ifNoneMatch = request.header('if-none-match')
     if (ifNoneMatch !== undefined ? etagMatches(ifNoneMatch, variant.etag) : notModifiedSince(request.header('if-modified-since'), entry.mtimeMs)) {
-      response.sendPrepared(304, variant.lines, null, 0)
+      response.sendPrepared(304, lines, null, 0)
       return
     }
-    const range = request.method === 'GET' ? request.header('range') : undefined
+    // Ranges are served from the identity bytes only: a variant is always sent whole.
+    const range = request.method === 'GET' && variant === entry.identity ? request.header('range') : undefined
     if (range !== undefined && ifRangeAllows(request.header('if-range'), variant.etag, entry.lastModified)) {
       const span = parseRange(range, variant.size)
       if (span === 'unsatisfiable') {
-        response.sendPrepared(416, `Content-Range: bytes */${variant.size}\r\n${variant.lines}`, null, 0)
+        response.sendPrepared(416, `Content-Range: bytes */${variant.size}\r\n${lines}`, null, 0)
         return
       }
       if (span !== null) {
         const [start, end] = span
-        const lines = `Content-Range: bytes ${start}-${end}/${variant.size}\r\n${variant.lines}`
+        const rangeLines = `Content-Range: bytes ${start}-${end}/${variant.size}\r\n${lines}`
         const body = variant.body
-        if (body === null) return this.#stream(response, 206, lines, variant, start, end)
-        if (!this.#sendFromMemoryFile(entry, variant, request, response, 206, lines, start, end)) {
-          response.sendPrepared(206, lines, typeof body === 'string' ? body.slice(start, end + 1) : body.subarray(start, end + 1), end - start + 1)
+        if (body === null) return this.#stream(response, 206, rangeLines, variant, start, end)
+        if (!this.#sendFromMemoryFile(entry, variant, request, response, 206, rangeLines, start, end)) {
+          response.sendPrepared(206, rangeLines, typeof body === 'string' ? body.slice(start, end + 1) : body.subarray(start, end + 1), end - start + 1)
         }
         return
       }
     }
-    if (variant.body === null) return this.#stream(response, 200, variant.lines, variant, 0, variant.size - 1)
-    if (!this.#sendFromMemoryFile(entry, variant, request, response, 200, variant.lines, 0, variant.size - 1)) {
-      response.sendPrepared(200, variant.lines, variant.body, variant.size)
+    if (variant.onTheFly !== undefined) return this.#streamCompressed(response, variant, lines, variant.onTheFly)
+    if (variant.body === null) return this.#stream(response, 200, lines, variant, 0, variant.size - 1)
+    if (!this.#sendFromMemoryFile(entry, variant, request, response, 200, lines, 0, variant.size - 1)) {
+      response.sendPrepared(200, lines, variant.body, variant.size)
     }
+  }
+
+  /**
+   * The variant of a file that varies which Accept-Encoding picks (identity without the header), or null
+   * once it has answered itself: 406 when nothing the file has is acceptable (or 'later' when its variants
+   * are still to be made and the caller has not `waited` for them yet), 503 when the pick is to be
+   * compressed as it streams, every such stream is taken, and the client refuses identity.
+   */
+  #negotiate(entry: Entry, request: Request, response: Response, waited: boolean): Variant | 'later' | null {
+    const accepted = request.header('accept-encoding')
+    if (accepted === undefined) return entry.identity
+    const chosen = chooseVariant(entry, accepted, request.header('range') !== undefined)
+    if (chosen === null) {
+      if (entry.compresses && !waited) return 'later'
+      response.status(406).setHeader('Vary', 'Accept-Encoding').send(`Not Acceptable: ${request.path} is not available in a coding that Accept-Encoding accepts\n`)
+      return null
+    }
+    if (chosen.onTheFly === undefined || this.#compressStreams < this.#compressStreamsMax) return chosen
+    // Every on-the-fly stream is taken: the file as it is, where the client takes that.
+    if (acceptedEncodings(accepted).identity > 0) return entry.identity
+    response.status(503).setHeader('Retry-After', '1').setHeader('Vary', 'Accept-Encoding').send(`Service Unavailable: ${request.path} is being compressed for as many clients as compressStreamsMax allows\n`)
+    return null
   }
 
   /**
@@ -351,11 +438,68 @@ export class StaticFiles {
     response.end()
   }
 
+  /**
+   * The single-page app's answer to a deep link: the root's index.html (the entry of "/", cached once for
+   * every deep link rather than once per path), or what the miss would have had without it.
+   */
+  async #appShell(request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
+    let entry: Entry
+    try {
+      entry = await this.#loadOnce('/')
+    } catch (error) {
+      if (!(error instanceof PathRefusedError)) throw error
+      if (fallback !== undefined) return fallback(request, response)
+      response.status(404).send(`Not Found: ${request.path} (and no index.html for the single-page app)\n`)
+      return
+    }
+    // The answer for this path depends on Accept: a request that does not take HTML gets 404 or the handler.
+    return this.#reply(entry, request, response, VARY_ACCEPT)
+  }
+
+  /**
+   * Sends a file too large to hold compressed as it is read: zlib's stream works on the thread pool, and
+   * each side waits on the other (the file is read as fast as zlib takes it, zlib's output as fast as the
+   * client reads it), so a slow client holds about a chunk and zlib's window, never the file. The length is
+   * not known ahead: chunked on HTTP/1.1, the close ends it on HTTP/1.0. HEAD gets the head alone.
+   */
+  async #streamCompressed(response: Response, variant: Variant, lines: string, coding: Coding): Promise<void> {
+    // HEAD: the head alone, with no length (it is not known without compressing the file).
+    if (response.request.method === 'HEAD') return response.sendPrepared(200, lines, null, -1)
+    response.status(200).prepare(lines)
+    this.#compressStreams++
+    const source = createReadStream(variant.file, { highWaterMark: STREAM_CHUNK_BYTES })
+    const compressed = compressStream(coding, variant.size)
+    pipeline(source, compressed, () => {}) // (an error reaches the loop below through `compressed`)
+    try {
+      for await (const chunk of compressed) {
+        if (response.closed) break
+        if (!response.write(chunk as Buffer)) await response.drain()
+      }
+    } finally {
+      this.#compressStreams--
+      source.destroy()
+      compressed.destroy()
+    }
+    response.end()
+  }
+
   /** Resolves a request path to a cache entry. @throws PathRefusedError */
   async #load(key: string): Promise<Entry> {
     const segments = safeSegments(key, this.#dotfiles)
     const lookup = join(this.#realRoot, ...segments)
     let stats = await statOrNull(lookup)
+    if (this.#cleanUrls && segments.length > 0) {
+      // "/about.html" → "/about" ("/docs/index.html" → "/docs/"), when the file is there to be served so.
+      if (stats !== null && stats.isFile() && key.endsWith('.html')) {
+        const bare = key.slice(0, -'.html'.length)
+        return this.#redirectEntry(lookup, bare.endsWith('/index') ? bare.slice(0, -'index'.length) : bare)
+      }
+      // "/about" → about.html, before a folder "about/" (a static export may have both).
+      if ((stats === null || stats.isDirectory()) && !key.endsWith('/')) {
+        const html = await statOrNull(`${lookup}.html`)
+        if (html !== null && html.isFile()) return this.#fileEntry(key, `${lookup}.html`, html, lookup)
+      }
+    }
     if (stats === null) throw new PathRefusedError(404, key)
     let file = lookup
     if (stats.isDirectory()) {
@@ -366,43 +510,147 @@ export class StaticFiles {
     } else if (!stats.isFile()) {
       throw new PathRefusedError(404, key)
     }
+    return this.#fileEntry(key, file, stats, lookup)
+  }
+
+  /** The entry of `file`, found by looking up `lookup` (whose creation or deletion drops it too). @throws PathRefusedError */
+  async #fileEntry(key: string, file: string, stats: Stats, lookup: string): Promise<Entry> {
     const real = await realpath(file)
     if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefusedError(404, key)
     const lastModified = new Date(stats.mtimeMs).toUTCString()
-    const type = contentTypeOf(file)
+    const fileType = fileTypeOf(file, this.#mimeTypes)
+    const type = fileType.contentType
     const identity = await this.#variant(real, stats, type, '', lastModified)
     const br = await this.#sibling(real, 'br', type, lastModified)
-    const gzip = await this.#sibling(real, 'gz', type, lastModified)
-    if (br !== null || gzip !== null) {
-      identity.lines += 'Vary: Accept-Encoding\r\n'
+    const zstd = await this.#sibling(real, 'zstd', type, lastModified)
+    const gzip = await this.#sibling(real, 'gzip', type, lastModified)
+    const compressible = this.#compress && fileType.compressible && identity.size >= this.#compressBytesMin &&
+      (br === null || (zstd === null && zstdAvailable) || gzip === null)
+    const compresses = compressible && identity.body !== null
+    const entry: Entry = { file, real, lookup, mtimeMs: stats.mtimeMs, lastModified, type, identity, br, zstd, gzip, varies: false, compresses, redirect: null, bytes: 0, used: false }
+    // Too large to hold: each coding without a sibling is compressed as it is sent (#streamCompressed).
+    if (compressible && identity.body === null) {
+      const etagStem = identity.etag.slice(0, -1)
+      for (const coding of CODINGS) {
+        if (entry[coding] !== null || (coding === 'zstd' && !zstdAvailable)) continue
+        entry[coding] = { ...this.#variantOf(real, null, identity.size, `${etagStem}-${coding}"`, type, coding, lastModified), onTheFly: coding }
+      }
     }
-    const bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
-    return { file, real, mtimeMs: stats.mtimeMs, lastModified, identity, br, gzip, redirect: null, bytes, used: false }
+    entry.varies = compressible || br !== null || zstd !== null || gzip !== null
+    if (entry.varies) identity.lines += VARY
+    entry.bytes = (identity.body?.length ?? 0) + (br?.body?.length ?? 0) + (zstd?.body?.length ?? 0) + (gzip?.body?.length ?? 0)
+    return entry
   }
 
-  async #sibling(real: string, extension: 'br' | 'gz', type: string, lastModified: string): Promise<Variant | null> {
-    const file = `${real}.${extension}`
+  async #sibling(real: string, coding: Coding, type: string, lastModified: string): Promise<Variant | null> {
+    const file = `${real}.${SIBLING_EXTENSIONS[coding]}`
     const stats = await statOrNull(file)
     if (stats === null || !stats.isFile()) return null
-    const encoding = extension === 'br' ? 'br' : 'gzip'
-    const variant = await this.#variant(file, stats, type, encoding, lastModified)
-    variant.lines += `Content-Encoding: ${encoding}\r\nVary: Accept-Encoding\r\n`
-    return variant
+    return this.#variant(file, stats, type, coding, lastModified)
   }
 
-  async #variant(file: string, stats: Stats, type: string, encoding: string, lastModified: string): Promise<Variant> {
-    const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${encoding ? `-${encoding}` : ''}"`
+  async #variant(file: string, stats: Stats, type: string, coding: Coding | '', lastModified: string): Promise<Variant> {
+    const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${coding ? `-${coding}` : ''}"`
     const bytes = stats.size <= this.#fileBytesMax ? await readFile(file) : null
+    return this.#variantOf(file, bytes, stats.size, etag, type, coding, lastModified)
+  }
+
+  /**
+   * A variant's reply, made once: its header lines, and its body as a Latin-1 string when small. A coded
+   * variant says so and varies, and does not offer ranges (they are served from the identity bytes).
+   */
+  #variantOf(file: string, bytes: Buffer | null, size: number, etag: string, type: string, coding: Coding | '', lastModified: string): Variant {
     const body = bytes !== null && bytes.length <= TEXT_BYTES_MAX ? bytes.toString('latin1') : bytes
     const lines =
       `Content-Type: ${type}\r\nETag: ${etag}\r\nLast-Modified: ${lastModified}\r\nCache-Control: ${this.#cacheControl}\r\n` +
-      'Accept-Ranges: bytes\r\nX-Content-Type-Options: nosniff\r\n'
-    return { file, size: body?.length ?? stats.size, body, etag, lines }
+      (coding === '' ? 'Accept-Ranges: bytes\r\n' : `Content-Encoding: ${coding}\r\n${VARY}`) + 'X-Content-Type-Options: nosniff\r\n'
+    return { file, size: body?.length ?? size, body, etag, lines }
   }
 
+  #queueCompression(key: string): void {
+    this.#compressQueue.add(key)
+    // (.finally runs after the assignment even when the run ends at once.)
+    this.#compressing ??= this.#compressAll().finally(() => (this.#compressing = null))
+  }
+
+  /**
+   * Checks the cache's accounting: an AssertionError when an invariant does not hold, which is a bug (for
+   * tests). The bytes held are the sum of the entries' bytes, within cacheBytesMax; an entry's bytes are its
+   * bodies and their copies in memory; every key waiting for compression is cached.
+   * @internal
+   */
+  invariants(): void {
+    let total = 0
+    for (const [key, entry] of this.#cache) {
+      let bytes = 0
+      for (const variant of [entry.identity, entry.br, entry.zstd, entry.gzip]) {
+        if (variant === null) continue
+        bytes += variant.body?.length ?? 0
+        if (variant.memoryFile) bytes += variant.size
+      }
+      if (bytes !== entry.bytes) assert.fail(`Entry ${key} counts ${entry.bytes} bytes but holds ${bytes}`)
+      total += bytes
+    }
+    if (total !== this.#cachedBytes) assert.fail(`The cache counts ${this.#cachedBytes} bytes but its entries hold ${total}`)
+    if (total > this.#cacheBytesMax) assert.fail(`The cache holds ${total} bytes, over cacheBytesMax ${this.#cacheBytesMax}`)
+    for (const key of this.#compressQueue) if (!this.#cache.has(key)) assert.fail(`${key} waits for compression but is not cached`)
+  }
+
+  /**
+   * Resolves once no cached file waits for its compressed variants.
+   * @internal for tests: replies never wait for compression
+   */
+  async compressed(): Promise<void> {
+    while (this.#compressing !== null) await this.#compressing
+  }
+
+  /**
+   * Makes the variants of the queued entries, one file and one coding at a time, so a cold site takes at
+   * most one of the thread pool's threads from the file reads of cache misses. An entry dropped meanwhile
+   * (evicted, or changed on disk) is skipped, and what was made for it is thrown away.
+   */
+  async #compressAll(): Promise<void> {
+    for (let next = this.#compressQueue.values().next(); !next.done; next = this.#compressQueue.values().next()) {
+      const key = next.value
+      this.#compressQueue.delete(key)
+      const entry = this.#cache.get(key)
+      const body = entry?.identity.body
+      if (entry === undefined || !entry.compresses || body === null || body === undefined) continue
+      const source = typeof body === 'string' ? Buffer.from(body, 'latin1') : body
+      const made: [Coding, Buffer][] = []
+      for (const coding of CODINGS) {
+        if (this.#cache.get(key) !== entry) break
+        if (entry[coding] !== null || (coding === 'zstd' && !zstdAvailable)) continue
+        // (zlib fails only without memory: then the file is served as it is.)
+        const bytes = await compressBody(coding, source).catch(() => null)
+        if (bytes !== null && bytes.length < source.length) made.push([coding, bytes])
+      }
+      entry.compresses = false
+      if (this.#cache.get(key) === entry) this.#addVariants(entry, made)
+    }
+  }
+
+  /** Keeps each variant that fits the cache's bound with its file (in br, zstd, gzip order), then evicts others to fit. */
+  #addVariants(entry: Entry, made: [Coding, Buffer][]): void {
+    // The identity tag with the coding: "size-mtime" becomes "size-mtime-br", as a sibling's tag would read.
+    const etagStem = entry.identity.etag.slice(0, -1)
+    for (const [coding, bytes] of made) {
+      if (entry.bytes + bytes.length > this.#cacheBytesMax) continue
+      entry[coding] = this.#variantOf(entry.real, bytes, bytes.length, `${etagStem}-${coding}"`, entry.type, coding, entry.lastModified)
+      entry.bytes += bytes.length
+      this.#cachedBytes += bytes.length
+    }
+    this.#evict(entry)
+  }
+
+  /**
+   * An entry that redirects to `location`, a path on this server: leading slashes collapse to one, so a
+   * request for "//example.com/x.html" can never send the client to "//example.com/x", another host.
+   */
   #redirectEntry(folder: string, location: string): Entry {
+    location = location.replace(/^\/{2,}/, '/')
     const identity: Variant = { file: folder, size: 0, body: null, etag: '', lines: '' }
-    return { file: folder, real: folder, mtimeMs: 0, lastModified: '', identity, br: null, gzip: null, redirect: location, bytes: 0, used: false }
+    return { file: folder, real: folder, lookup: folder, mtimeMs: 0, lastModified: '', type: '', identity, br: null, zstd: null, gzip: null, varies: false, compresses: false, redirect: location, bytes: 0, used: false }
   }
 
   #remember(key: string, entry: Entry): void {
@@ -431,6 +679,7 @@ export class StaticFiles {
 
   #drop(key: string, entry: Entry): void {
     this.#cache.delete(key)
+    this.#compressQueue.delete(key)
     this.#cachedBytes -= entry.bytes
     dropMemoryFiles(entry)
   }
@@ -445,6 +694,7 @@ export class StaticFiles {
     this.#forgetLoads()
     for (const entry of this.#cache.values()) dropMemoryFiles(entry)
     this.#cache.clear()
+    this.#compressQueue.clear()
     this.#cachedBytes = 0
   }
 }
@@ -453,12 +703,43 @@ export class StaticFiles {
 function dropMemoryFiles(entry: Entry): void {
   entry.identity.memoryFile?.drop()
   entry.br?.memoryFile?.drop()
+  entry.zstd?.memoryFile?.drop()
   entry.gzip?.memoryFile?.drop()
+}
+
+/**
+ * A deep link of a single-page app: a path whose last segment has no extension ("/users/42", not
+ * "/app.js"), asked for by something that takes HTML (a browser's navigation sends text/html; curl sends
+ * *\/*; no Accept means anything), as connect-history-api-fallback decides.
+ */
+function wantsAppShell(key: string, accept: string | undefined): boolean {
+  if (key.slice(key.lastIndexOf('/') + 1).includes('.')) return false
+  return accept === undefined || accept.includes('text/html') || accept.includes('*/*')
+}
+
+/**
+ * The variant of `entry` that Accept-Encoding prefers: the highest weight above 0, ties going to br, zstd,
+ * gzip, then identity. A Range request gets identity whenever identity is acceptable.
+ * @returns null when no variant the file has is acceptable (406)
+ */
+function chooseVariant(entry: Entry, accepted: string, ranged: boolean): Variant | null {
+  const weights = acceptedEncodings(accepted)
+  if (ranged && weights.identity > 0) return entry.identity
+  let chosen: Variant | null = null
+  let weight = 0
+  for (const coding of CODINGS) {
+    const variant = entry[coding]
+    if (variant !== null && weights[coding] > weight) {
+      chosen = variant
+      weight = weights[coding]
+    }
+  }
+  return weights.identity > weight ? entry.identity : chosen
 }
 
 /** True when a change at `path` concerns the entry: the file, its real path, a sibling, or a folder above. */
 function touches(path: string, entry: Entry): boolean {
-  for (const file of [entry.file, entry.real]) {
+  for (const file of [entry.file, entry.real, entry.lookup]) {
     if (file === path || file.startsWith(path + sep) || path.startsWith(`${file}.`)) return true
   }
   return false

@@ -213,9 +213,9 @@ test('serve() says where fetch goes with workers, rather than that nothing answe
 })
 
 test('serve() refuses an unknown key inside static, websocket and limits, naming it, with and without workers', async () => {
-  const staticNames = /expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs$/
+  const staticNames = /expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin, compressStreamsMax, spa, cleanUrls$/
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ static: { root: staticRoot, spa: true } }, /^Unknown option static\.spa: /],
+    [{ static: { root: staticRoot, gzip: true } }, /^Unknown option static\.gzip: /],
     [{ static: { root: staticRoot, cachecontrl: 'max-age=60' } }, /^Unknown option static\.cachecontrl: /],
     [{ fetch: app.fetch, websocket: { message() {}, mesage() {} } }, /^Unknown option websocket\.mesage: expected one of open, message, close, drain, ping, pong, perMessageDeflate, protocols, origin, sendPings, messageBytesMax/],
   ]

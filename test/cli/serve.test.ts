@@ -123,3 +123,42 @@ test('the page npm start serves quotes no benchmark figure that could go stale, 
   assert.ok(named.length >= 7, `names the result files (${named.join(', ')})`)
   for (const file of named) assert.ok(existsSync(join(root, 'bench', 'results', file)), `bench/results/${file} exists`)
 })
+
+test('wirespeed serve --spa --clean-urls answers deep links and clean paths; --no-compress turns compression off', async () => {
+  const app = mkdtempSync(join(tmpdir(), 'wirespeed-cli-spa-'))
+  writeFileSync(join(app, 'index.html'), 'the app')
+  writeFileSync(join(app, 'about.html'), 'about')
+  writeFileSync(join(app, 'app.js'), 'console.log("app")\n'.repeat(200))
+  const request = async (port: number, path: string, headers = '') => {
+    const client = await RawClient.open(port)
+    client.send(`GET ${path} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`)
+    const [reply] = await client.replies(1, 10_000)
+    client.close()
+    return reply!
+  }
+  try {
+    for (const flags of [['--spa', '--clean-urls'], ['--no-compress']]) {
+      const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', app, '--port', '0', ...flags], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+      const port = Number(URL_LINE.exec(await untilPrinted(child, URL_LINE))?.[1])
+      const deep = await request(port, '/users/42', 'Accept: text/html\r\n')
+      const clean = await request(port, '/about')
+      // A compressible file says Vary from its first reply when compression is on (its variants are made after it).
+      const script = await request(port, '/app.js', 'Accept-Encoding: br, gzip\r\n')
+      if (flags.includes('--spa')) {
+        assert.equal(deep.body.toString(), 'the app')
+        assert.equal(clean.body.toString(), 'about')
+        assert.equal(script.headers.get('vary'), 'Accept-Encoding')
+      } else {
+        assert.equal(deep.status, 404)
+        assert.equal(clean.status, 404)
+        assert.equal(script.headers.has('vary'), false)
+        assert.equal(script.headers.has('content-encoding'), false)
+      }
+      child.kill('SIGTERM')
+      assert.equal(await exited, 0)
+    }
+  } finally {
+    rmSync(app, { recursive: true, force: true })
+  }
+})

@@ -323,6 +323,30 @@ describe('static files above 16 KiB held in memory', () => {
   })
 })
 
+describe('static Content-Type', () => {
+  test('serves the types of mime-db (.glb, .vtt, .mjs.map) and static.mimeTypes overrides', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wirespeed-static-types-'))
+    for (const name of ['model.glb', 'captions.vtt', 'app.mjs.map', 'server.log', 'notes.md']) writeFileSync(join(dir, name), 'x')
+    const local = await serve({ port: 0, static: { root: dir, watch: false, mimeTypes: { log: 'text/plain', md: 'application/x-notes' } } })
+    try {
+      const typeOf = async (path: string) => {
+        const { replies, client } = await exchange(local.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
+        client.close()
+        return replies[0]!.headers.get('content-type')
+      }
+      assert.equal(await typeOf('/model.glb'), 'model/gltf-binary')
+      assert.equal(await typeOf('/captions.vtt'), 'text/vtt; charset=utf-8')
+      assert.equal(await typeOf('/app.mjs.map'), 'application/json; charset=utf-8')
+      assert.equal(await typeOf('/server.log'), 'text/plain; charset=utf-8')
+      assert.equal(await typeOf('/notes.md'), 'application/x-notes')
+    } finally {
+      await local.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    await assert.rejects(serve({ port: 0, static: { root: dir, mimeTypes: { md: 'bad' } } }), /^TypeError: Invalid option static\.mimeTypes\.md: expected a media type/)
+  })
+})
+
 describe('static memory bounds, at N and N+1', () => {
   test('fileBytesMax keeps a file of N bytes in memory and streams N+1; cacheBytesMax bounds the total', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wirespeed-static-bounds-'))
@@ -360,10 +384,10 @@ describe('static helpers', () => {
     assert.deepEqual(safeSegments('/.well-known/x', true), ['.well-known', 'x'])
   })
 
-  test('new StaticFiles() refuses an option it does not read, naming it (spa, a misspelt cacheControl)', () => {
-    for (const name of ['spa', 'cachecontrl', 'index']) {
+  test('new StaticFiles() refuses an option it does not read, naming it (http-server\'s gzip, a misspelt cacheControl)', () => {
+    for (const name of ['gzip', 'cachecontrl', 'index']) {
       assert.throws(() => new StaticFiles({ root, watch: false, [name]: true } as never),
-        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs$`))
+        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin, compressStreamsMax, spa, cleanUrls$`))
     }
     assert.throws(() => new StaticFiles(null as never), /^TypeError: Invalid option static: expected a folder path or an object with root, got null$/)
   })
