@@ -66,6 +66,16 @@ export const tcpLimitSpecs = {
   backlog: { value: 511, min: 1, max: 65535 },
   /** Bytes of one framed message (FrameDecoder). 1 MiB; the 4-byte length field allows up to 2^32 - 1. */
   messageBytesMax: { value: 1 << 20, min: 0, max: 2 ** 32 - 1 },
+  /**
+   * Time from accept to the end of a connection's stages before open (a PROXY header, a TLS handshake: see
+   * src/tcp/stages.ts). Slower: closed, before any protocol sees a byte. 10 s, as headersTimeoutMs.
+   */
+  stageTimeoutMs: { value: 10_000, min: 1, max: 3_600_000 },
+  /**
+   * Bytes a connection's stages may take before open: consumed, or held while a stage waits for more.
+   * Past it: closed. 16 KiB holds a PROXY v2 header with its TLVs and a TLS ClientHello.
+   */
+  stageBytesMax: { value: 16 * 1024, min: 1, max: 1 << 20 },
 } as const satisfies Record<string, LimitSpec>
 
 // WebSocket: `serve({ websocket: { messageBytesMax, … } })`, checked when the server starts.

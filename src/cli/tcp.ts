@@ -93,7 +93,7 @@ function framedEcho(frameBytesMax: number): Handlers<FrameDecoder> {
 }
 
 async function server(host: string, port: number, path: string | undefined, framed: boolean, frameBytesMax: number): Promise<number> {
-  const listener = await listen({ host, port, path, handlers: framed ? framedEcho(frameBytesMax) : (rawEcho as Handlers<unknown>) }).catch(path === undefined ? withPortFlag(host, port) : undefined)
+  const listener = await listen({ ...(path === undefined ? { host, port } : { path }), handlers: framed ? framedEcho(frameBytesMax) : (rawEcho as Handlers<unknown>) }).catch(path === undefined ? withPortFlag(host, port) : undefined)
   // The signals are caught before the line is printed: whoever waits for the line may stop us at once.
   const stopped = untilSignal()
   process.stdout.write(`wirespeed tcp: ${framed ? 'framed' : 'raw'} echo on ${path ?? `${listener.host}:${listener.port}`} (${listener.backend} backend: ${listener.backendReason})\n`)

@@ -1,7 +1,7 @@
 /*
  * The one place that loads koffi, the optional dependency through which wirespeed calls the C library:
- * shm_open/mmap/futex for channels between processes (src/shm/memory.ts), and the epoll backend of
- * src/tcp to come. Loaded on first use, so a user who needs neither never pays for it or misses it. A
+ * shm_open/mmap/futex for channels between processes (src/shm/memory.ts), the system calls of the epoll
+ * backend (./libc.ts) and libuv's watch (./node-loop-watch.ts). Loaded on first use, so a user who needs neither never pays for it or misses it. A
  * machine without koffi gets a KoffiMissingError naming the feature that wanted it.
  */
 import { KoffiMissingError } from '../errors.ts'

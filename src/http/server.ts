@@ -23,7 +23,7 @@ import { httpUrl, type HttpServer, type HttpServerOptions } from './types.ts'
 /**
  * Starts an HTTP/1.1 server on this event loop.
  * @example
- * const server = await listenHttp({ port: 0, handler: (request, response) => response.send('Hello') })
+ * const server = await listenHttp({ listen: { port: 0 }, handler: (request, response) => response.send('Hello') })
  * await server.close()
  */
 export async function listenHttp(options: HttpServerOptions): Promise<HttpServer> {
@@ -33,10 +33,7 @@ export async function listenHttp(options: HttpServerOptions): Promise<HttpServer
   const context: ServerContext = { limits, handler: options.handler, counters, onError: options.onError ?? defaultOnError, upgrader: options.upgrader }
   let listener: Listener<Protocol> | undefined = undefined
   listener = await listen({
-    host: options.host,
-    port: options.port ?? 5001,
-    reusePort: options.reusePort,
-    backend: options.backend,
+    ...options.listen,
     writeBufferBytesHigh: limits.writeBufferBytesHigh,
     // Heads are ASCII and Response turns non-ASCII body strings into UTF-8 bytes, so Latin-1 is exact.
     stringEncoding: 'latin1',

@@ -1,6 +1,6 @@
 /* The types a user of the HTTP layer writes against. */
 import type { Limits } from '../limits.ts'
-import type { Backend } from '../tcp/types.ts'
+import type { Backend, ListenSpec } from '../tcp/types.ts'
 import type { Request } from './request.ts'
 import type { Response, Upgrader } from './response.ts'
 
@@ -17,14 +17,11 @@ export type ErrorHandler = (error: unknown, request: Request | undefined) => voi
 
 /** An HTTP/1.1 server on one event loop, as `listenHttp()` makes it. */
 export interface HttpServerOptions {
-  /** Default 127.0.0.1. */
-  host?: string
-  /** Default 5001; 0 picks a free port. */
-  port?: number
-  /** Share the port with other processes or threads (Linux, BSD; Node 22.12 or later). */
-  reusePort?: boolean
-  /** The transport backend (default: WIRESPEED_BACKEND, else epoll on Linux, else node). */
-  backend?: Backend
+  /**
+   * Where and how to listen, passed on to `listen()` whole (src/tcp/types.ts): a TCP address, the backend,
+   * later TLS and the PROXY protocol. `serve()` makes it (src/serve/listen-spec.ts).
+   */
+  listen: ListenSpec
   handler: Handler
   /** Overrides of the defaults in src/limits.ts, validated here. */
   limits?: Partial<Limits>

@@ -17,6 +17,8 @@ import { StaticFiles } from '../static/static-files.ts'
 import type { WebSocketHandler } from '../websocket/types.ts'
 import { WebSocketServer } from '../websocket/websocket-server.ts'
 import type { StaticOptions } from '../static/types.ts'
+import type { ListenSpec } from '../tcp/types.ts'
+import { listenSpecOf } from './listen-spec.ts'
 import type { OneLoopServeOptions, Server } from './types.ts'
 
 /** What a serving worker thread asks of its loop beyond the options. @internal */
@@ -25,8 +27,8 @@ export interface OneLoopHooks {
   onSubscriberCount?: (topic: string, count: number) => void
 }
 
-/** Serves `options` on this event loop. */
-export async function serveOneLoop<R>(options: OneLoopServeOptions<R>, hooks: OneLoopHooks = {}): Promise<Server> {
+/** Serves `options` on this event loop, listening as `spec` says (a worker thread is given its spec whole). */
+export async function serveOneLoop<R>(options: OneLoopServeOptions<R>, hooks: OneLoopHooks = {}, spec: ListenSpec = listenSpecOf(options)): Promise<Server> {
   if (options.handler !== undefined && typeof options.handler !== 'function') throw new TypeError('Invalid option handler: expected a function')
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('Invalid option fetch: expected a function (request, server) => Response')
   if (options.fetch !== undefined && options.handler !== undefined) throw new TypeError('Invalid options fetch and handler: give one (fetch for web Requests, handler for the native shape)')
@@ -50,7 +52,7 @@ export async function serveOneLoop<R>(options: OneLoopServeOptions<R>, hooks: On
     handler = optionsFirst(handler, options.routes === undefined ? [] : routeMethods(options.routes as Record<string, RouteValue>), files !== undefined, options.handler !== undefined || options.fetch !== undefined)
     if (options.fetch !== undefined && options.lightResponse !== false) uninstall = installLightResponse()
     server = await listenHttp({
-      host: options.host, port: options.port, reusePort: options.reusePort, backend: options.backend, handler, limits: options.limits, onError: options.onError,
+      listen: spec, handler, limits: options.limits, onError: options.onError,
       upgrader: websocket?.upgrader, upgradeTimeoutMs: websocket?.shortestTimeoutMs,
     })
   } catch (error) {

@@ -1,9 +1,9 @@
 /*
  * `serve()`: the facade that chooses how to serve. With `workers` (more than one, where reusePort exists),
- * one event loop per worker thread (src/thread/serve-workers.ts); otherwise one event loop here
+ * one event loop per worker thread (./serve-workers.ts); otherwise one event loop here
  * (./one-loop.ts). Neither implementation knows of the other.
  */
-import { reusePortAvailable, serveWorkers, workerCount } from '../thread/serve-workers.ts'
+import { reusePortAvailable, serveWorkers, workerCount } from './serve-workers.ts'
 import { limitSpecs } from '../limits.ts'
 import { checkStaticOptions, StaticFiles } from '../static/static-files.ts'
 import { loadHandler, serveOneLoop } from './one-loop.ts'

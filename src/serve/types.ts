@@ -7,6 +7,13 @@ import type { StaticFiles } from '../static/static-files.ts'
 import type { StaticOptions } from '../static/types.ts'
 import type { WebSocketHandler } from '../websocket/types.ts'
 
+/*
+ * Where to listen (host, port, reusePort) is read in one place, listenSpecOf() (./listen-spec.ts), which
+ * makes the ListenSpec (src/tcp/types.ts: a TCP address, a Unix socket or an inherited socket, as an
+ * either-or) that listenHttp(), listen() and the worker threads pass on whole. A Unix socket (`unix`, as
+ * Bun names it) joins these options as the other side of that either-or with issue 39; until then it is
+ * refused as an unknown option, saying so.
+ */
 interface CommonServeOptions {
   /** Default 127.0.0.1. */
   host?: string
@@ -16,7 +23,7 @@ interface CommonServeOptions {
   limits?: Partial<Limits>
   /** Where the server's few log lines go (worker starts and restarts). Default: console.log. */
   log?: (line: string) => void
-  /** The transport backend (default: WIRESPEED_BACKEND, else epoll on Linux where koffi loads, else node). */
+  /** The transport backend (default: WIRESPEED_BACKEND, else the first that runs here: epoll on Linux where koffi loads, else node). */
   backend?: Backend
   /**
    * With a `fetch` handler: make `globalThis.Response` wirespeed's light Response while the server runs (default true;

@@ -1,14 +1,14 @@
 /*
  * `openChannel()`: the factory for the three kinds of channel, all with one interface (Channel, ./types.ts):
  * between threads (SharedArrayBuffer) and between processes (a named shared-memory object), both a
- * RingChannel (./channel.ts), and over TCP: on the epoll backend a SocketChannel that the calling thread
+ * RingChannel (./channel.ts), and over TCP: where the transport backend drives sockets with system calls (its `rawSockets` capability) a SocketChannel that the calling thread
  * drives itself (./socket-channel.ts), elsewhere a ring bridged to the socket by a thread (./tcp-channel.ts). The kinds know nothing of each other; this file chooses by the options given.
  */
 import { ChannelInUseError, ChannelNotFoundError, SystemCallError } from '../errors.ts'
 import { channelLimitSpecs, limitOrDefault } from '../limits.ts'
 import { attachChannel, RingChannel, channelBytes, H, HEADER_BYTES, initializeChannel, MAGIC, processExists, threadChannel } from './channel.ts'
 import { mapShared, threadSleeper, type Mapping } from './memory.ts'
-import { defaultBackend } from '../tcp/listen.ts'
+import { backendChoice } from '../tcp/backends.ts'
 import { openSocketChannel } from './socket-channel.ts'
 import { openTcpChannel } from './tcp-channel.ts'
 import type { Channel, ChannelOptions, ProcessChannelOptions, TcpChannelOptions, ThreadChannelOptions, ThreadPeerChannelOptions } from './types.ts'
@@ -29,10 +29,11 @@ export async function openChannel(options: ChannelOptions = {}): Promise<Channel
   if (options.memory !== undefined) return attachChannel(options.memory, batch, threadSleeper)
   const capacity = limitOrDefault('bytes', options.bytes, channelLimitSpecs.bytes)
   if (options.port !== undefined) {
-    // With the epoll backend the calling thread owns the socket (socket-channel.ts); elsewhere a bridge
-    // thread does, behind a thread channel (tcp-channel.ts).
+    // Where the transport drives sockets with system calls (src/tcp/backends.ts), the calling thread owns the
+    // socket the same way (socket-channel.ts); elsewhere a bridge thread does, behind a thread channel
+    // (tcp-channel.ts).
     const tcp = { ...options, bytes: capacity, batch }
-    return (await defaultBackend()) === 'epoll' ? openSocketChannel(tcp) : openTcpChannel(tcp)
+    return (await backendChoice()).capabilities.rawSockets ? openSocketChannel(tcp) : openTcpChannel(tcp)
   }
   if (options.name === undefined) return threadChannel(capacity, batch)
   return openProcessChannel(options, capacity, batch)

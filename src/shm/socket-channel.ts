@@ -21,8 +21,8 @@ import { resolveHost } from '../tcp/listen.ts'
 import {
   EAGAIN, EINPROGRESS, EINTR, IPPROTO_TCP, MSG_NOSIGNAL, SO_ERROR, SO_REUSEADDR, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM,
   SOL_SOCKET, TCP_NODELAY, errnoName, loadLibc, type Libc,
-} from '../tcp/epoll/libc.ts'
-import { boundPort, encodeAddress } from '../tcp/epoll/sockaddr.ts'
+} from '../ffi/libc.ts'
+import { boundPort, encodeAddress } from '../ffi/sockaddr.ts'
 import type { Channel, TcpChannelOptions } from './types.ts'
 
 const POLLIN = 0x1

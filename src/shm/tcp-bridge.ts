@@ -9,7 +9,15 @@ import { connect, listen } from '../tcp/listen.ts'
 import type { Connection, Handlers } from '../tcp/types.ts'
 import { attachChannel } from './channel.ts'
 import { threadSleeper } from './memory.ts'
-import type { BridgeSetup } from './tcp-channel.ts'
+
+/** What the caller's thread gives the bridge (tcp-channel.ts); the bridge imports nothing of that file. */
+export interface BridgeSetup {
+  memory: SharedArrayBuffer
+  host: string
+  port: number
+  listen: boolean
+  frameBytesMax: number
+}
 
 const setup = workerData as BridgeSetup
 const channel = attachChannel(setup.memory, 1, threadSleeper)

@@ -13,16 +13,9 @@ import { Worker } from 'node:worker_threads'
 import { BridgeError } from '../errors.ts'
 import { threadChannel } from './channel.ts'
 import type { Channel, TcpChannelOptions } from './types.ts'
+import type { BridgeSetup } from './tcp-bridge.ts'
 
 const bridge = new URL(import.meta.url.endsWith('.ts') ? './tcp-bridge.ts' : './tcp-bridge.js', import.meta.url)
-
-export interface BridgeSetup {
-  memory: SharedArrayBuffer
-  host: string
-  port: number
-  listen: boolean
-  frameBytesMax: number
-}
 
 /** The caller's side of a TCP channel; `bytes` and `batch` are checked already (openChannel). */
 export async function openTcpChannel(options: TcpChannelOptions & { bytes: number; batch: number }): Promise<Channel> {

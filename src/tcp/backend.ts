@@ -4,10 +4,11 @@
  * with the system's code as `reason`.
  */
 import { ListenError } from '../errors.ts'
+import type { Stages } from './stages.ts'
 import type { Backend, Connection, Handlers, Listener, StringEncoding } from './types.ts'
 
 export interface BackendListenOptions<Data> {
-  /** A resolved address, or the Unix socket path. */
+  /** A resolved address; '' with a Unix socket `path`. */
   host: string
   port: number
   path: string | undefined
@@ -17,10 +18,18 @@ export interface BackendListenOptions<Data> {
   writeBufferBytesHigh: number
   stringEncoding: StringEncoding
   handlers: Handlers<Data>
+  /** The chain before open, or undefined when it is empty (then `handlers.open` runs at accept). */
+  stages: Stages<Data> | undefined
 }
 
 export interface BackendConnectOptions<Data> {
+  /** The address to dial (resolved); '' with a Unix socket `path`. */
   host: string
+  /**
+   * The host name the caller gave, when it was a name (not an IP literal): kept beside the address it
+   * resolved to, as undici keeps `servername`, for TLS's SNI and certificate check (issue 37).
+   */
+  servername: string | undefined
   port: number
   path: string | undefined
   writeBufferBytesHigh: number

@@ -1,22 +1,20 @@
 /*
  * `listen()` and `connect()`: TCP servers and clients whose connections share one handlers object. This is
- * the facade over the transport backends (./node today): it checks the options, resolves the host, and
- * hands the backend a complete set of options. Host names resolve through `node:dns` (getaddrinfo) before
+ * the facade over the transport backends (the registry, ./backends.ts, chooses one): it checks the options,
+ * resolves the host, and hands the backend a complete set of options. Host names resolve through `node:dns` (getaddrinfo) before
  * the socket is made, so a name that does not resolve fails with a message naming it.
  */
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { HostNotFoundError, KoffiMissingError } from '../errors.ts'
-import { checkLimit, defaultLimits, limitSpecs, tcpLimitSpecs } from '../limits.ts'
+import { HostNotFoundError } from '../errors.ts'
+import { checkLimit, defaultLimits, limitOrDefault, limitSpecs, tcpLimitSpecs } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
-import type { TransportBackend } from './backend.ts'
-import { nodeBackend } from './node/listen.ts'
-import type { Backend, ConnectOptions, Connection, Listener, ListenOptions } from './types.ts'
+import { type BackendNeeds, chooseBackend } from './backends.ts'
+import type { Stages } from './stages.ts'
+import type { ConnectOptions, Connection, Listener, ListenOptions } from './types.ts'
 
 /** The first Node whose net.Server.listen() takes reusePort. */
 export const REUSE_PORT_NODE = '22.12'
-
-const BACKENDS: readonly Backend[] = ['node', 'epoll']
 
 /**
  * Starts a TCP server.
@@ -25,7 +23,7 @@ const BACKENDS: readonly Backend[] = ['node', 'epoll']
  * await listener.close()
  */
 export async function listen<Data = unknown>(options: ListenOptions<Data>): Promise<Listener<Data>> {
-  const port = options.path === undefined ? options.port : 0
+  const port = options.path === undefined && options.fd === undefined ? options.port : 0
   checkLimit('port', port, tcpLimitSpecs.port)
   if (options.reusePort) requireNode('reusePort', REUSE_PORT_NODE)
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
@@ -33,9 +31,13 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
   const idleTimeoutMs = options.idleTimeoutMs ?? 0
   checkLimit('idleTimeoutMs', idleTimeoutMs, tcpLimitSpecs.idleTimeoutMs)
   if (options.backlog !== undefined) checkLimit('backlog', options.backlog, tcpLimitSpecs.backlog)
-  const { backend, reason } = await chooseBackend(options.backend)
+  const stages = stagesOf(options)
+  // An inherited socket needs a backend that can adopt one; none can yet (issue 39), so this says so.
+  const needs: BackendNeeds = options.fd === undefined ? {} : { adoptFd: 'the fd option' }
+  const { backend, reason } = await chooseBackend({ asked: options.backend, needs })
   const listener = await backend.listen({
-    host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
+    // A Unix socket has no host: its path goes in `path`, never in `host`.
+    host: options.path === undefined ? await resolveHost(options.host ?? '127.0.0.1') : '',
     port,
     path: options.path,
     reusePort: options.reusePort ?? false,
@@ -44,6 +46,7 @@ export async function listen<Data = unknown>(options: ListenOptions<Data>): Prom
     writeBufferBytesHigh,
     stringEncoding: options.stringEncoding ?? 'utf8',
     handlers: options.handlers,
+    stages,
   })
   return { ...listener, backendReason: reason }
 }
@@ -58,8 +61,10 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   if (options.path === undefined) checkLimit('port', options.port, tcpLimitSpecs.connectPort)
   const writeBufferBytesHigh = options.writeBufferBytesHigh ?? defaultLimits.writeBufferBytesHigh
   checkLimit('writeBufferBytesHigh', writeBufferBytesHigh, limitSpecs.writeBufferBytesHigh)
-  return (await chooseBackend(options.backend)).backend.connect({
-    host: options.path ?? (await resolveHost(options.host ?? '127.0.0.1')),
+  const host = options.host ?? '127.0.0.1'
+  return (await chooseBackend({ asked: options.backend })).backend.connect({
+    host: options.path === undefined ? await resolveHost(host) : '',
+    servername: options.path === undefined && !isIpLiteral(host) ? host : undefined,
     port: options.port,
     path: options.path,
     writeBufferBytesHigh,
@@ -67,44 +72,16 @@ export async function connect<Data = unknown>(options: ConnectOptions<Data>): Pr
   })
 }
 
-/**
- * The backend to use, and why: the `backend` option, else WIRESPEED_BACKEND, else epoll on Linux where it
- * loads (koffi present), else node. An explicit epoll that cannot load is an error; the default falls back.
- */
-async function chooseBackend(asked: Backend | undefined): Promise<{ backend: TransportBackend; reason: string }> {
-  const fromEnvironment = process.env.WIRESPEED_BACKEND
-  if (asked !== undefined) return { backend: await backendNamed(asked, 'backend'), reason: 'the backend option' }
-  if (fromEnvironment !== undefined && fromEnvironment !== '') {
-    return { backend: await backendNamed(fromEnvironment, 'WIRESPEED_BACKEND'), reason: `WIRESPEED_BACKEND=${fromEnvironment}` }
-  }
-  if (process.platform !== 'linux') return { backend: nodeBackend, reason: `the portable default (epoll is Linux only; this is ${process.platform})` }
-  try {
-    return { backend: await loadEpoll(), reason: 'the default on Linux' }
-  } catch (error) {
-    if (!(error instanceof KoffiMissingError)) throw error
-    return { backend: nodeBackend, reason: 'koffi is not installed, so epoll cannot load (npm install koffi)' }
-  }
+/** The chain before open with its bounds checked, or undefined when there is none (nothing to run per connection). */
+function stagesOf<Data>(options: ListenOptions<Data>): Stages<Data> | undefined {
+  const timeoutMs = limitOrDefault('stageTimeoutMs', options.stageTimeoutMs, tcpLimitSpecs.stageTimeoutMs)
+  const bytesMax = limitOrDefault('stageBytesMax', options.stageBytesMax, tcpLimitSpecs.stageBytesMax)
+  if (options.stages === undefined || options.stages.length === 0) return undefined
+  return { list: [...options.stages], handlers: options.handlers, timeoutMs, bytesMax }
 }
 
-async function backendNamed(name: string, option: string): Promise<TransportBackend> {
-  if (name === 'node') return nodeBackend
-  if (name === 'epoll') {
-    if (process.platform !== 'linux') throw new RangeError(`Invalid ${option === 'backend' ? 'option backend' : option}: epoll needs Linux (this is ${process.platform}); use node`)
-    return loadEpoll()
-  }
-  throw new RangeError(`Invalid ${option === 'backend' ? 'option backend' : option} ${JSON.stringify(name)}: expected one of ${BACKENDS.join(', ')}`)
-}
-
-/** The epoll backend with its system calls bound. @throws KoffiMissingError without koffi */
-async function loadEpoll(): Promise<TransportBackend> {
-  const { epollBackend, ready } = await import('./epoll/listen.ts')
-  await ready()
-  return epollBackend
-}
-
-/** The backend a listen() with no `backend` option would use now (for tests that look under the hood). */
-export async function defaultBackend(): Promise<Backend> {
-  return (await chooseBackend(undefined)).backend.name
+function isIpLiteral(host: string): boolean {
+  return isIP(host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host) !== 0
 }
 
 /** Resolves a host name to one address with getaddrinfo; an IP literal is returned as it is. */

@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads'
 import { ThreadError } from '../errors.ts'
 import { checkLimit, threadLimitSpecs } from '../limits.ts'
-import { parkedWaits } from '../tcp/epoll/loop.ts'
+import { parkedWaits } from '../tcp/park-budget.ts'
 import { errorFromCrossing } from './error-crossing.ts'
 import type { SpawnOptions, Thread } from './types.ts'
 
@@ -29,7 +29,7 @@ export function spawn<Result = unknown>(moduleUrl: URL | string, params?: unknow
   if (options.timeoutMs !== undefined) checkLimit('timeoutMs', options.timeoutMs, threadLimitSpecs.timeoutMs)
   if (options.heapMbMax !== undefined) checkLimit('heapMbMax', options.heapMbMax, threadLimitSpecs.heapMbMax)
   const href = moduleUrl instanceof URL ? moduleUrl.href : new URL(moduleUrl, `file://${process.cwd()}/`).href
-  // A thread that serves counts its epoll loop's parked wait with every other thread's (src/tcp/epoll/loop.ts).
+  // A thread that serves counts its loop's parked wait with every other thread's (src/tcp/park-budget.ts).
   parkedWaits()
   const worker = new Worker(entry, {
     workerData: { moduleUrl: href, params },

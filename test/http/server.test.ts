@@ -6,8 +6,8 @@ import { Socket } from 'node:net'
 import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Request, Response } from '../../src/index.ts'
-import { loadLibc } from '../../src/tcp/epoll/libc.ts'
-import { defaultBackend } from '../../src/tcp/listen.ts'
+import { loadLibc } from '../../src/ffi/libc.ts'
+import { defaultBackend } from '../../src/tcp/backends.ts'
 import { assertNoOpenHandles, exchange, RawClient, withServer } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)

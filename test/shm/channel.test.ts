@@ -14,12 +14,12 @@ import { checksum } from './fixtures/checksum.ts'
 import type { PeerJob } from './fixtures/peer.ts'
 import { ConnectError } from '../../src/errors.ts'
 import { SocketChannel } from '../../src/shm/socket-channel.ts'
-import { defaultBackend } from '../../src/tcp/listen.ts'
+import { backendChoice } from '../../src/tcp/backends.ts'
 
 after(assertNoOpenHandles)
 
 const peerModule = new URL('./fixtures/peer.ts', import.meta.url)
-const tcpKind = (await defaultBackend()) === 'epoll' ? 'on the calling thread, no bridge' : 'frames through a bridge thread'
+const tcpKind = (await backendChoice()).capabilities.rawSockets ? 'on the calling thread, no bridge' : 'frames through a bridge thread'
 let names = 0
 
 interface Kind {

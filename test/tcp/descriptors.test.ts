@@ -7,12 +7,13 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { backendsHere } from '../../src/tcp/backends.ts'
 import { untilPrinted } from '../helpers/child.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
 const fixture = fileURLToPath(new URL('./fixtures/echo-server.ts', import.meta.url))
 const prlimit = spawnSync('prlimit', ['--version']).status === 0
-const backends = process.platform === 'linux' ? ['node', 'epoll'] : ['node']
+const backends = (await backendsHere()).here
 
 for (const backend of backends) {
   test(`${backend} backend: accept failing with EMFILE backs off, and serves again when descriptors are free`, { skip: prlimit ? false : 'prlimit not found' }, async () => {

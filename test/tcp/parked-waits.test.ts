@@ -1,5 +1,5 @@
 /*
- * Where an idle epoll loop cannot wait inside Node's own loop (src/tcp/epoll/node-loop-watch.ts; forced
+ * Where an idle epoll loop cannot wait inside Node's own loop (src/ffi/node-loop-watch.ts; forced
  * here with WIRESPEED_EPOLL_PARK=pool), it parks a blocking epoll_wait on libuv's thread pool, which is one per process
  * (UV_THREADPOOL_SIZE threads, 4 by default). With as many idle loops as threads (two worker threads on a
  * pool of two), every thread would be parked and an async readFile anywhere would wait for a request to
@@ -14,8 +14,8 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { threadPoolSize } from '../../src/tcp/epoll/loop.ts'
-import { defaultBackend } from '../../src/tcp/listen.ts'
+import { threadPoolSize } from '../../src/tcp/park-budget.ts'
+import { defaultBackend } from '../../src/tcp/backends.ts'
 
 const fixture = fileURLToPath(new URL('./fixtures/idle-workers.ts', import.meta.url))
 // Once, in the pass on the epoll backend (the child serves on epoll whatever this process uses).
@@ -51,16 +51,16 @@ test('threadPoolSize() reads UV_THREADPOOL_SIZE as libuv does', () => {
   assert.equal(threadPoolSize('5000'), 1024)
 })
 
-// Under Bun the park in Node's loop declines by design (src/tcp/epoll/node-loop-watch.ts): Bun answers to
+// Under Bun the park in Node's loop declines by design (src/ffi/node-loop-watch.ts): Bun answers to
 // some of Node's addon symbols but has no libuv loop of Node's, and node::GetCurrentEventLoop aborts there.
 const bun = process.versions.bun !== undefined
 
 test("two copies of wirespeed in one thread both park in Node's loop, and each is woken", { skip: !epoll ? 'the epoll backend does not run here' : bun && "Bun has no libuv loop of Node's to park in: its loops park on the thread pool (the next test)" }, async () => {
-  const { loadLibc } = await import('../../src/tcp/epoll/libc.ts')
+  const { loadLibc } = await import('../../src/ffi/libc.ts')
   const libc = await loadLibc()
-  type Watch = typeof import('../../src/tcp/epoll/node-loop-watch.ts')
-  const secondCopy = new URL('../../src/tcp/epoll/node-loop-watch.ts?second-copy', import.meta.url).href
-  const copies = [await import('../../src/tcp/epoll/node-loop-watch.ts'), (await import(secondCopy)) as Watch]
+  type Watch = typeof import('../../src/ffi/node-loop-watch.ts')
+  const secondCopy = new URL('../../src/ffi/node-loop-watch.ts?second-copy', import.meta.url).href
+  const copies = [await import('../../src/ffi/node-loop-watch.ts'), (await import(secondCopy)) as Watch]
   const fds: number[] = []
   try {
     const woken = copies.map((copy) => {
@@ -84,8 +84,8 @@ test("two copies of wirespeed in one thread both park in Node's loop, and each i
 })
 
 test("under Bun the park in Node's loop declines, without asking Node's symbols, and loops park on the thread pool", { skip: !bun && 'this runtime is not Bun' }, async () => {
-  const { loadLibc } = await import('../../src/tcp/epoll/libc.ts')
-  const { watchInNodeLoop } = await import('../../src/tcp/epoll/node-loop-watch.ts')
+  const { loadLibc } = await import('../../src/ffi/libc.ts')
+  const { watchInNodeLoop } = await import('../../src/ffi/node-loop-watch.ts')
   const libc = await loadLibc()
   const epfd = libc.epoll_create1(0)
   try {

@@ -1,6 +1,6 @@
 /*
- * The transport contract: what every backend of src/tcp must do, run once per backend. node:net is the
- * portable one; the epoll backend joins `backends` when it exists, and must pass every case unchanged.
+ * The transport contract: what every backend of src/tcp must do, run once per backend that runs here (the
+ * registry's, src/tcp/backends.ts): a new backend joins by its record and must pass every case unchanged.
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as connectAny, listen as listenAny, ListenError, type Backend, type Connection, type ConnectOptions, type Handlers, type ListenOptions, type Listener, type Protocol } from '../../src/index.ts'
+import { backendsHere } from '../../src/tcp/backends.ts'
 import { handOff, protocolHandlers } from '../../src/tcp/protocol.ts'
 import { assertNoOpenHandles, RawClient } from '../helpers/raw-client.ts'
 
@@ -39,8 +40,8 @@ async function until(done: () => boolean, what: string): Promise<void> {
   assert.ok(done(), `Timed out waiting for ${what}`)
 }
 
-/** Every backend this machine can run. */
-const backends: Backend[] = process.platform === 'linux' ? ['node', 'epoll'] : ['node']
+/** Every backend this machine can run (the registry's, src/tcp/backends.ts). */
+const backends: Backend[] = (await backendsHere()).here
 
 for (const backend of backends) describe(`transport contract: ${backend} backend`, () => {
   const listen = <Data = unknown>(options: ListenOptions<Data>): Promise<Listener<Data>> => listenAny({ ...options, backend })
@@ -200,6 +201,84 @@ for (const backend of backends) describe(`transport contract: ${backend} backend
     client.socket.resetAndDestroy()
     await until(() => closedWith !== null, 'the close')
     assert.ok(closedWith instanceof Error, 'close got the reset as an error')
+    await listener.close()
+  })
+
+  test('write() after end() returns false and sends nothing, and a second end() is nothing', async () => {
+    const results: boolean[] = []
+    const listener = await listen({
+      port: 0,
+      handlers: {
+        data(connection) {
+          connection.end('last')
+          results.push(connection.write('late'), connection.write(Buffer.from('later')))
+          connection.end('too late')
+          results.push(connection.closed)
+        },
+      },
+    })
+    const client = await RawClient.open(listener.port)
+    client.send('x')
+    await client.waitForClose()
+    assert.equal(client.received.toString(), 'last')
+    assert.deepEqual(results, [false, false, false])
+    await listener.close()
+  })
+
+  test('destroy(error) drops what is unsent and gives the error to close, not to handlers.error', async () => {
+    const failure = new Error('given up')
+    const seen: string[] = []
+    let closedWith: unknown = null
+    const listener = await listen({
+      port: 0,
+      handlers: {
+        data(connection) {
+          connection.write('never sent')
+          connection.destroy(failure)
+          assert.equal(connection.write('after'), false)
+        },
+        error(_connection, error) { seen.push(`error ${error.message}`) },
+        close(_connection, error) { closedWith = error },
+      },
+    })
+    const client = await RawClient.open(listener.port)
+    client.send('x')
+    await client.waitForClose()
+    await until(() => closedWith !== null, 'the close')
+    assert.equal(closedWith, failure)
+    assert.deepEqual(seen, [])
+    assert.equal(client.received.length, 0)
+    await listener.close()
+  })
+
+  test('a drain handler that writes, flushes and writes again loses nothing', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 66)
+    let total = 0
+    let rounds = 0
+    const listener = await listen({
+      port: 0,
+      writeBufferBytesHigh: 16 * 1024,
+      handlers: {
+        data(connection) {
+          while (connection.write(chunk)) total += chunk.length
+          total += chunk.length
+        },
+        drain(connection) {
+          if (rounds++ === 3) return connection.end()
+          connection.write('a')
+          connection.flush()
+          connection.write('b')
+          total += 2
+          while (connection.write(chunk)) total += chunk.length
+          total += chunk.length
+        },
+      },
+    })
+    const client = await RawClient.open(listener.port)
+    client.send('x')
+    await client.waitForClose()
+    assert.equal(client.received.length, total)
+    assert.equal(client.received.toString('latin1').replaceAll('B', ''), 'ab'.repeat(3))
     await listener.close()
   })
 

@@ -1,11 +1,11 @@
 /*
  * One TCP connection of the epoll backend: a nonblocking socket fd, read and written with system calls
- * through koffi, with the same semantics as the node:net backend (test/tcp/transport.test.ts holds both to
- * one contract).
+ * through koffi. The write batch, backpressure, drain, end and timeout semantics are the connection core's
+ * (../connection-core.ts); this class moves the bytes (test/tcp/transport.test.ts holds every backend to one
+ * contract).
  *
  * Reads land in the loop's slab (no copy) and go to `handlers.data` as a view that is never written again.
- * Writes are batched as on node:net: while a read is handled they only queue; when the handler returns the
- * batch leaves in one send(2), small parts joined in the loop's scratch buffer, large buffers sent from
+ * A batch leaves in one send(2), small parts joined in the loop's scratch buffer, large buffers sent from
  * where they are. What the kernel does not take waits in `#unsent` (copied only when it came from the
  * scratch buffer), EPOLLOUT is asked for, and it leaves as the socket drains.
  *
@@ -18,26 +18,20 @@
  * or at once on destroy(). `sentBytes` is exact: the sum of what send(2) returned.
  */
 import { FileChangedError } from '../../errors.ts'
-import type { Connection, Handlers, StringEncoding } from '../types.ts'
+import type { Handlers, StringEncoding } from '../types.ts'
+import { ConnectionCore, type Parts } from '../connection-core.ts'
 import {
   EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, MSG_MORE, MSG_NOSIGNAL, SHUT_WR, SO_ERROR, SOL_SOCKET,
   systemError, type Libc,
-} from './libc.ts'
+} from '../../ffi/libc.ts'
 import type { EpollLoop, Target } from './loop.ts'
-import { decodeAddress, SOCKADDR_BYTES_MAX } from './sockaddr.ts'
+import { decodeAddress, SOCKADDR_BYTES_MAX } from '../../ffi/sockaddr.ts'
 
-export class EpollConnection<Data = unknown> implements Connection<Data>, Target {
-  data: Data
+export class EpollConnection<Data = unknown> extends ConnectionCore<Data> implements Target {
   readonly #fd: number
   readonly #loop: EpollLoop
   readonly #libc: Libc
-  readonly #handlers: Handlers<Data>
-  readonly #writeBufferBytesHigh: number
-  readonly #stringEncoding: StringEncoding
   readonly #onClosed: (connection: EpollConnection<Data>) => void
-  #pendingText = ''
-  #pending: (string | Uint8Array)[] = []
-  #pendingBytes = 0
   /** What the kernel has not taken yet, oldest first; the first bytes may be partly sent (`#unsentOffset`). */
   #unsent: (Uint8Array | FileSegment)[] = []
   #unsentOffset = 0
@@ -46,99 +40,59 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   /** The flags of every send(2): MSG_MORE only while the bytes before a file are flushed (sendFile). */
   #sendFlags = MSG_NOSIGNAL
   #interest = EPOLLIN | EPOLLRDHUP
-  #inRead = false
-  #flushScheduled = false
-  #readPaused = false
-  #writeBlocked = false
-  #drainOwed = false
-  #endRequested = false
   #finSent = false
   #peerEnded = false
-  #closed = false
-  #error: Error | undefined
+  /** The fd is closed (set first thing in #close, before the core hears of it). */
+  #fdClosed = false
   #idleTimeoutMs = 0
   #idleTimer: NodeJS.Timeout | undefined
   #peer: { address: string; port: number } | undefined | null = null
 
   constructor(fd: number, loop: EpollLoop, handlers: Handlers<Data>, writeBufferBytesHigh: number, stringEncoding: StringEncoding, onClosed: (connection: EpollConnection<Data>) => void) {
+    super(handlers, writeBufferBytesHigh, stringEncoding)
     this.#fd = fd
     this.#loop = loop
     this.#libc = loop.libc
-    this.#handlers = handlers
-    this.#writeBufferBytesHigh = writeBufferBytesHigh
-    this.#stringEncoding = stringEncoding
     this.#onClosed = onClosed
-    this.data = undefined as Data
     loop.add(fd, this, this.#interest)
   }
 
-  get remoteAddress(): string | undefined {
+  /** @internal */
+  protected socketRemoteAddress(): string | undefined {
     return this.#peerAddress()?.address
   }
-  get remotePort(): number | undefined {
+  /** @internal */
+  protected socketRemotePort(): number | undefined {
     return this.#peerAddress()?.port
   }
   get localPort(): number | undefined {
     const bytes = Buffer.alloc(SOCKADDR_BYTES_MAX)
     const length = Buffer.alloc(4)
     length.writeUInt32LE(SOCKADDR_BYTES_MAX)
-    if (this.#closed || this.#libc.getsockname(this.#fd, bytes, length) !== 0) return undefined
+    if (this.#fdClosed || this.#libc.getsockname(this.#fd, bytes, length) !== 0) return undefined
     return decodeAddress(bytes)?.port
-  }
-  get closed(): boolean {
-    return this.#closed
-  }
-  get bufferedBytes(): number {
-    return this.#pendingBytes + this.#unsentBytes
   }
   get sentBytes(): number {
     return this.#sentBytes
   }
-  get writeBlocked(): boolean {
-    return this.#writeBlocked || this.#pendingBytes + this.#unsentBytes >= this.#writeBufferBytesHigh
+
+  /** @internal */
+  protected queuedBytes(): number {
+    return this.#unsentBytes
   }
-  get readPaused(): boolean {
-    return this.#readPaused || this.#writeBlocked
+  /** @internal */
+  protected gone(): boolean {
+    return this.#fdClosed
   }
 
-  owesDrain(): boolean {
-    if (this.#closed || !this.writeBlocked) return false
-    this.#drainOwed = true
-    return true
-  }
-
-  write(bytes: string | Uint8Array): boolean {
-    if (this.#closed || this.#endRequested) return false
-    if (typeof bytes === 'string') this.#pendingText += bytes
-    else {
-      if (this.#pendingText !== '') {
-        this.#pending.push(this.#pendingText)
-        this.#pendingText = ''
-      }
-      this.#pending.push(bytes)
-    }
-    this.#pendingBytes += bytes.length
-    if (!this.#inRead && !this.#flushScheduled) {
-      this.#flushScheduled = true
-      process.nextTick(flushConnection, this)
-    }
-    if (!this.writeBlocked) return true
-    this.#drainOwed = true
-    this.#block()
-    return false
-  }
-
-  flush(): void {
-    this.#flushScheduled = false
-    if (this.#pendingBytes === 0 || this.#closed) return
-    const parts = this.#pending
-    if (this.#pendingText !== '') parts.push(this.#pendingText)
-    this.#pendingText = ''
-    this.#pendingBytes = 0
-    this.#pending = []
+  /** @internal The batch: behind bytes still waiting for the socket, or sent now (the rest waits for EPOLLOUT). */
+  protected transmit(text: string, parts: Parts, bytes: number): void {
     if (this.#unsentBytes > 0) {
       // Earlier bytes still wait for the socket: these go behind them, as bytes of their own.
-      for (const part of parts) this.#queueUnsent(typeof part === 'string' ? Buffer.from(part, this.#stringEncoding) : part)
+      if (parts.length === 0) this.#queueUnsent(Buffer.from(text, this.stringEncoding))
+      else for (const part of parts) this.#queueUnsent(typeof part === 'string' ? Buffer.from(part, this.stringEncoding) : part)
+    } else if (parts.length === 0) {
+      this.#sendText(text)
     } else {
       this.#sendParts(parts)
     }
@@ -146,7 +100,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   }
 
   sendFile(fd: number, position: number, length: number, done: (complete: boolean) => void): void {
-    if (!this.#closed && !this.#endRequested) {
+    if (!this.#fdClosed && !this.ending) {
       // What was written before the file (a reply's head) leaves with MSG_MORE when the file follows at once:
       // the kernel holds it to fill the file's first segment instead of pushing a small segment of its own
       // (TCP_NODELAY pushes every send). A 32 KiB static file: 0.79x the server's CPU per request.
@@ -154,7 +108,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
       this.flush()
       this.#sendFlags = MSG_NOSIGNAL
     }
-    if (this.#closed || this.#endRequested) return done(false)
+    if (this.#fdClosed || this.ending) return done(false)
     if (length === 0) return done(true)
     this.#unsent.push(new FileSegment(fd, position, length, done))
     this.#unsentBytes += length
@@ -162,12 +116,8 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     this.#afterSend()
   }
 
-  pause(): void {
-    this.#readPaused = true
-    this.#updateInterest()
-  }
-  resume(): void {
-    this.#readPaused = false
+  /** @internal */
+  protected readingChanged(): void {
     this.#updateInterest()
   }
 
@@ -177,34 +127,29 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     this.#idleTimer = idleTimeoutMs > 0 ? setTimeout(onIdle, idleTimeoutMs, this) : undefined
   }
 
-  end(bytes?: string | Uint8Array): void {
-    if (this.#closed || this.#endRequested) return
-    if (bytes !== undefined) this.write(bytes)
-    this.flush()
-    this.#endRequested = true
-    if (this.#unsentBytes === 0) this.#sendFin()
+  /** @internal The FIN now, or after the last unsent byte (#afterSend). */
+  protected shutdownWrite(): void {
+    if (this.#unsentBytes === 0 && !this.#fdClosed) this.#sendFin()
   }
 
-  destroy(error?: Error): void {
-    if (this.#closed) return
-    if (error !== undefined) this.#error = error
+  /** @internal */
+  protected destroySocket(): void {
     this.#close()
   }
 
   /** @internal The loop's report for this fd. */
   onEvents(flags: number): void {
-    if (this.#closed) return
+    if (this.#fdClosed) return
     if ((flags & EPOLLERR) !== 0) return this.#fail(this.#socketError())
     if ((flags & EPOLLOUT) !== 0) this.#writable()
-    if ((flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) !== 0 && !this.#closed) this.#readable()
+    if ((flags & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) !== 0 && !this.#fdClosed) this.#readable()
   }
 
   /** @internal Idle timer fired. */
   idle(): void {
     this.#idleTimer = undefined
-    if (this.#closed) return
-    if (this.#handlers.timeout) this.#handlers.timeout(this)
-    else this.destroy()
+    if (this.#fdClosed) return
+    this.timedOut()
   }
 
   #readable(): void {
@@ -212,15 +157,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     const count = this.#loop.read(this.#fd)
     if (count > 0) {
       this.#touch()
-      const bytes = this.#loop.commitRead(count)
-      this.#inRead = true
-      try {
-        this.#handlers.data(this, bytes)
-      } finally {
-        this.#inRead = false
-        this.flush()
-      }
-      return
+      return this.received(this.#loop.commitRead(count))
     }
     if (count === 0) return this.#peerEnd()
     const errno = this.#libc.errno()
@@ -232,8 +169,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     this.#peerEnded = true
     this.#updateInterest()
     if (this.#finSent) return this.#close()
-    if (this.#handlers.end) this.#handlers.end(this)
-    else this.end()
+    this.peerEnded()
   }
 
   #writable(): void {
@@ -241,23 +177,36 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     this.#afterSend()
   }
 
-  /** Sends `parts` in order: small ones joined in the scratch buffer, large buffers from where they are. */
-  #sendParts(parts: (string | Uint8Array)[]): void {
+  /** Sends one string: encoded into the scratch buffer, or on its own when it is larger. */
+  #sendText(text: string): void {
     const scratch = this.#loop.scratch
+    const encoding = this.stringEncoding
+    const length = encoding === 'latin1' ? text.length : Buffer.byteLength(text)
+    if (length > scratch.length) {
+      this.#sendBytes(Buffer.from(text, encoding))
+      return
+    }
+    this.#sendScratch(scratch.write(text, 0, encoding))
+  }
+
+  /** Sends `parts` in order: small ones joined in the scratch buffer, large buffers from where they are. */
+  #sendParts(parts: Parts): void {
+    const scratch = this.#loop.scratch
+    const encoding = this.stringEncoding
     let used = 0
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!
       if (typeof part === 'string') {
-        const length = this.#stringEncoding === 'latin1' ? part.length : Buffer.byteLength(part)
+        const length = encoding === 'latin1' ? part.length : Buffer.byteLength(part)
         if (length > scratch.length - used) {
-          if (!this.#sendScratch(used)) return this.#queueRest(parts, i, Buffer.from(part, this.#stringEncoding))
+          if (!this.#sendScratch(used)) return this.#queueRest(parts, i, Buffer.from(part, encoding))
           used = 0
           if (length > scratch.length) {
-            if (!this.#sendBytes(Buffer.from(part, this.#stringEncoding))) return this.#queueRest(parts, i + 1)
+            if (!this.#sendBytes(Buffer.from(part, encoding))) return this.#queueRest(parts, i + 1)
             continue
           }
         }
-        used += scratch.write(part, used, this.#stringEncoding)
+        used += scratch.write(part, used, encoding)
       } else if (part.length <= 4096 && part.length <= scratch.length - used) {
         scratch.set(part, used)
         used += part.length
@@ -308,12 +257,12 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   }
 
   /** Parts from `from` on wait for the socket (after `first`, when given). */
-  #queueRest(parts: (string | Uint8Array)[], from: number, first?: Uint8Array): void {
-    if (this.#closed) return
+  #queueRest(parts: Parts, from: number, first?: Uint8Array): void {
+    if (this.#fdClosed) return
     if (first !== undefined) this.#queueUnsent(first)
     for (let i = from; i < parts.length; i++) {
       const part = parts[i]!
-      this.#queueUnsent(typeof part === 'string' ? Buffer.from(part, this.#stringEncoding) : part)
+      this.#queueUnsent(typeof part === 'string' ? Buffer.from(part, this.stringEncoding) : part)
     }
   }
 
@@ -324,7 +273,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   }
 
   #sendUnsent(): void {
-    while (this.#unsent.length > 0 && !this.#closed) {
+    while (this.#unsent.length > 0 && !this.#fdClosed) {
       const first = this.#unsent[0]!
       if (first instanceof FileSegment) {
         if (!this.#sendSegment(first)) return
@@ -370,25 +319,10 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
 
   /** After sending: ask for EPOLLOUT while bytes wait; FIN when asked and all is sent; drain when due. */
   #afterSend(): void {
-    if (this.#closed) return
-    if (this.#unsentBytes === 0 && this.#endRequested && !this.#finSent) this.#sendFin()
-    if (this.#closed) return
-    if (this.#pendingBytes + this.#unsentBytes >= this.#writeBufferBytesHigh) this.#block()
-    else if (this.#writeBlocked) {
-      this.#writeBlocked = false
-      this.#drainOwed = false
-      this.#updateInterest()
-      this.#handlers.drain?.(this)
-    } else if (this.#drainOwed) {
-      this.#drainOwed = false
-      this.#handlers.drain?.(this)
-    }
-    this.#updateInterest()
-  }
-
-  #block(): void {
-    if (this.#writeBlocked) return
-    this.#writeBlocked = true
+    if (this.#fdClosed) return
+    if (this.#unsentBytes === 0 && this.ending && !this.#finSent) this.#sendFin()
+    if (this.#fdClosed) return
+    this.drained()
     this.#updateInterest()
   }
 
@@ -399,9 +333,9 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   }
 
   #updateInterest(): void {
-    if (this.#closed) return
+    if (this.#fdClosed) return
     let interest = 0
-    if (!this.#peerEnded && !this.#readPaused && !this.#writeBlocked) interest |= EPOLLIN | EPOLLRDHUP
+    if (!this.#peerEnded && !this.readPaused) interest |= EPOLLIN | EPOLLRDHUP
     if (this.#unsentBytes > 0) interest |= EPOLLOUT
     if (interest === this.#interest) return
     this.#interest = interest
@@ -421,19 +355,15 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
   }
 
   #fail(error: Error): void {
-    if (this.#closed) return
-    this.#error = error
-    this.#handlers.error?.(this, error)
+    if (this.#fdClosed) return
+    this.failed(error)
     this.#close()
   }
 
   #close(): void {
-    if (this.#closed) return
-    this.#closed = true
+    if (this.#fdClosed) return
+    this.#fdClosed = true
     clearTimeout(this.#idleTimer)
-    this.#pending = []
-    this.#pendingText = ''
-    this.#pendingBytes = 0
     const unsent = this.#unsent
     this.#unsent = []
     this.#unsentBytes = 0
@@ -441,7 +371,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     this.#loop.remove(this.#fd)
     this.#libc.close(this.#fd)
     this.#onClosed(this)
-    this.#handlers.close?.(this, this.#error)
+    this.socketClosed()
   }
 
   #peerAddress(): { address: string; port: number } | undefined {
@@ -449,7 +379,7 @@ export class EpollConnection<Data = unknown> implements Connection<Data>, Target
     const bytes = Buffer.alloc(SOCKADDR_BYTES_MAX)
     const length = Buffer.alloc(4)
     length.writeUInt32LE(SOCKADDR_BYTES_MAX)
-    this.#peer = !this.#closed && this.#libc.getpeername(this.#fd, bytes, length) === 0 ? decodeAddress(bytes) : undefined
+    this.#peer = !this.#fdClosed && this.#libc.getpeername(this.#fd, bytes, length) === 0 ? decodeAddress(bytes) : undefined
     return this.#peer
   }
 }

@@ -12,14 +12,15 @@ import { unlinkSync } from 'node:fs'
 import { ConnectError } from '../../errors.ts'
 import { listenError, listenPathError, type BackendConnectOptions, type BackendListenOptions, type TransportBackend } from '../backend.ts'
 import type { Connection, Listener } from '../types.ts'
+import { startStages, stagingHandlers } from '../stages.ts'
 import { EpollConnection } from './connection.ts'
 import {
   EAGAIN, EINPROGRESS, EINTR, EMFILE, ENFILE, EPOLLERR, EPOLLIN, EPOLLOUT, errnoName, IPPROTO_TCP, loadLibc, SO_ERROR,
   SO_REUSEADDR, SO_REUSEPORT, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM, SOL_SOCKET, TCP_NODELAY, type Libc,
-} from './libc.ts'
+} from '../../ffi/libc.ts'
 import { EpollLoop } from './loop.ts'
-import { AF_UNIX } from './libc.ts'
-import { boundPort, encodeAddress, encodeUnixPath } from './sockaddr.ts'
+import { AF_UNIX } from '../../ffi/libc.ts'
+import { boundPort, encodeAddress, encodeUnixPath } from '../../ffi/sockaddr.ts'
 
 const ACCEPTS_PER_EVENT = 64
 const ACCEPT_BACKOFF_MS = 100
@@ -29,11 +30,6 @@ let loop: EpollLoop | undefined
 async function loopOfThisThread(): Promise<EpollLoop> {
   loop ??= new EpollLoop(await loadLibc())
   return loop
-}
-
-/** True when this thread's epoll loop, once idle, waits on libuv's thread pool rather than in Node's own loop (loop.ts). */
-export function parksOnThreadPool(): boolean {
-  return loop !== undefined && !loop.parksInNodeLoop
 }
 
 /** Loads koffi and binds the calls (nothing is opened). @throws KoffiMissingError without koffi */
@@ -50,7 +46,9 @@ function setOption(libc: Libc, fd: number, level: number, name: number): void {
 async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<Listener<Data>> {
   const epoll = await loopOfThisThread()
   const libc = epoll.libc
-  const { host, port, handlers } = options
+  const { host, port, handlers, stages } = options
+  // With stages, a connection has the staging handlers until its stages are done (../stages.ts).
+  const first = stages === undefined ? handlers : stagingHandlers
   const address = options.path !== undefined ? encodeUnixPath(options.path) : encodeAddress(host, port)
   const fd = libc.socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
   const refuse = (code: string, call: string) => (options.path !== undefined ? listenPathError(code, call, options.path) : listenError(code, call, host, port))
@@ -91,10 +89,11 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
           return
         }
         if (tcp) setOption(libc, client, IPPROTO_TCP, TCP_NODELAY)
-        const connection = new EpollConnection(client, epoll, handlers, options.writeBufferBytesHigh, options.stringEncoding, forget)
+        const connection = new EpollConnection(client, epoll, first, options.writeBufferBytesHigh, options.stringEncoding, forget)
         connections.add(connection)
         if (options.idleTimeoutMs > 0) connection.setTimeout(options.idleTimeoutMs)
-        handlers.open?.(connection)
+        if (stages === undefined) handlers.open?.(connection)
+        else startStages(connection, stages)
       }
     },
   }
@@ -102,6 +101,7 @@ async function listenEpoll<Data>(options: BackendListenOptions<Data>): Promise<L
   return {
     host,
     port: tcp ? boundPort(libc, fd) : 0,
+    path: options.path,
     backend: 'epoll',
     connections,
     close() {

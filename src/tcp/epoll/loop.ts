@@ -20,27 +20,23 @@
  * epoll_wait on libuv's thread pool instead (koffi's async call), and its callback resumes polling here. An
  * eventfd wakes it when the last target leaves, so an idle process with nothing open can exit.
  *
- * That wait holds one of libuv's thread-pool threads for as long as the loop is idle, and that pool is
- * one per process (UV_THREADPOOL_SIZE, 4 by default), shared by every thread's fs, DNS and zlib. So parked
- * waits are counted process-wide (a SharedArrayBuffer that every worker thread inherits through its
- * environment data) and held to one fewer than the pool's threads: with more idle loops than that (five
- * worker threads on a machine with more cores, say), a loop that finds no room naps instead, polling once
- * on a timer (1 ms after its last event, doubling to 64 ms while idle) and taking a parked wait as soon as
- * one is free. Without the budget, a fifth loop's parked wait would queue behind four that never end, and
- * that worker would not see its connections until another loop woke (measured: 12 of 20 requests
- * unanswered with two workers on a pool of one), and an async readFile anywhere would wait as long.
+ * That wait holds one of libuv's thread-pool threads for as long as the loop is idle, so it is taken from
+ * the process's park budget (../park-budget.ts): with more idle loops than the pool can hold (five worker
+ * threads on a machine with more cores, say), a loop that finds no room naps instead, polling once on a
+ * timer (1 ms after its last event, doubling to 64 ms while idle) and taking a parked wait as soon as one
+ * is free.
  *
  * A wait on the pool lasts a second at most (POOL_PARK_MS_MAX), so that a worker thread ended by
  * terminate() is not held by it. Worst case on that path: a napping loop answers the first event after a
  * long idle up to 64 ms late, and wakes about 20 times a second while idle; set UV_THREADPOOL_SIZE above
  * the number of loops to give every one a parked wait.
  */
-import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads'
 import {
   EFD_CLOEXEC, EFD_NONBLOCK, EINTR, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLIN, EVENT_BYTES,
   EVENT_DATA_OFFSET, type Libc,
-} from './libc.ts'
-import { type NodeLoopWatch, watchInNodeLoop } from './node-loop-watch.ts'
+} from '../../ffi/libc.ts'
+import { type NodeLoopWatch, watchInNodeLoop } from '../../ffi/node-loop-watch.ts'
+import { giveBackParkedWait, noteParksOnThreadPool, parkedWaits, takeParkedWait } from '../park-budget.ts'
 
 /** What owns an fd in the loop: a listener or a connection. */
 export interface Target {
@@ -68,29 +64,6 @@ const POOL_PARK_MS_MAX = 1000
  */
 const NAP_MS_MIN = 1
 const NAP_MS_MAX = 64
-
-/** libuv's thread-pool threads: UV_THREADPOOL_SIZE read as libuv reads it (atoi, 0 → 1, at most 1024), else 4. */
-export function threadPoolSize(value = process.env.UV_THREADPOOL_SIZE): number {
-  if (value === undefined) return 4
-  return Math.min(Math.max(Number.parseInt(value, 10) || 1, 1), 1024)
-}
-/** Parked waits the process allows at once: one thread of the pool is always left to fs, DNS and zlib. */
-const PARKS_MAX = threadPoolSize() - 1
-const PARKS_KEY = 'wirespeed:epoll-parked-waits'
-
-/**
- * The process-wide count of parked waits: made by the first thread that needs it and handed to every worker
- * thread started after (environment data is copied into each new worker, and a copied SharedArrayBuffer is
- * the same memory). So whatever starts worker threads calls this first (src/thread: spawn(), serveWorkers()).
- */
-export function parkedWaits(): Int32Array {
-  let memory = getEnvironmentData(PARKS_KEY)
-  if (!(memory instanceof SharedArrayBuffer)) {
-    memory = new SharedArrayBuffer(4)
-    setEnvironmentData(PARKS_KEY, memory)
-  }
-  return new Int32Array(memory as SharedArrayBuffer)
-}
 
 export class EpollLoop {
   readonly libc: Libc
@@ -133,6 +106,7 @@ export class EpollLoop {
       this.#parked = false
       this.#schedule()
     })
+    if (this.#watch === undefined) noteParksOnThreadPool()
     // The fds are the process's, not the thread's: a worker thread that exits (process.exit, an uncaught
     // error) must close them, or a dead thread's listener keeps taking connections through SO_REUSEPORT.
     process.once('exit', () => this.closeAll())
@@ -253,10 +227,8 @@ export class EpollLoop {
       this.#watch.start()
       return
     }
-    const parkedWaits = this.#parkedWaits
-    if (Atomics.add(parkedWaits, 0, 1) >= PARKS_MAX) {
+    if (!takeParkedWait(this.#parkedWaits)) {
       // No room on the thread pool: nap, then look again (and try for a parked wait again).
-      Atomics.sub(parkedWaits, 0, 1)
       this.#napTimer = setTimeout(endNap, this.#napMs, this)
       this.#napMs = Math.min(this.#napMs * 2, NAP_MS_MAX)
       return
@@ -281,7 +253,7 @@ export class EpollLoop {
   #giveBackParkedWait(): void {
     if (!this.#holdsParkedWait) return
     this.#holdsParkedWait = false
-    Atomics.sub(this.#parkedWaits, 0, 1)
+    giveBackParkedWait(this.#parkedWaits)
   }
 
   #endWatch(): void {

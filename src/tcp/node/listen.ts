@@ -7,18 +7,22 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import { ConnectError } from '../../errors.ts'
 import { listenError, listenPathError, type BackendConnectOptions, type BackendListenOptions, type TransportBackend } from '../backend.ts'
 import type { Connection, Listener } from '../types.ts'
+import { startStages, stagingHandlers } from '../stages.ts'
 import { NodeConnection } from './connection.ts'
 
 async function listenNode<Data>(options: BackendListenOptions<Data>): Promise<Listener<Data>> {
-  const { host, port, handlers, writeBufferBytesHigh, idleTimeoutMs } = options
+  const { host, port, handlers, writeBufferBytesHigh, idleTimeoutMs, stages } = options
+  // With stages, a connection has the staging handlers until its stages are done (../stages.ts).
+  const first = stages === undefined ? handlers : stagingHandlers
   const connections = new Set<Connection<Data>>()
   const server = createServer({ allowHalfOpen: true, noDelay: true, highWaterMark: writeBufferBytesHigh })
   server.on('connection', (socket: Socket) => {
-    const connection = new NodeConnection(socket, handlers, writeBufferBytesHigh, options.stringEncoding)
+    const connection = new NodeConnection(socket, first, writeBufferBytesHigh, options.stringEncoding)
     connections.add(connection)
     socket.once('close', () => connections.delete(connection))
     if (idleTimeoutMs > 0) connection.setTimeout(idleTimeoutMs)
-    handlers.open?.(connection)
+    if (stages === undefined) handlers.open?.(connection)
+    else startStages(connection, stages)
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -32,6 +36,7 @@ async function listenNode<Data>(options: BackendListenOptions<Data>): Promise<Li
   return {
     host,
     port: typeof address === 'object' && address !== null ? address.port : 0,
+    path: options.path,
     backend: 'node',
     connections,
     close: () => closeServer(server),

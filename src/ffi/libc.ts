@@ -7,7 +7,7 @@
  * aligned elsewhere (16 bytes: data at offset 8); the loop stores the fd in the low 32 bits of data.
  */
 import { constants } from 'node:os'
-import { type Koffi, libcPath, loadKoffi } from '../../ffi/koffi.ts'
+import { type Koffi, libcPath, loadKoffi } from './koffi.ts'
 
 export const AF_UNIX = 1
 export const AF_INET = 2

@@ -8,12 +8,12 @@
  * class and fields (./error-crossing.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { loadHandler, serveOneLoop } from '../serve/one-loop.ts'
-import type { Server } from '../serve/types.ts'
+import { loadHandler, serveOneLoop } from './one-loop.ts'
+import type { Server } from './types.ts'
 import { StaticFiles } from '../static/static-files.ts'
-import { parksOnThreadPool } from '../tcp/epoll/listen.ts'
+import { parksOnThreadPool } from '../tcp/park-budget.ts'
 import type { Change } from '../watch/types.ts'
-import { errorToCrossing } from './error-crossing.ts'
+import { errorToCrossing } from '../thread/error-crossing.ts'
 import { COUNTERS_PER_WORKER, type WorkerReport, type WorkerSetup } from './worker-setup.ts'
 
 const setup = workerData as WorkerSetup
@@ -36,10 +36,7 @@ let files: StaticFiles | undefined
 try {
   const app = setup.handlerModule === undefined ? {} : await loadHandler(setup.handlerModule)
   files = setup.static === undefined ? undefined : new StaticFiles(setup.static)
-  const server = await serveOneLoop(
-    { host: setup.host, port: setup.port, reusePort: true, backend: setup.backend, lightResponse: setup.lightResponse, ...app, static: files, limits: setup.limits },
-    { onSubscriberCount: reportCount },
-  )
+  const server = await serveOneLoop({ lightResponse: setup.lightResponse, ...app, static: files, limits: setup.limits }, { onSubscriberCount: reportCount }, setup.listen)
   run(server, files)
 } catch (error) {
   files?.close()

@@ -19,13 +19,13 @@
  * itself, which takes the handle as its one argument. Marking it means writing libuv's private flags
  * field, so the layout is checked first (the handle's loop, type and flags where they should be, before
  * and after a start) and anything unexpected, or a runtime without these symbols, returns undefined: the
- * caller then waits on libuv's thread pool instead (src/tcp/epoll/loop.ts). So does any runtime but Node:
+ * caller then waits on libuv's thread pool instead (src/tcp/epoll/loop.ts, src/tcp/park-budget.ts). So does any runtime but Node:
  * Bun, for one, has some of these symbols and aborts in them.
  *
  * The handle's memory comes from malloc and is never freed (one per thread, 160 bytes): after the hook
  * has stopped it, libuv may still read it until the loop closes.
  */
-import type { Koffi } from '../../ffi/koffi.ts'
+import type { Koffi } from './koffi.ts'
 
 /** Starts and stops the watch: `onReady` runs (at most once per start) when the epoll fd reads as ready. */
 export interface NodeLoopWatch {

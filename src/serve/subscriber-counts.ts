@@ -1,7 +1,7 @@
 /*
  * The main thread's view of a multi-core server's WebSocket topics: how many sockets each worker has
  * subscribed to each topic, as the workers report it. Each worker posts a topic's new count when it changes
- * (batched to one message per turn of its event loop: src/thread/serve-worker.ts), so the main thread's
+ * (batched to one message per turn of its event loop: src/serve/serve-worker.ts), so the main thread's
  * `server.subscriberCount()` and `server.publish()`'s count cover every worker without asking them, and
  * knows which workers hold a topic at all (what a publish that crosses workers needs to skip the others).
  *

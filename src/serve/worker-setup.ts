@@ -12,14 +12,13 @@
  */
 import type { Limits } from '../limits.ts'
 import type { StaticOptions } from '../static/types.ts'
-import type { Backend } from '../tcp/types.ts'
+import type { Backend, ListenSpec } from '../tcp/types.ts'
 
 export interface WorkerSetup {
   index: number
-  host: string
-  port: number
+  /** Where to listen, whole (src/serve/listen-spec.ts): the port is the first worker's once it has bound it. */
+  listen: ListenSpec
   limits: Partial<Limits> | undefined
-  backend: Backend | undefined
   handlerModule: string | undefined
   lightResponse: boolean | undefined
   /** The static options as given, the root resolved and `watch` false (the main thread watches for all). */

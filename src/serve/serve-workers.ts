@@ -23,12 +23,13 @@ import { WorkerExitedError } from '../errors.ts'
 import { httpUrl } from '../http/types.ts'
 import { resolveLimits } from '../limits.ts'
 import { requireNode } from '../runtime.ts'
-import { parkedWaits, threadPoolSize } from '../tcp/epoll/loop.ts'
+import { parkedWaits, threadPoolSize } from '../tcp/park-budget.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
-import type { Server, WorkersServeOptions } from '../serve/types.ts'
+import { listenSpecOf } from './listen-spec.ts'
+import type { Server, WorkersServeOptions } from './types.ts'
 import type { Backend } from '../tcp/types.ts'
 import { watch } from '../watch/watch.ts'
-import { errorFromCrossing } from './error-crossing.ts'
+import { errorFromCrossing } from '../thread/error-crossing.ts'
 import { SubscriberCounts } from './subscriber-counts.ts'
 import { COUNTERS_PER_WORKER, type WorkerReport, type WorkerSetup } from './worker-setup.ts'
 
@@ -57,10 +58,10 @@ interface Pool {
   restarts: number
   backoffMs: number
   port: number
-  /** What the workers serve on, as the first one reported it. */
-  backend: Backend
+  /** What the workers serve on, as the first one reported it (set before serveWorkers() returns). */
+  backend: Backend | undefined
   backendReason: string
-  /** True when a worker's idle epoll loop waits on libuv's thread pool (src/tcp/epoll/loop.ts). */
+  /** True when a worker's idle loop waits on libuv's thread pool (src/tcp/park-budget.ts). */
   parksOnThreadPool: boolean
   /** Each worker's WebSocket subscribers per topic, as reported. */
   readonly subscribers: SubscriberCounts
@@ -78,13 +79,14 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
   const staticOptions = given === undefined ? undefined : { ...given, root: resolve(given.root), watch: false }
   const limits = resolveLimits(options.limits)
   const counters = new SharedArrayBuffer(count * COUNTERS_PER_WORKER * 8)
-  const host = options.host ?? '127.0.0.1'
+  const spec = listenSpecOf(options)
+  const host = spec.host ?? '127.0.0.1'
   const pool: Pool = {
-    workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: options.port ?? 5001, backend: 'node', backendReason: '', parksOnThreadPool: false,
+    workers: new Array(count), closing: false, restarts: 0, backoffMs: BACKOFF_MS_MIN, port: spec.port, backend: undefined, backendReason: '', parksOnThreadPool: false,
     subscribers: new SubscriberCounts(count, limits.topicsTrackedMax, log),
   }
   const setupOf = (index: number): WorkerSetup => ({
-    index, host, port: pool.port, limits: options.limits, backend: options.backend, handlerModule, lightResponse: options.lightResponse, static: staticOptions, counters,
+    index, listen: { ...spec, port: pool.port }, limits: options.limits, handlerModule, lightResponse: options.lightResponse, static: staticOptions, counters,
   })
   const start = (index: number): Promise<void> => startWorker(pool, index, setupOf, log)
   try {
@@ -100,10 +102,10 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     for (const worker of pool.workers) worker?.postMessage({ type: 'invalidate', changes })
   })
   log(`wirespeed: serving with ${count} worker threads (reusePort)`)
-  // Where an idle epoll loop waits on libuv's thread pool, one thread is left to fs, DNS and zlib (src/tcp/epoll/loop.ts).
+  // Where an idle loop waits on libuv's thread pool, one thread is left to fs, DNS and zlib (src/tcp/park-budget.ts).
   const poolThreads = threadPoolSize()
   if (pool.parksOnThreadPool && count > poolThreads - 1) {
-    log(`wirespeed: ${count} epoll loops share libuv's ${poolThreads} thread-pool threads, so ${count - (poolThreads - 1)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
+    log(`wirespeed: ${count} event loops share libuv's ${poolThreads} thread-pool threads, so ${count - (poolThreads - 1)} poll on a timer while idle; start Node with UV_THREADPOOL_SIZE=${count + 4} to let every loop wait`)
   }
   const slots = new BigInt64Array(counters)
   const sum = (offset: number) => {
@@ -129,7 +131,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
     },
     subscriberCount: (topic) => pool.subscribers.count(topic),
     limits,
-    backend: pool.backend,
+    backend: pool.backend!,
     backendReason: pool.backendReason,
     get connections() {
       return sum(2)
@@ -158,7 +160,7 @@ export async function serveWorkers(options: WorkersServeOptions, count: number, 
  * run 10 s.
  */
 function startWorker(pool: Pool, index: number, setupOf: (index: number) => WorkerSetup, log: (line: string) => void): Promise<void> {
-  // The workers' epoll loops count their parked waits on the one thread pool together (src/tcp/epoll/loop.ts).
+  // The workers' loops count their parked waits on the one thread pool together (src/tcp/park-budget.ts).
   parkedWaits()
   const worker = new Worker(entry, { workerData: setupOf(index) })
   const startedAt = Date.now()

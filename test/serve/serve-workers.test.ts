@@ -6,12 +6,12 @@ import { after, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
 import { ListenError, serve, WirespeedError, type ServeOptions } from '../../src/index.ts'
-import { SubscriberCounts } from '../../src/thread/subscriber-counts.ts'
+import { SubscriberCounts } from '../../src/serve/subscriber-counts.ts'
 import { assertNoOpenHandles, exchange, RawClient } from '../helpers/raw-client.ts'
 
 after(assertNoOpenHandles)
 
-const handlerModule = new URL('./fixtures/handler.ts', import.meta.url)
+const handlerModule = new URL('../thread/fixtures/handler.ts', import.meta.url)
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`
 // serve() runs no more worker threads than this process may use cores, and serves on one event loop when
 // that is one (pinned with taskset -c 0, say): the tests of worker threads then have none to test. (The one
@@ -20,7 +20,7 @@ const oneCore = availableParallelism() < 2 && `this process may use ${availableP
 
 describe('serve({ workers })', () => {
   test('a handler module may export an app: a Hono app, or an object with routes and fetch', async () => {
-    const hono = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/hono-app.ts', import.meta.url), log: () => {} })
+    const hono = await serve({ port: 0, workers: 2, handlerModule: new URL('../thread/fixtures/hono-app.ts', import.meta.url), log: () => {} })
     try {
       const { replies, client } = await exchange(hono.port, GET('/'))
       client.close()
@@ -28,7 +28,7 @@ describe('serve({ workers })', () => {
     } finally {
       await hono.close()
     }
-    const app = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/app-object.ts', import.meta.url), log: () => {} })
+    const app = await serve({ port: 0, workers: 2, handlerModule: new URL('../thread/fixtures/app-object.ts', import.meta.url), log: () => {} })
     try {
       const route = await exchange(app.port, GET('/users/7'))
       route.client.close()
@@ -120,7 +120,7 @@ describe('serve({ workers }) tells the main thread', () => {
   })
 
   test('server.publish() and server.subscriberCount() count the subscribers of every worker', async () => {
-    const server = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/options-app.ts', import.meta.url), log: () => {} })
+    const server = await serve({ port: 0, workers: 2, handlerModule: new URL('../thread/fixtures/options-app.ts', import.meta.url), log: () => {} })
     const sockets: WebSocket[] = []
     try {
       const received: string[][] = []
@@ -175,7 +175,7 @@ describe('SubscriberCounts', () => {
 
   test('serve({ workers, limits: { topicsTrackedMax } }) counts N topics and logs at N+1', { skip: oneCore }, async () => {
     const lines: string[] = []
-    const server = await serve({ port: 0, workers: 2, handlerModule: new URL('./fixtures/options-app.ts', import.meta.url), limits: { topicsTrackedMax: 1 }, log: (line) => lines.push(line) })
+    const server = await serve({ port: 0, workers: 2, handlerModule: new URL('../thread/fixtures/options-app.ts', import.meta.url), limits: { topicsTrackedMax: 1 }, log: (line) => lines.push(line) })
     const sockets: WebSocket[] = []
     const open = async (topic: string) => {
       const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?topic=${topic}`)
