@@ -1,6 +1,7 @@
 /*
- * `wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] [--spa] [--clean-urls] [--no-compress]`: serves
- * a folder (the bundled public/ by default).
+ * `wirespeed serve [dir] [options]`: serves a folder (the bundled public/ by default), with the site
+ * behaviour of `static` (spa, clean URLs, trailing slashes, a 404 page, listings, CORS, headers, cache
+ * policy) as flags; `--help` lists them (HELP), and a test holds HELP, FLAGS and the README to each other.
  * On a terminal, a one-line live status is redrawn every second (requests/s, open connections, bytes/s), as
  * the old AppServer did; off a terminal it prints only the URL. SIGINT/SIGTERM close it gracefully.
  * Usage errors (a missing folder, a bad port, a port in use) print one line and exit with 2. With
@@ -12,24 +13,60 @@ import { fileURLToPath } from 'node:url'
 import { serve } from '../serve/serve.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
-import { integerFlag, parseFlags, UsageError, withPortFlag } from './args.ts'
+import { integerFlag, parseFlags, UsageError, withPortFlag, type FlagSpec } from './args.ts'
+import { checkStaticOptions } from '../static/static-files.ts'
+import { IMMUTABLE_CACHE_CONTROL, parseHeaderFlag } from '../static/site.ts'
+import type { StaticOptions } from '../static/types.ts'
 import { formatBytes, formatCount } from './format.ts'
 import { untilSignal } from './until-signal.ts'
 
-const HELP = `Usage: wirespeed serve [dir] [--port 5001] [--host 127.0.0.1] [--workers N|auto] [--spa] [--clean-urls] [--no-compress]
+const HELP = `Usage: wirespeed serve [dir] [options]
 
 Serves a folder over HTTP (default: the bundled public/ page).
-  --port N          port to listen on (default 5001; 0 picks a free one)
-  --host H          address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --workers N|auto  event loops, one per worker thread, sharing the port (default 1; auto: one per core)
-  --spa             a single-page app: a page link with no file (/users/42) gets index.html
-  --clean-urls      /about serves about.html, and /about.html redirects to /about
-  --no-compress     send files as they are (default: compressible files are compressed once, in memory,
-                    with brotli, zstd and gzip, and served as Accept-Encoding prefers)
+  --port N               port to listen on (default 5001; 0 picks a free one)
+  --host H               address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --workers N|auto       event loops, one per worker thread, sharing the port (default 1; auto: one per core)
+  --spa                  a single-page app: a page link with no file (/users/42) gets index.html
+  --clean-urls           /about serves about.html, and /about.html redirects to /about
+  --trailing-slash add|remove
+                         add: /docs and (with --clean-urls) /about redirect to /docs/ and /about/;
+                         remove: /docs/ redirects to /docs, and a folder serves its index.html there
+  --not-found PATH       the page sent with 404s (default 404.html, when the folder has one)
+  --browse               list a folder that has no index.html (HTML, or JSON for Accept: application/json)
+  --cors                 Access-Control-Allow-Origin: * on every file, and answers to CORS preflights
+  --cors-origin ORIGIN   the same, for one origin (https://app.example)
+  --header 'Name: value' a header on every file (repeatable)
+  --cache-control VALUE  Cache-Control of every file (default no-cache: revalidated, 304 when unchanged)
+  --immutable            files whose names carry a content hash (index-BzXqL3aK.js, main.3f2a9c1b.css, as
+                         Vite and webpack emit) get "public, max-age=31536000, immutable"
+  --no-compress          send files as they are (default: compressible files are compressed once, in memory,
+                         with brotli, zstd and gzip, and served as Accept-Encoding prefers)
+  --help                 this text
 `
 
+/** Every flag of `wirespeed serve`, for the parser, the help's test and the README's. */
+export const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  workers: { type: 'string' },
+  spa: { type: 'boolean' },
+  'clean-urls': { type: 'boolean' },
+  'trailing-slash': { type: 'string' },
+  'not-found': { type: 'string' },
+  browse: { type: 'boolean' },
+  cors: { type: 'boolean' },
+  'cors-origin': { type: 'string' },
+  header: { type: 'string', multiple: true },
+  'cache-control': { type: 'string' },
+  immutable: { type: 'boolean' },
+  'no-compress': { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const satisfies FlagSpec
+
+export { HELP }
+
 export async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { port: { type: 'string' }, host: { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean' }, spa: { type: 'boolean' }, 'clean-urls': { type: 'boolean' }, 'no-compress': { type: 'boolean' } })
+  const { values, positionals } = parseFlags(args, FLAGS)
   if (values.help) {
     process.stdout.write(HELP)
     return 0
@@ -42,7 +79,8 @@ export async function run(args: string[]): Promise<number> {
   const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
   if (workers !== undefined) requireNode('--workers', REUSE_PORT_NODE)
   const host = values.host ?? '127.0.0.1'
-  const server = await serve({ host, port, static: { root, spa: values.spa ?? false, cleanUrls: values['clean-urls'] ?? false, compress: !values['no-compress'] }, workers }).catch(withPortFlag(host, port))
+  const site = siteOptions(root, values)
+  const server = await serve({ host, port, static: site, workers }).catch(withPortFlag(host, port))
   // The signals are caught before the line is printed: whoever waits for the line may stop us at once.
   const stopped = untilSignal()
   process.stdout.write(`wirespeed serving ${root} at ${server.url}/ (${server.backend} backend: ${server.backendReason})\n`)
@@ -53,6 +91,51 @@ export async function run(args: string[]): Promise<number> {
   if (process.stdout.isTTY) process.stdout.write('\n')
   await server.close()
   return 0
+}
+
+/** The static options the flags ask for, checked (a bad header or value is a usage error naming its flag). */
+function siteOptions(root: string, values: { [name: string]: string | boolean | string[] | undefined }): StaticOptions {
+  const options: StaticOptions = { root, spa: values.spa === true, cleanUrls: values['clean-urls'] === true, compress: values['no-compress'] !== true }
+  const slash = values['trailing-slash']
+  if (slash !== undefined) {
+    if (slash !== 'add' && slash !== 'remove') throw new UsageError(`Invalid --trailing-slash ${JSON.stringify(slash)}: expected add or remove`)
+    options.trailingSlash = slash === 'add'
+  }
+  if (typeof values['not-found'] === 'string') options.notFound = values['not-found']
+  if (values.browse === true) options.directoryListing = true
+  if (values.cors === true) options.cors = true
+  if (typeof values['cors-origin'] === 'string') options.cors = values['cors-origin']
+  const headers = values.header
+  if (Array.isArray(headers)) {
+    options.headers = {}
+    for (const text of headers) {
+      const [name, value] = flagValue('header', () => parseHeaderFlag(text))
+      options.headers[name] = value
+    }
+  }
+  if (typeof values['cache-control'] === 'string') options.cacheControl = values['cache-control']
+  if (values.immutable === true) options.hashedCacheControl = IMMUTABLE_CACHE_CONTROL
+  try {
+    checkStaticOptions(options)
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error
+    // The option's message, with the flag that set it for the option's name.
+    throw new UsageError(error.message.replace(/(?:option )?static\.(\w+)/, (_, name: string) => OPTION_FLAGS[name] ?? `static.${name}`))
+  }
+  return options
+}
+
+/** The flag that sets each static option the flags can make invalid. */
+const OPTION_FLAGS: Record<string, string> = { cors: '--cors-origin', headers: '--header', cacheControl: '--cache-control', notFound: '--not-found' }
+
+/** Runs `check`, turning its TypeError into a usage error that names the flag. */
+function flagValue<T>(flag: string, check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(`Invalid --${flag}: ${error.message}`)
+    throw error
+  }
 }
 
 function startStatusLine(server: { stats(): { requests: number; bytesOut: number; connections: number } }): NodeJS.Timeout {

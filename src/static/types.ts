@@ -47,4 +47,45 @@ export interface StaticOptions {
    * `/about.html` redirects (301) to `/about` (`/docs/index.html` to `/docs/`), keeping the query.
    */
   cleanUrls?: boolean
+  /**
+   * Trailing slashes, as serve.json's `trailingSlash` (default: neither forced): `true` redirects (301) a
+   * folder or, with cleanUrls, a page named without its slash to the name with it (`/docs` → `/docs/`,
+   * `/about` → `/about/`); `false` redirects a name with a slash to the name without (`/docs/` → `/docs`)
+   * and serves a folder's index.html without the slash. Only names that exist are redirected, so made-up
+   * paths get 404 at once.
+   */
+  trailingSlash?: boolean
+  /**
+   * The page sent with every 404 (default "404.html": the root's 404.html when there is one, as `serve`
+   * and most hosts do); a path under the root, or false for the plain-text 404. With a handler behind the
+   * files, misses go to it instead.
+   */
+  notFound?: string | false
+  /**
+   * List a folder that has no index.html (default false: 404), as HTML, or JSON when Accept prefers
+   * application/json. Names are escaped; dotfiles stay hidden unless `dotfiles`; at most
+   * listingEntriesMax entries (default 1000) are listed.
+   */
+  directoryListing?: boolean
+  /** Entries a listing shows at most (default 1000); the rest are left out, and the listing says so. */
+  listingEntriesMax?: number
+  /**
+   * CORS (default false): `true` sends `Access-Control-Allow-Origin: *` with every file, a string that
+   * origin (with `Vary: Origin`). An OPTIONS preflight (with Access-Control-Request-Method) gets 204 with
+   * Access-Control-Allow-Methods, the request headers it asked about, and Access-Control-Max-Age.
+   */
+  cors?: boolean | string
+  /**
+   * Extra headers on every file (`{ 'X-Frame-Options': 'DENY' }`), checked at start: a name must be a
+   * token, a value must have no control characters, and fields the server writes (Content-Length,
+   * Content-Encoding, Connection, …) are refused.
+   */
+  headers?: Record<string, string>
+  /**
+   * Cache-Control for files whose names carry a content hash as Vite and webpack emit them
+   * (`index-BzXqL3aK.js`, `main.3f2a9c1b.js`; src/static/site.ts says which names count), instead of
+   * cacheControl; "public, max-age=31536000, immutable" is what such names allow. Default: cacheControl for
+   * every file.
+   */
+  hashedCacheControl?: string
 }
