@@ -8,13 +8,15 @@
  * --workers, every worker thread serves the folder and the status line sums them all.
  */
 import { existsSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve } from '../serve/serve.ts'
 import { requireNode } from '../runtime.ts'
 import { REUSE_PORT_NODE } from '../tcp/listen.ts'
 import { integerFlag, parseFlags, UsageError, withPortFlag, type FlagSpec } from './args.ts'
 import { checkStaticOptions } from '../static/static-files.ts'
+import { readSiteConfig } from '../static/config.ts'
+import { staticLimitSpecs } from '../limits.ts'
 import { IMMUTABLE_CACHE_CONTROL, parseHeaderFlag } from '../static/site.ts'
 import type { StaticOptions } from '../static/types.ts'
 import { formatBytes, formatCount } from './format.ts'
@@ -39,8 +41,12 @@ Serves a folder over HTTP (default: the bundled public/ page).
   --cache-control VALUE  Cache-Control of every file (default no-cache: revalidated, 304 when unchanged)
   --immutable            files whose names carry a content hash (index-BzXqL3aK.js, main.3f2a9c1b.css, as
                          Vite and webpack emit) get "public, max-age=31536000, immutable"
+  --mime EXT=TYPE        Content-Type for an extension (repeatable): --mime glb=model/gltf-binary
   --no-compress          send files as they are (default: compressible files are compressed once, in memory,
                          with brotli, zstd and gzip, and served as Accept-Encoding prefers)
+  --config PATH          a config file in serve's serve.json shape (default: the folder's serve.json, if any);
+                         flags override it
+  --print-config         print the options in force (config file and flags) as JSON, and exit
   --help                 this text
 `
 
@@ -59,7 +65,10 @@ export const FLAGS = {
   header: { type: 'string', multiple: true },
   'cache-control': { type: 'string' },
   immutable: { type: 'boolean' },
+  mime: { type: 'string', multiple: true },
   'no-compress': { type: 'boolean' },
+  config: { type: 'string' },
+  'print-config': { type: 'boolean' },
   help: { type: 'boolean' },
 } as const satisfies FlagSpec
 
@@ -72,14 +81,21 @@ export async function run(args: string[]): Promise<number> {
     return 0
   }
   if (positionals.length > 1) throw new UsageError(`Expected one folder, got ${positionals.length}: ${positionals.join(' ')}`)
-  const root = positionals[0] === undefined ? fileURLToPath(new URL('../../public/', import.meta.url)) : resolve(positionals[0])
-  if (!existsSync(root)) throw new UsageError(`Folder ${root} does not exist: pass a folder to serve`)
-  if (!statSync(root).isDirectory()) throw new UsageError(`${root} is a file: pass a folder to serve (its files are served, index.html at /)`)
+  const folder = positionals[0] === undefined ? fileURLToPath(new URL('../../public/', import.meta.url)) : resolve(positionals[0])
+  if (!existsSync(folder)) throw new UsageError(`Folder ${folder} does not exist: pass a folder to serve`)
+  if (!statSync(folder).isDirectory()) throw new UsageError(`${folder} is a file: pass a folder to serve (its files are served, index.html at /)`)
+  const config = configFile(folder, values.config)
   const port = integerFlag('port', values.port, 5001, 0, 65535)
   const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag('workers', values.workers, 1, 1, 1024)
   if (workers !== undefined) requireNode('--workers', REUSE_PORT_NODE)
   const host = values.host ?? '127.0.0.1'
-  const site = siteOptions(root, values)
+  const site = siteOptions(config, values)
+  const root = site.root
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`Folder ${root} (public in ${config.file}) does not exist: it is the folder to serve`)
+  if (values['print-config']) {
+    process.stdout.write(`${JSON.stringify({ host, port, workers: workers ?? 1, config: config.file ?? null, static: inForce(site) }, null, 2)}\n`)
+    return 0
+  }
   const server = await serve({ host, port, static: site, workers }).catch(withPortFlag(host, port))
   // The signals are caught before the line is printed: whoever waits for the line may stop us at once.
   const stopped = untilSignal()
@@ -93,9 +109,42 @@ export async function run(args: string[]): Promise<number> {
   return 0
 }
 
-/** The static options the flags ask for, checked (a bad header or value is a usage error naming its flag). */
-function siteOptions(root: string, values: { [name: string]: string | boolean | string[] | undefined }): StaticOptions {
-  const options: StaticOptions = { root, spa: values.spa === true, cleanUrls: values['clean-urls'] === true, compress: values['no-compress'] !== true }
+/** The folder's config file (--config, else its serve.json when there is one), read and checked. */
+function configFile(folder: string, given: string | undefined): { file: string | undefined; options: StaticOptions } {
+  const file = given === undefined ? join(folder, 'serve.json') : resolve(given)
+  if (given === undefined && !existsSync(file)) return { file: undefined, options: { root: folder } }
+  if (!existsSync(file)) throw new UsageError(`Config file ${file} does not exist (--config)`)
+  try {
+    return { file, options: readSiteConfig(file) }
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(error.message)
+    throw error
+  }
+}
+
+/** Every static option with its value in force: the ones set, and the defaults of the ones not. */
+function inForce(options: StaticOptions): Record<string, unknown> {
+  const defaults = {
+    spa: false, cleanUrls: false, trailingSlash: null, notFound: '404.html', directoryListing: false, cors: false, cacheControl: 'no-cache',
+    compress: true, dotfiles: false, rewrites: [], redirects: [], headers: {}, unlisted: [], mimeTypes: {},
+    fileBytesMax: staticLimitSpecs.fileBytesMax.value, cacheBytesMax: staticLimitSpecs.cacheBytesMax.value, compressBytesMin: staticLimitSpecs.compressBytesMin.value,
+    compressStreamsMax: staticLimitSpecs.compressStreamsMax.value, listingEntriesMax: staticLimitSpecs.listingEntriesMax.value,
+  }
+  const { root, ...set } = options
+  const shown: Record<string, unknown> = { root, ...defaults, ...set }
+  shown.hashedCacheControl = options.hashedCacheControl ?? shown.cacheControl
+  return shown
+}
+
+/**
+ * The static options of the config file with the flags given over them, checked (a bad header or value
+ * is a usage error naming its flag).
+ */
+function siteOptions(config: { options: StaticOptions }, values: { [name: string]: string | boolean | string[] | undefined }): StaticOptions {
+  const options: StaticOptions = { ...config.options }
+  if (values.spa === true) options.spa = true
+  if (values['clean-urls'] === true) options.cleanUrls = true
+  if (values['no-compress'] === true) options.compress = false
   const slash = values['trailing-slash']
   if (slash !== undefined) {
     if (slash !== 'add' && slash !== 'remove') throw new UsageError(`Invalid --trailing-slash ${JSON.stringify(slash)}: expected add or remove`)
@@ -107,10 +156,19 @@ function siteOptions(root: string, values: { [name: string]: string | boolean | 
   if (typeof values['cors-origin'] === 'string') options.cors = values['cors-origin']
   const headers = values.header
   if (Array.isArray(headers)) {
-    options.headers = {}
-    for (const text of headers) {
-      const [name, value] = flagValue('header', () => parseHeaderFlag(text))
-      options.headers[name] = value
+    // Flags' headers go on every file, after the config file's (by glob or not).
+    const fields = headers.map((text) => flagValue('header', () => parseHeaderFlag(text)))
+    const configured = options.headers
+    if (Array.isArray(configured)) options.headers = [...configured, { source: '/**', headers: fields.map(([key, value]) => ({ key, value })) }]
+    else options.headers = { ...configured, ...Object.fromEntries(fields) }
+  }
+  const mime = values.mime
+  if (Array.isArray(mime)) {
+    options.mimeTypes = { ...options.mimeTypes }
+    for (const text of mime) {
+      const equals = text.indexOf('=')
+      if (equals <= 0) throw new UsageError(`Invalid --mime ${JSON.stringify(text)}: expected EXT=TYPE, as in --mime glb=model/gltf-binary`)
+      options.mimeTypes[text.slice(0, equals).replace(/^\./, '')] = text.slice(equals + 1)
     }
   }
   if (typeof values['cache-control'] === 'string') options.cacheControl = values['cache-control']
@@ -126,7 +184,7 @@ function siteOptions(root: string, values: { [name: string]: string | boolean | 
 }
 
 /** The flag that sets each static option the flags can make invalid. */
-const OPTION_FLAGS: Record<string, string> = { cors: '--cors-origin', headers: '--header', cacheControl: '--cache-control', notFound: '--not-found' }
+const OPTION_FLAGS: Record<string, string> = { cors: '--cors-origin', headers: '--header', cacheControl: '--cache-control', notFound: '--not-found', mimeTypes: '--mime' }
 
 /** Runs `check`, turning its TypeError into a usage error that names the flag. */
 function flagValue<T>(flag: string, check: () => T): T {

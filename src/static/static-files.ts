@@ -57,7 +57,8 @@ import { safeSegments } from './paths.ts'
 import { parseRange } from './ranges.ts'
 import type { StaticOptions } from './types.ts'
 import { MemoryFile } from './memory-file.ts'
-import { corsOrigin, headerLines, isHashedName, listingHtml, listingJson, preflightLines, sortListing, wantsJson, type ListingEntry } from './site.ts'
+import { compileRules, firstMatch, headerLinesFor, type CompiledRules } from './rules.ts'
+import { corsOrigin, isHashedName, listingHtml, listingJson, preflightLines, sortListing, wantsJson, type ListingEntry } from './site.ts'
 
 interface Variant {
   file: string
@@ -103,7 +104,7 @@ interface Entry {
 }
 
 /** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
-const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, compressStreamsMax: true, spa: true, cleanUrls: true, trailingSlash: true, notFound: true, directoryListing: true, listingEntriesMax: true, cors: true, headers: true, hashedCacheControl: true } as const satisfies Record<keyof StaticOptions, true>
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, compressStreamsMax: true, spa: true, cleanUrls: true, trailingSlash: true, notFound: true, directoryListing: true, listingEntriesMax: true, cors: true, headers: true, hashedCacheControl: true, rewrites: true, redirects: true, unlisted: true } as const satisfies Record<keyof StaticOptions, true>
 
 /**
  * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
@@ -124,7 +125,7 @@ export function checkStaticOptions(options: StaticOptions): void {
   limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
   limitOrDefault('listingEntriesMax', options.listingEntriesMax, staticLimitSpecs.listingEntriesMax)
   corsOrigin(options.cors)
-  if (options.headers !== undefined) headerLines('static.headers', options.headers)
+  compileRules(options)
   for (const name of ['cacheControl', 'hashedCacheControl'] as const) {
     const value = options[name]
     if (value !== undefined && (typeof value !== 'string' || /[\0-\x08\x0a-\x1f\x7f]/.test(value))) throw new TypeError(`Invalid option static.${name}: expected a Cache-Control value without control characters, got ${JSON.stringify(value)}`)
@@ -148,6 +149,11 @@ const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
 const ALLOW = 'Allow: GET, HEAD, OPTIONS\r\n'
 /** The cache key of the 404 page: no request path starts with NUL, so no request can name it. */
 const NOT_FOUND_KEY = '\0notFound'
+/**
+ * Before a rewrite's destination in its cache key: it is served as the file (a folder's index.html), with
+ * none of the redirects cleanUrls and trailingSlash would make for it as a request path.
+ */
+const REWRITE_KEY = '\0rewrite:'
 const VARY = 'Vary: Accept-Encoding\r\n'
 const VARY_ACCEPT = 'Vary: Accept\r\n'
 /** The extension of each coding's precompressed sibling on disk. */
@@ -177,8 +183,10 @@ export class StaticFiles {
   readonly #listingEntriesMax: number
   /** Access-Control-Allow-Origin's value, or null without CORS. */
   readonly #corsOrigin: string | null
-  /** Header lines every file and listing gets: CORS and `headers`. */
+  /** Header lines every file and listing gets: CORS's. */
   readonly #siteLines: string
+  /** redirects, rewrites, headers and unlisted, compiled. */
+  readonly #rules: CompiledRules
   readonly #hashedCacheControl: string
   readonly #compressBytesMin: number
   readonly #compressStreamsMax: number
@@ -219,8 +227,8 @@ export class StaticFiles {
     this.#directoryListing = options.directoryListing ?? false
     this.#listingEntriesMax = limitOrDefault('listingEntriesMax', options.listingEntriesMax, staticLimitSpecs.listingEntriesMax)
     this.#corsOrigin = corsOrigin(options.cors)
-    this.#siteLines = (this.#corsOrigin === null ? '' : `Access-Control-Allow-Origin: ${this.#corsOrigin}\r\n${this.#corsOrigin === '*' ? '' : 'Vary: Origin\r\n'}`) +
-      (options.headers === undefined ? '' : headerLines('static.headers', options.headers))
+    this.#siteLines = this.#corsOrigin === null ? '' : `Access-Control-Allow-Origin: ${this.#corsOrigin}\r\n${this.#corsOrigin === '*' ? '' : 'Vary: Origin\r\n'}`
+    this.#rules = compileRules(options)
     this.#hashedCacheControl = options.hashedCacheControl ?? this.#cacheControl
     this.#compressBytesMin = limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
     this.#compressStreamsMax = limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
@@ -289,9 +297,36 @@ export class StaticFiles {
       return
     }
     const key = request.path
+    if (this.#rules.redirects.length > 0 && this.#redirected(request, response)) return
     const entry = this.#cache.get(key)
     if (entry === undefined) return this.#miss(key, request, response, fallback)
     entry.used = true
+    return this.#reply(entry, request, response)
+  }
+
+  /** Answers with the first of `redirects` whose source matches the path, if one does. @returns true when it did */
+  #redirected(request: Request, response: Response): boolean {
+    const found = firstMatch(this.#rules.redirects, decodedPath(request.path))
+    if (found === null) return false
+    const query = request.query
+    const location = query === '' || found.destination.includes('?') ? found.destination : `${found.destination}?${query}`
+    response.status(found.rule.status).setHeader('Location', location).send('')
+    return true
+  }
+
+  /**
+   * A path with no file that a rewrite matches: the destination's file (cached under the destination's
+   * path, so made-up paths add nothing to the cache), or what a miss gets.
+   */
+  async #rewritten(destination: string, request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
+    let entry: Entry
+    try {
+      entry = await this.#loadOnce(REWRITE_KEY + destination)
+    } catch (error) {
+      if (!(error instanceof PathRefusedError)) throw error
+      if (fallback !== undefined) return fallback(request, response)
+      return this.#notFound(request, response, `Not Found: ${request.path} (rewritten to ${destination}, which has no file)\n`)
+    }
     return this.#reply(entry, request, response)
   }
 
@@ -318,6 +353,11 @@ export class StaticFiles {
       entry = await this.#loadOnce(key)
     } catch (error) {
       if (!(error instanceof PathRefusedError)) throw error
+      if (error.status === 404 && request.method !== 'OPTIONS' && this.#rules.rewrites.length > 0) {
+        const found = firstMatch(this.#rules.rewrites, decodedPath(key))
+        const destination = found?.destination.split('?')[0]
+        if (destination !== undefined && destination !== key) return this.#rewritten(destination, request, response, fallback)
+      }
       if (error.status === 404 && this.#spa && request.method !== 'OPTIONS' && wantsAppShell(key, request.header('accept'))) return this.#appShell(request, response, fallback)
       if (error.status === 404 && fallback !== undefined) return fallback(request, response)
       if (error.status === 404) return this.#notFound(request, response, `Not Found: ${error.message}\n`)
@@ -533,6 +573,7 @@ export class StaticFiles {
   /** Resolves a request path to a cache entry. @throws PathRefusedError */
   async #load(key: string): Promise<Entry> {
     if (key === NOT_FOUND_KEY) return this.#loadNotFoundPage()
+    if (key.startsWith(REWRITE_KEY)) return this.#loadRewritten(key.slice(REWRITE_KEY.length))
     const segments = safeSegments(key, this.#dotfiles)
     const lookup = join(this.#realRoot, ...segments)
     const slashed = key.endsWith('/')
@@ -577,6 +618,17 @@ export class StaticFiles {
     return this.#fileEntry(key, file, stats, lookup)
   }
 
+  /** A rewrite's destination: the file, or a folder's index.html, never a redirect. @throws PathRefusedError */
+  async #loadRewritten(path: string): Promise<Entry> {
+    const lookup = join(this.#realRoot, ...safeSegments(path, this.#dotfiles))
+    let file = lookup
+    let stats = await statOrNull(lookup)
+    if (stats !== null && stats.isDirectory()) stats = await statOrNull((file = join(lookup, 'index.html')))
+    if ((stats === null || !stats.isFile()) && this.#cleanUrls) stats = await statOrNull((file = `${lookup}.html`))
+    if (stats === null || !stats.isFile()) throw new PathRefusedError(404, path)
+    return this.#fileEntry(path, file, stats, lookup)
+  }
+
   /** The 404 page's entry (under NOT_FOUND_KEY, so the watcher and the cache treat it as any file). @throws PathRefusedError */
   async #loadNotFoundPage(): Promise<Entry> {
     const path = this.#notFoundPath
@@ -613,6 +665,12 @@ export class StaticFiles {
     response.sendPrepared(404, lines, variant.body, variant.size)
   }
 
+  /** A file's path under the root as headers' globs see it: "/assets/app.js". */
+  #pathUnderRoot(file: string): string {
+    const path = file.startsWith(this.#realRoot) ? file.slice(this.#realRoot.length) : file
+    return sep === '/' ? path : path.split(sep).join('/')
+  }
+
   /** The entry of a folder without index.html that is listed. @throws PathRefusedError 404 outside the root */
   async #listingEntry(key: string, folder: string): Promise<Entry> {
     const real = await realpath(folder)
@@ -622,6 +680,14 @@ export class StaticFiles {
     entry.real = real
     entry.listing = true
     return entry
+  }
+
+  /** True when `unlisted` has a glob for the name, or for its path under the root. */
+  #unlisted(folder: string, name: string): boolean {
+    for (const glob of this.#rules.unlisted) {
+      if (glob.match(`/${name}`) !== null || glob.match(`${decodedPath(folder)}${name}`) !== null) return true
+    }
+    return false
   }
 
   /**
@@ -636,6 +702,7 @@ export class StaticFiles {
       // (The loop closes the folder when it ends or breaks.)
       for await (const dirent of await opendir(entry.real)) {
         if (dirent.name.startsWith('.') && !this.#dotfiles) continue
+        if (this.#unlisted(request.path, dirent.name)) continue
         if (entries.length >= this.#listingEntriesMax) {
           truncated = true
           break
@@ -656,7 +723,7 @@ export class StaticFiles {
     sortListing(entries)
     const json = wantsJson(request.header('accept'))
     const body = Buffer.from(json ? listingJson(request.path, entries, truncated) : listingHtml(request.path, entries, truncated))
-    const lines = `Content-Type: ${json ? 'application/json' : 'text/html'}; charset=utf-8\r\nCache-Control: no-cache\r\nVary: Accept\r\nX-Content-Type-Options: nosniff\r\n${this.#siteLines}`
+    const lines = `Content-Type: ${json ? 'application/json' : 'text/html'}; charset=utf-8\r\nCache-Control: no-cache\r\nVary: Accept\r\nX-Content-Type-Options: nosniff\r\n${this.#siteLines}${headerLinesFor(this.#rules, decodedPath(request.path))}`
     response.sendPrepared(200, lines, body, body.length)
   }
 
@@ -667,7 +734,10 @@ export class StaticFiles {
     const lastModified = new Date(stats.mtimeMs).toUTCString()
     const fileType = fileTypeOf(file, this.#mimeTypes)
     const type = fileType.contentType
-    const site = `Cache-Control: ${isHashedName(file) ? this.#hashedCacheControl : this.#cacheControl}\r\n${this.#siteLines}`
+    // A header rule's Cache-Control takes the place of ours (two would contradict each other).
+    const extra = headerLinesFor(this.#rules, this.#pathUnderRoot(file))
+    const cacheControl = /^cache-control:/im.test(extra) ? '' : `Cache-Control: ${isHashedName(file) ? this.#hashedCacheControl : this.#cacheControl}\r\n`
+    const site = `${cacheControl}${this.#siteLines}${extra}`
     const identity = await this.#variant(real, stats, type, '', lastModified, site)
     const br = await this.#sibling(real, 'br', type, lastModified, site)
     const zstd = await this.#sibling(real, 'zstd', type, lastModified, site)
@@ -894,6 +964,15 @@ function touches(path: string, entry: Entry): boolean {
     if (file === path || file.startsWith(path + sep) || path.startsWith(`${file}.`)) return true
   }
   return false
+}
+
+/** A request path decoded for globs (as it was sent when it cannot be). */
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
 }
 
 async function statOrNull(path: string): Promise<Stats | null> {

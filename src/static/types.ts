@@ -76,11 +76,27 @@ export interface StaticOptions {
    */
   cors?: boolean | string
   /**
-   * Extra headers on every file (`{ 'X-Frame-Options': 'DENY' }`), checked at start: a name must be a
-   * token, a value must have no control characters, and fields the server writes (Content-Length,
-   * Content-Encoding, Connection, …) are refused.
+   * Extra headers, checked at start (a name must be a token, a value must have no control characters, and
+   * fields the server writes, Content-Length, Content-Encoding, Connection…, are refused): on every file
+   * (`{ 'X-Frame-Options': 'DENY' }`), or by glob of the file's path under the root, in serve.json's shape
+   * (`[{ source: '**\/*.@(js|css)', headers: [{ key: 'Cache-Control', value: 'max-age=7200' }] }]`;
+   * src/static/glob.ts says what a glob may hold); a later rule's field follows an earlier one's.
    */
-  headers?: Record<string, string>
+  headers?: Record<string, string> | HeaderRule[]
+  /**
+   * Paths answered with another path's file when they have none, in serve.json's shape:
+   * `[{ source: '/app/**', destination: '/index.html' }]`, the first that matches; a `:name` segment of the
+   * source fills the destination's `:name`. A path that names a file is served as it is.
+   */
+  rewrites?: Rewrite[]
+  /**
+   * Paths sent elsewhere before anything is looked up, in serve.json's shape: `[{ source: '/old/:id',
+   * destination: '/new/:id', type: 301 }]` (type: 301, 302, 303, 307 or 308; default 301), the first that
+   * matches; the query is kept when the destination has none.
+   */
+  redirects?: Redirect[]
+  /** Globs of names left out of directory listings (serve.json's `unlisted`), matched against the name's path. */
+  unlisted?: string[]
   /**
    * Cache-Control for files whose names carry a content hash as Vite and webpack emit them
    * (`index-BzXqL3aK.js`, `main.3f2a9c1b.js`; src/static/site.ts says which names count), instead of
@@ -88,4 +104,23 @@ export interface StaticOptions {
    * every file.
    */
   hashedCacheControl?: string
+}
+
+/** Headers for the files whose path under the root matches `source` (serve.json's `headers`). */
+export interface HeaderRule {
+  source: string
+  headers: { key: string; value: string }[]
+}
+
+/** serve.json's `rewrites`: a path with no file answered with `destination`'s. */
+export interface Rewrite {
+  source: string
+  destination: string
+}
+
+/** serve.json's `redirects`: `type` is the status (default 301). */
+export interface Redirect {
+  source: string
+  destination: string
+  type?: 301 | 302 | 303 | 307 | 308
 }

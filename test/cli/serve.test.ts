@@ -226,3 +226,54 @@ test('wirespeed serve: --browse, --cors, --header, --immutable, --cache-control,
     assert.match(stderr, message)
   }
 })
+
+test('wirespeed serve reads the folder\'s serve.json (or --config), flags over it; --print-config shows it; a bad key stops it, named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirespeed-cli-config-'))
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(join(dir, 'dist'))
+  writeFileSync(join(dir, 'dist', 'index.html'), 'the app')
+  writeFileSync(join(dir, 'dist', 'model.glb'), 'glb')
+  writeFileSync(join(dir, 'serve.json'), JSON.stringify({ public: 'dist', rewrites: [{ source: '**', destination: '/index.html' }], redirects: [{ source: '/old', destination: '/', type: 308 }], headers: [{ source: '**/*.glb', headers: [{ key: 'X-Model', value: '1' }] }] }))
+  try {
+    const printed = await wirespeed(['serve', dir, '--print-config', '--cors', '--mime', 'glb=model/gltf-binary', '--port', '0'])
+    assert.equal(printed.code, 0, printed.stderr)
+    const shown = JSON.parse(printed.stdout)
+    assert.equal(shown.config, join(dir, 'serve.json'))
+    assert.equal(shown.static.root, join(dir, 'dist'))
+    assert.equal(shown.static.cors, true)
+    assert.equal(shown.static.cacheControl, 'no-cache', 'a default, shown')
+    assert.deepEqual(shown.static.mimeTypes, { glb: 'model/gltf-binary' })
+    assert.equal(shown.static.redirects[0].type, 308)
+    const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', dir, '--port', '0', '--mime', 'glb=model/gltf-binary'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    try {
+      const port = Number(URL_LINE.exec(await untilPrinted(child, URL_LINE))?.[1])
+      const request = async (path: string) => {
+        const client = await RawClient.open(port)
+        client.send(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
+        const [reply] = await client.replies(1, 10_000)
+        client.close()
+        return reply!
+      }
+      assert.equal((await request('/deep/link')).body.toString(), 'the app')
+      assert.equal((await request('/old')).status, 308)
+      const model = await request('/model.glb')
+      assert.equal(model.headers.get('content-type'), 'model/gltf-binary')
+      assert.equal(model.headers.get('x-model'), '1')
+    } finally {
+      child.kill('SIGTERM')
+      assert.equal(await exited, 0)
+    }
+    writeFileSync(join(dir, 'other.json'), JSON.stringify({ public: 'dist', renderSingle: true }))
+    const bad = await wirespeed(['serve', dir, '--config', join(dir, 'other.json'), '--port', '0'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /Unknown key renderSingle in .*other\.json/)
+    const missing = await wirespeed(['serve', dir, '--config', join(dir, 'none.json'), '--port', '0'])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /Config file .*none\.json does not exist/)
+    const mime = await wirespeed(['serve', dir, '--mime', 'glb', '--port', '0'])
+    assert.match(mime.stderr, /Invalid --mime "glb": expected EXT=TYPE/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
