@@ -112,17 +112,20 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * A listing as an HTML page: every name escaped as text and percent-encoded as a link, so a file named
+ * A listing as an HTML page, `path` being the request's (percent-encoded) path: every name escaped as text and percent-encoded as a link, so a file named
  * `<script>` or `a"b` shows as itself and cannot inject markup. `truncated`: more entries were not listed.
  */
 export function listingHtml(path: string, entries: readonly ListingEntry[], truncated: boolean): string {
   const title = escapeHtml(safeDecode(path))
-  let rows = path === '/' ? '' : '<li><a href="../">../</a></li>\n'
+  // Links from the root, not relative: with trailingSlash false the folder's URL has no slash to be relative to.
+  const folder = path.endsWith('/') ? path : `${path}/`
+  const parent = folder.slice(0, folder.lastIndexOf('/', folder.length - 2) + 1)
+  let rows = folder === '/' ? '' : `<li><a href="${escapeHtml(parent)}">../</a></li>\n`
   for (const entry of entries) {
     const shown = entry.directory ? `${entry.name}/` : entry.name
-    const href = encodeURIComponent(entry.name) + (entry.directory ? '/' : '')
+    const href = folder + encodeURIComponent(entry.name) + (entry.directory ? '/' : '')
     const detail = entry.directory || entry.size === null ? '' : ` <small>${entry.size} bytes</small>`
-    rows += `<li><a href="./${escapeHtml(href)}">${escapeHtml(shown)}</a>${detail}</li>\n`
+    rows += `<li><a href="${escapeHtml(href)}">${escapeHtml(shown)}</a>${detail}</li>\n`
   }
   const more = truncated ? `<p>Only the first ${entries.length} entries are listed.</p>\n` : ''
   return `<!doctype html>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width">\n<title>Index of ${title}</title>\n<h1>Index of ${title}</h1>\n<ul>\n${rows}</ul>\n${more}`

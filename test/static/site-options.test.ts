@@ -143,7 +143,8 @@ describe('static directoryListing', () => {
     assert.equal(reply.headers.get('vary'), 'Accept')
     const html = reply.body.toString()
     assert.ok(html.includes('&lt;b&gt;&amp;&quot;x&#39;.txt'), html)
-    assert.ok(html.includes(`href="./${encodeURIComponent('<b>&"x\'.txt').replaceAll('&', '&amp;').replaceAll("'", '&#39;')}"`), html)
+    assert.ok(html.includes(`href="/files/${encodeURIComponent('<b>&"x\'.txt').replaceAll('&', '&amp;').replaceAll("'", '&#39;')}"`), html)
+    assert.ok(html.includes('<a href="/">../</a>'), html)
     assert.ok(!html.includes('<b>'), 'no markup from a name')
     assert.ok(!html.includes('.secret'))
     assert.ok(html.indexOf('sub/') < html.indexOf('a.txt'), 'folders first')
@@ -186,8 +187,13 @@ describe('static directoryListing', () => {
     assert.fail('the new index.html was never served')
   })
 
-  test('listingHtml escapes the path too', () => {
+  test('listingHtml escapes the path too, and links from the root (a folder named without its slash too)', () => {
     assert.ok(listingHtml('/%3Cs%3E/', [], false).includes('Index of /&lt;s&gt;/'))
+    const html = listingHtml('/a/b', [{ name: 'c d', directory: false, size: 1, modified: null }, { name: 'e', directory: true, size: null, modified: null }], true)
+    assert.ok(html.includes('<a href="/a/b/c%20d">c d</a>'), html)
+    assert.ok(html.includes('<a href="/a/b/e/">e/</a>'), html)
+    assert.ok(html.includes('<a href="/a/">../</a>'), html)
+    assert.ok(html.includes('Only the first 2 entries are listed.'), html)
   })
 })
 
