@@ -72,7 +72,8 @@ export interface StaticOptions {
   /**
    * CORS (default false): `true` sends `Access-Control-Allow-Origin: *` with every file, a string that
    * origin (with `Vary: Origin`). An OPTIONS preflight (with Access-Control-Request-Method) gets 204 with
-   * Access-Control-Allow-Methods, the request headers it asked about, and Access-Control-Max-Age.
+   * Access-Control-Allow-Methods, the request headers it asked about, and Access-Control-Max-Age. With a
+   * handler behind the files, OPTIONS requests go to it, preflights included (the app answers its own).
    */
   cors?: boolean | string
   /**
