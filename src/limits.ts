@@ -115,6 +115,11 @@ export const staticLimitSpecs = {
    * identity gets the file as it is, one that refuses identity 503 with Retry-After.
    */
   compressStreamsMax: { value: 16, min: 0, max: 65_536 },
+  /**
+   * Entries a directory listing shows (`directoryListing`). The folder is read only this far (one stat per
+   * entry shown), so a folder of a million files costs what a thousand do; 1000 is a page a person can scroll.
+   */
+  listingEntriesMax: { value: 1000, min: 0, max: 100_000 },
 } as const satisfies Record<string, LimitSpec>
 
 // Watching: `watch()`.

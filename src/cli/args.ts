@@ -12,7 +12,7 @@ import { ListenError, UsageError } from '../errors.ts'
 
 export { UsageError }
 
-export type FlagSpec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>
+export type FlagSpec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; multiple?: boolean }>
 
 /**
  * Parses `args` by `spec`; positionals are allowed. @throws UsageError naming the option at fault: one the

@@ -1,2 +1,3 @@
 export { StaticFiles } from './static-files.ts'
-export type { StaticOptions } from './types.ts'
+export type { HeaderRule, Redirect, Rewrite, StaticOptions } from './types.ts'
+export { readSiteConfig, siteConfig } from './config.ts'

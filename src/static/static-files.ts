@@ -39,7 +39,7 @@
  * hold is compressed as it streams, per request (#streamCompressed), its length unknown (chunked).
  */
 import assert from 'node:assert/strict'
-import { readFile, realpath, stat } from 'node:fs/promises'
+import { opendir, readFile, realpath, stat } from 'node:fs/promises'
 import { closeSync, createReadStream, openSync, read, type Stats } from 'node:fs'
 import { pipeline } from 'node:stream'
 import { join, resolve, sep } from 'node:path'
@@ -57,6 +57,8 @@ import { safeSegments } from './paths.ts'
 import { parseRange } from './ranges.ts'
 import type { StaticOptions } from './types.ts'
 import { MemoryFile } from './memory-file.ts'
+import { compileRules, firstMatch, headerLinesFor, type CompiledRules } from './rules.ts'
+import { corsOrigin, isHashedName, listingHtml, listingJson, preflightLines, sortListing, wantsJson, type ListingEntry } from './site.ts'
 
 interface Variant {
   file: string
@@ -81,6 +83,8 @@ interface Entry {
   lastModified: string
   /** The Content-Type header value. */
   type: string
+  /** The Cache-Control line (by name: hashed or not) and the site's extra lines, in every variant's lines. */
+  site: string
   identity: Variant
   /** Each coding's variant: a sibling on disk (x.br, x.zst, x.gz) or one made in memory; null when none. */
   br: Variant | null
@@ -92,13 +96,15 @@ interface Entry {
   compresses: boolean
   /** Set for "/dir" (a folder without its slash): where to send the client. */
   redirect: string | null
+  /** A folder without index.html, listed (directoryListing): `real` is the folder, read for each request. */
+  listing: boolean
   bytes: number
   /** Used since the eviction hand last passed (CLOCK, an LRU approximation that costs a hit one store). */
   used: boolean
 }
 
 /** Every key of StaticOptions; `satisfies` keeps the list equal to the interface. */
-const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, compressStreamsMax: true, spa: true, cleanUrls: true } as const satisfies Record<keyof StaticOptions, true>
+const staticOptionNames = { root: true, fileBytesMax: true, cacheBytesMax: true, dotfiles: true, cacheControl: true, watch: true, debounceMs: true, mimeTypes: true, compress: true, compressBytesMin: true, compressStreamsMax: true, spa: true, cleanUrls: true, trailingSlash: true, notFound: true, directoryListing: true, listingEntriesMax: true, cors: true, headers: true, hashedCacheControl: true, rewrites: true, redirects: true, unlisted: true } as const satisfies Record<keyof StaticOptions, true>
 
 /**
  * Throws a TypeError unless `options` is an object with a `root` and no key StaticOptions does not have (a
@@ -112,11 +118,22 @@ export function checkStaticOptions(options: StaticOptions): void {
   checkOptionNames('static', options, Object.keys(staticOptionNames))
   if (typeof options.root !== 'string') throw new TypeError(`Invalid option static.root: expected the path of a folder, got ${typeof options.root}`)
   if (options.mimeTypes !== undefined) mimeTypeOverrides(options.mimeTypes)
-  for (const name of ['compress', 'spa', 'cleanUrls', 'dotfiles', 'watch'] as const) {
+  for (const name of ['compress', 'spa', 'cleanUrls', 'dotfiles', 'watch', 'trailingSlash', 'directoryListing'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'boolean') throw new TypeError(`Invalid option static.${name}: expected true or false, got ${typeof options[name]}`)
   }
   limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
   limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
+  limitOrDefault('listingEntriesMax', options.listingEntriesMax, staticLimitSpecs.listingEntriesMax)
+  corsOrigin(options.cors)
+  compileRules(options)
+  for (const name of ['cacheControl', 'hashedCacheControl'] as const) {
+    const value = options[name]
+    if (value !== undefined && (typeof value !== 'string' || /[\0-\x08\x0a-\x1f\x7f]/.test(value))) throw new TypeError(`Invalid option static.${name}: expected a Cache-Control value without control characters, got ${JSON.stringify(value)}`)
+  }
+  const notFound = options.notFound
+  if (notFound !== undefined && notFound !== false && (typeof notFound !== 'string' || notFound.replace(/^\/+/, '') === '')) {
+    throw new TypeError(`Invalid option static.notFound: expected the path of a page under the root (such as "404.html") or false, got ${JSON.stringify(notFound)}`)
+  }
 }
 
 /** Files up to this size are kept as Latin-1 strings (byte for byte), larger ones as Buffers. */
@@ -130,6 +147,13 @@ const STREAM_CHUNK_BYTES = 64 * 1024
  */
 const SENDFILE_BYTES_MIN = TEXT_BYTES_MAX
 const ALLOW = 'Allow: GET, HEAD, OPTIONS\r\n'
+/** The cache key of the 404 page: no request path starts with NUL, so no request can name it. */
+const NOT_FOUND_KEY = '\0notFound'
+/**
+ * Before a rewrite's destination in its cache key: it is served as the file (a folder's index.html), with
+ * none of the redirects cleanUrls and trailingSlash would make for it as a request path.
+ */
+const REWRITE_KEY = '\0rewrite:'
 const VARY = 'Vary: Accept-Encoding\r\n'
 const VARY_ACCEPT = 'Vary: Accept\r\n'
 /** The extension of each coding's precompressed sibling on disk. */
@@ -152,6 +176,18 @@ export class StaticFiles {
   readonly #compress: boolean
   readonly #spa: boolean
   readonly #cleanUrls: boolean
+  readonly #trailingSlash: boolean | undefined
+  /** The 404 page's path under the root, as a request path ("/404.html"), or null for plain-text 404s. */
+  readonly #notFoundPath: string | null
+  readonly #directoryListing: boolean
+  readonly #listingEntriesMax: number
+  /** Access-Control-Allow-Origin's value, or null without CORS. */
+  readonly #corsOrigin: string | null
+  /** Header lines every file and listing gets: CORS's. */
+  readonly #siteLines: string
+  /** redirects, rewrites, headers and unlisted, compiled. */
+  readonly #rules: CompiledRules
+  readonly #hashedCacheControl: string
   readonly #compressBytesMin: number
   readonly #compressStreamsMax: number
   /** Files being compressed as they stream (#streamCompressed), bounded by compressStreamsMax. */
@@ -185,6 +221,15 @@ export class StaticFiles {
     this.#compress = options.compress ?? true
     this.#spa = options.spa ?? false
     this.#cleanUrls = options.cleanUrls ?? false
+    this.#trailingSlash = options.trailingSlash
+    const notFound = options.notFound ?? '404.html'
+    this.#notFoundPath = notFound === false ? null : '/' + notFound.split('/').filter((segment) => segment !== '').map(encodeURIComponent).join('/')
+    this.#directoryListing = options.directoryListing ?? false
+    this.#listingEntriesMax = limitOrDefault('listingEntriesMax', options.listingEntriesMax, staticLimitSpecs.listingEntriesMax)
+    this.#corsOrigin = corsOrigin(options.cors)
+    this.#siteLines = this.#corsOrigin === null ? '' : `Access-Control-Allow-Origin: ${this.#corsOrigin}\r\n${this.#corsOrigin === '*' ? '' : 'Vary: Origin\r\n'}`
+    this.#rules = compileRules(options)
+    this.#hashedCacheControl = options.hashedCacheControl ?? this.#cacheControl
     this.#compressBytesMin = limitOrDefault('compressBytesMin', options.compressBytesMin, staticLimitSpecs.compressBytesMin)
     this.#compressStreamsMax = limitOrDefault('compressStreamsMax', options.compressStreamsMax, staticLimitSpecs.compressStreamsMax)
     this.#ready = this.#start(options)
@@ -252,17 +297,53 @@ export class StaticFiles {
       return
     }
     const key = request.path
+    if (this.#rules.redirects.length > 0 && this.#redirected(request, response)) return
     const entry = this.#cache.get(key)
     if (entry === undefined) return this.#miss(key, request, response, fallback)
     entry.used = true
     return this.#reply(entry, request, response)
   }
 
-  /** OPTIONS on a path, without a fallback: 204 with Allow once the path names a file (else what GET would get). */
+  /** Answers with the first of `redirects` whose source matches the path, if one does. @returns true when it did */
+  #redirected(request: Request, response: Response): boolean {
+    const found = firstMatch(this.#rules.redirects, decodedPath(request.path))
+    if (found === null) return false
+    const query = request.query
+    const location = query === '' || found.destination.includes('?') ? found.destination : `${found.destination}?${query}`
+    response.status(found.rule.status).setHeader('Location', location).send('')
+    return true
+  }
+
+  /**
+   * A path with no file that a rewrite matches: the destination's file (cached under the destination's
+   * path, so made-up paths add nothing to the cache), or what a miss gets.
+   */
+  async #rewritten(destination: string, request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
+    let entry: Entry
+    try {
+      entry = await this.#loadOnce(REWRITE_KEY + destination)
+    } catch (error) {
+      if (!(error instanceof PathRefusedError)) throw error
+      if (fallback !== undefined) return fallback(request, response)
+      return this.#notFound(request, response, `Not Found: ${request.path} (rewritten to ${destination}, which has no file)\n`)
+    }
+    return this.#reply(entry, request, response)
+  }
+
+  /**
+   * OPTIONS on a path, without a fallback: 204 with Allow once the path names a file (else what GET would
+   * get); with `cors`, a preflight (Access-Control-Request-Method) gets the Access-Control-Allow-* lines.
+   */
   #options(request: Request, response: Response): void | Promise<void> {
     const key = request.path
-    if (this.#cache.has(key)) return response.sendPrepared(204, ALLOW, null, 0)
+    if (this.#cache.has(key)) return response.sendPrepared(204, this.#optionsLines(request), null, 0)
     return this.#miss(key, request, response, undefined)
+  }
+
+  #optionsLines(request: Request): string {
+    if (this.#corsOrigin === null) return ALLOW
+    if (request.header('access-control-request-method') === undefined) return ALLOW + this.#siteLines
+    return ALLOW + preflightLines(this.#corsOrigin, request.header('access-control-request-headers'))
   }
 
   async #miss(key: string, request: Request, response: Response, fallback: Handler | undefined): Promise<void> {
@@ -272,12 +353,18 @@ export class StaticFiles {
       entry = await this.#loadOnce(key)
     } catch (error) {
       if (!(error instanceof PathRefusedError)) throw error
+      if (error.status === 404 && request.method !== 'OPTIONS' && this.#rules.rewrites.length > 0) {
+        const found = firstMatch(this.#rules.rewrites, decodedPath(key))
+        const destination = found?.destination.split('?')[0]
+        if (destination !== undefined && destination !== key) return this.#rewritten(destination, request, response, fallback)
+      }
       if (error.status === 404 && this.#spa && request.method !== 'OPTIONS' && wantsAppShell(key, request.header('accept'))) return this.#appShell(request, response, fallback)
       if (error.status === 404 && fallback !== undefined) return fallback(request, response)
-      response.status(error.status).send(`${error.status === 404 ? 'Not Found' : 'Bad Request'}: ${error.message}\n`)
+      if (error.status === 404) return this.#notFound(request, response, `Not Found: ${error.message}\n`)
+      response.status(error.status).send(`Bad Request: ${error.message}\n`)
       return
     }
-    if (request.method === 'OPTIONS') return response.sendPrepared(204, ALLOW, null, 0)
+    if (request.method === 'OPTIONS') return response.sendPrepared(204, this.#optionsLines(request), null, 0)
     return this.#reply(entry, request, response)
   }
 
@@ -320,6 +407,7 @@ export class StaticFiles {
       response.status(301).setHeader('Location', query === '' ? entry.redirect : `${entry.redirect}?${query}`).send('')
       return
     }
+    if (entry.listing) return this.#sendListing(entry, request, response)
     const variant = entry.varies ? this.#negotiate(entry, request, response, waited) : entry.identity
     if (variant === null) return
     // A client that refuses identity asked for a file whose variants are still being made: it waits for them.
@@ -449,8 +537,7 @@ export class StaticFiles {
     } catch (error) {
       if (!(error instanceof PathRefusedError)) throw error
       if (fallback !== undefined) return fallback(request, response)
-      response.status(404).send(`Not Found: ${request.path} (and no index.html for the single-page app)\n`)
-      return
+      return this.#notFound(request, response, `Not Found: ${request.path} (and no index.html for the single-page app)\n`)
     }
     // The answer for this path depends on Accept: a request that does not take HTML gets 404 or the handler.
     return this.#reply(entry, request, response, VARY_ACCEPT)
@@ -485,32 +572,159 @@ export class StaticFiles {
 
   /** Resolves a request path to a cache entry. @throws PathRefusedError */
   async #load(key: string): Promise<Entry> {
+    if (key === NOT_FOUND_KEY) return this.#loadNotFoundPage()
+    if (key.startsWith(REWRITE_KEY)) return this.#loadRewritten(key.slice(REWRITE_KEY.length))
     const segments = safeSegments(key, this.#dotfiles)
     const lookup = join(this.#realRoot, ...segments)
+    const slashed = key.endsWith('/')
+    // (undefined: neither forced; a folder still gets its slash, as it always has.)
+    const slash = this.#trailingSlash
+    const unslashed = key.replace(/\/+$/, '')
     let stats = await statOrNull(lookup)
     if (this.#cleanUrls && segments.length > 0) {
       // "/about.html" → "/about" ("/docs/index.html" → "/docs/"), when the file is there to be served so.
       if (stats !== null && stats.isFile() && key.endsWith('.html')) {
         const bare = key.slice(0, -'.html'.length)
-        return this.#redirectEntry(lookup, bare.endsWith('/index') ? bare.slice(0, -'index'.length) : bare)
+        const folder = bare.slice(0, -'index'.length)
+        return this.#redirectEntry(lookup, bare.endsWith('/index') ? (slash === false && folder !== '/' ? folder.slice(0, -1) : folder) : slash === true ? `${bare}/` : bare)
       }
-      // "/about" → about.html, before a folder "about/" (a static export may have both).
-      if ((stats === null || stats.isDirectory()) && !key.endsWith('/')) {
+      // "/about" → about.html, before a folder "about/" (a static export may have both); with trailingSlash,
+      // "/about/" is the page's name and "/about" redirects there (or the other way round).
+      if (stats === null || stats.isDirectory()) {
         const html = await statOrNull(`${lookup}.html`)
-        if (html !== null && html.isFile()) return this.#fileEntry(key, `${lookup}.html`, html, lookup)
+        if (html !== null && html.isFile()) {
+          if (slashed === (slash === true)) return this.#fileEntry(key, `${lookup}.html`, html, lookup)
+          if (slash === true) return this.#redirectEntry(lookup, `${key}/`)
+          if (slash === false) return this.#redirectEntry(lookup, unslashed)
+        }
       }
     }
     if (stats === null) throw new PathRefusedError(404, key)
     let file = lookup
     if (stats.isDirectory()) {
-      if (!key.endsWith('/')) return this.#redirectEntry(lookup, `${key}/`)
+      if (!slashed && slash !== false) return this.#redirectEntry(lookup, `${key}/`)
+      if (slashed && slash === false && segments.length > 0) return this.#redirectEntry(lookup, unslashed)
       file = join(lookup, 'index.html')
       stats = await statOrNull(file)
-      if (stats === null || !stats.isFile()) throw new PathRefusedError(404, key)
+      if (stats === null || !stats.isFile()) {
+        if (this.#directoryListing) return this.#listingEntry(key, lookup)
+        throw new PathRefusedError(404, key)
+      }
     } else if (!stats.isFile()) {
       throw new PathRefusedError(404, key)
+    } else if (slashed && slash === false) {
+      return this.#redirectEntry(lookup, unslashed)
     }
     return this.#fileEntry(key, file, stats, lookup)
+  }
+
+  /** A rewrite's destination: the file, or a folder's index.html, never a redirect. @throws PathRefusedError */
+  async #loadRewritten(path: string): Promise<Entry> {
+    const lookup = join(this.#realRoot, ...safeSegments(path, this.#dotfiles))
+    let file = lookup
+    let stats = await statOrNull(lookup)
+    if (stats !== null && stats.isDirectory()) stats = await statOrNull((file = join(lookup, 'index.html')))
+    if ((stats === null || !stats.isFile()) && this.#cleanUrls) stats = await statOrNull((file = `${lookup}.html`))
+    if (stats === null || !stats.isFile()) throw new PathRefusedError(404, path)
+    return this.#fileEntry(path, file, stats, lookup)
+  }
+
+  /** The 404 page's entry (under NOT_FOUND_KEY, so the watcher and the cache treat it as any file). @throws PathRefusedError */
+  async #loadNotFoundPage(): Promise<Entry> {
+    const path = this.#notFoundPath
+    if (path === null) throw new PathRefusedError(404, 'no 404 page')
+    const file = join(this.#realRoot, ...safeSegments(path, this.#dotfiles))
+    const stats = await statOrNull(file)
+    if (stats === null || !stats.isFile()) throw new PathRefusedError(404, path)
+    return this.#fileEntry(path, file, stats, file)
+  }
+
+  /**
+   * Answers a miss with 404: the 404 page (notFound) when the root has it and the request is a GET or HEAD,
+   * in the coding Accept-Encoding picks among the variants it has now, else `text`.
+   */
+  async #notFound(request: Request, response: Response, text: string): Promise<void> {
+    let entry: Entry | null = this.#cache.get(NOT_FOUND_KEY) ?? null
+    if (entry !== null) entry.used = true
+    else if (this.#notFoundPath !== null && (request.method === 'GET' || request.method === 'HEAD')) {
+      try {
+        entry = await this.#loadOnce(NOT_FOUND_KEY)
+      } catch (error) {
+        if (!(error instanceof PathRefusedError)) throw error
+      }
+    }
+    if (entry === null || entry.identity.body === null || (request.method !== 'GET' && request.method !== 'HEAD')) {
+      response.status(404).send(text)
+      return
+    }
+    const accepted = request.header('accept-encoding')
+    let variant = accepted === undefined || !entry.varies ? entry.identity : (chooseVariant(entry, accepted, false) ?? entry.identity)
+    if (variant.body === null) variant = entry.identity
+    // A 404 is not a representation of the page: no validators, no ranges.
+    const lines = variant.lines.replace(/^(?:ETag|Last-Modified|Accept-Ranges): [^\r]*\r\n/gm, '')
+    response.sendPrepared(404, lines, variant.body, variant.size)
+  }
+
+  /** A file's path under the root as headers' globs see it: "/assets/app.js". */
+  #pathUnderRoot(file: string): string {
+    const path = file.startsWith(this.#realRoot) ? file.slice(this.#realRoot.length) : file
+    return sep === '/' ? path : path.split(sep).join('/')
+  }
+
+  /** The entry of a folder without index.html that is listed. @throws PathRefusedError 404 outside the root */
+  async #listingEntry(key: string, folder: string): Promise<Entry> {
+    const real = await realpath(folder)
+    if (real !== this.#realRoot && !real.startsWith(this.#realRoot + sep)) throw new PathRefusedError(404, key)
+    const entry = this.#redirectEntry(folder, '')
+    entry.redirect = null
+    entry.real = real
+    entry.listing = true
+    return entry
+  }
+
+  /** True when `unlisted` has a glob for the name, or for its path under the root. */
+  #unlisted(folder: string, name: string): boolean {
+    for (const glob of this.#rules.unlisted) {
+      if (glob.match(`/${name}`) !== null || glob.match(`${decodedPath(folder)}${name}`) !== null) return true
+    }
+    return false
+  }
+
+  /**
+   * Lists a folder: its first listingEntriesMax names (in the order the file system gives them, dotfiles
+   * left out unless served), folders first, as HTML or, when Accept prefers it, JSON. The folder is read for
+   * each request (a listing is for browsing, not for speed), never whole.
+   */
+  async #sendListing(entry: Entry, request: Request, response: Response): Promise<void> {
+    const entries: ListingEntry[] = []
+    let truncated = false
+    try {
+      // (The loop closes the folder when it ends or breaks.)
+      for await (const dirent of await opendir(entry.real)) {
+        if (dirent.name.startsWith('.') && !this.#dotfiles) continue
+        if (this.#unlisted(request.path, dirent.name)) continue
+        if (entries.length >= this.#listingEntriesMax) {
+          truncated = true
+          break
+        }
+        entries.push({ name: dirent.name, directory: dirent.isDirectory(), size: null, modified: null })
+      }
+    } catch {
+      response.status(404).send(`Not Found: ${request.path}\n`)
+      return
+    }
+    await Promise.all(entries.map(async (item) => {
+      const stats = await statOrNull(join(entry.real, item.name))
+      if (stats === null) return
+      item.directory = stats.isDirectory()
+      item.modified = new Date(stats.mtimeMs).toISOString()
+      if (!item.directory) item.size = stats.size
+    }))
+    sortListing(entries)
+    const json = wantsJson(request.header('accept'))
+    const body = Buffer.from(json ? listingJson(request.path, entries, truncated) : listingHtml(request.path, entries, truncated))
+    const lines = `Content-Type: ${json ? 'application/json' : 'text/html'}; charset=utf-8\r\nCache-Control: no-cache\r\nVary: Accept\r\nX-Content-Type-Options: nosniff\r\n${this.#siteLines}${headerLinesFor(this.#rules, decodedPath(request.path))}`
+    response.sendPrepared(200, lines, body, body.length)
   }
 
   /** The entry of `file`, found by looking up `lookup` (whose creation or deletion drops it too). @throws PathRefusedError */
@@ -520,20 +734,24 @@ export class StaticFiles {
     const lastModified = new Date(stats.mtimeMs).toUTCString()
     const fileType = fileTypeOf(file, this.#mimeTypes)
     const type = fileType.contentType
-    const identity = await this.#variant(real, stats, type, '', lastModified)
-    const br = await this.#sibling(real, 'br', type, lastModified)
-    const zstd = await this.#sibling(real, 'zstd', type, lastModified)
-    const gzip = await this.#sibling(real, 'gzip', type, lastModified)
+    // A header rule's Cache-Control takes the place of ours (two would contradict each other).
+    const extra = headerLinesFor(this.#rules, this.#pathUnderRoot(file))
+    const cacheControl = /^cache-control:/im.test(extra) ? '' : `Cache-Control: ${isHashedName(file) ? this.#hashedCacheControl : this.#cacheControl}\r\n`
+    const site = `${cacheControl}${this.#siteLines}${extra}`
+    const identity = await this.#variant(real, stats, type, '', lastModified, site)
+    const br = await this.#sibling(real, 'br', type, lastModified, site)
+    const zstd = await this.#sibling(real, 'zstd', type, lastModified, site)
+    const gzip = await this.#sibling(real, 'gzip', type, lastModified, site)
     const compressible = this.#compress && fileType.compressible && identity.size >= this.#compressBytesMin &&
       (br === null || (zstd === null && zstdAvailable) || gzip === null)
     const compresses = compressible && identity.body !== null
-    const entry: Entry = { file, real, lookup, mtimeMs: stats.mtimeMs, lastModified, type, identity, br, zstd, gzip, varies: false, compresses, redirect: null, bytes: 0, used: false }
+    const entry: Entry = { file, real, lookup, mtimeMs: stats.mtimeMs, lastModified, type, site, identity, br, zstd, gzip, varies: false, compresses, redirect: null, listing: false, bytes: 0, used: false }
     // Too large to hold: each coding without a sibling is compressed as it is sent (#streamCompressed).
     if (compressible && identity.body === null) {
       const etagStem = identity.etag.slice(0, -1)
       for (const coding of CODINGS) {
         if (entry[coding] !== null || (coding === 'zstd' && !zstdAvailable)) continue
-        entry[coding] = { ...this.#variantOf(real, null, identity.size, `${etagStem}-${coding}"`, type, coding, lastModified), onTheFly: coding }
+        entry[coding] = { ...this.#variantOf(real, null, identity.size, `${etagStem}-${coding}"`, type, coding, lastModified, site), onTheFly: coding }
       }
     }
     entry.varies = compressible || br !== null || zstd !== null || gzip !== null
@@ -542,27 +760,28 @@ export class StaticFiles {
     return entry
   }
 
-  async #sibling(real: string, coding: Coding, type: string, lastModified: string): Promise<Variant | null> {
+  async #sibling(real: string, coding: Coding, type: string, lastModified: string, site: string): Promise<Variant | null> {
     const file = `${real}.${SIBLING_EXTENSIONS[coding]}`
     const stats = await statOrNull(file)
     if (stats === null || !stats.isFile()) return null
-    return this.#variant(file, stats, type, coding, lastModified)
+    return this.#variant(file, stats, type, coding, lastModified, site)
   }
 
-  async #variant(file: string, stats: Stats, type: string, coding: Coding | '', lastModified: string): Promise<Variant> {
+  async #variant(file: string, stats: Stats, type: string, coding: Coding | '', lastModified: string, site: string): Promise<Variant> {
     const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}${coding ? `-${coding}` : ''}"`
     const bytes = stats.size <= this.#fileBytesMax ? await readFile(file) : null
-    return this.#variantOf(file, bytes, stats.size, etag, type, coding, lastModified)
+    return this.#variantOf(file, bytes, stats.size, etag, type, coding, lastModified, site)
   }
 
   /**
    * A variant's reply, made once: its header lines, and its body as a Latin-1 string when small. A coded
    * variant says so and varies, and does not offer ranges (they are served from the identity bytes).
+   * `site` is the entry's Cache-Control line and the site's extra lines (CORS, headers).
    */
-  #variantOf(file: string, bytes: Buffer | null, size: number, etag: string, type: string, coding: Coding | '', lastModified: string): Variant {
+  #variantOf(file: string, bytes: Buffer | null, size: number, etag: string, type: string, coding: Coding | '', lastModified: string, site: string): Variant {
     const body = bytes !== null && bytes.length <= TEXT_BYTES_MAX ? bytes.toString('latin1') : bytes
     const lines =
-      `Content-Type: ${type}\r\nETag: ${etag}\r\nLast-Modified: ${lastModified}\r\nCache-Control: ${this.#cacheControl}\r\n` +
+      `Content-Type: ${type}\r\nETag: ${etag}\r\nLast-Modified: ${lastModified}\r\n${site}` +
       (coding === '' ? 'Accept-Ranges: bytes\r\n' : `Content-Encoding: ${coding}\r\n${VARY}`) + 'X-Content-Type-Options: nosniff\r\n'
     return { file, size: body?.length ?? size, body, etag, lines }
   }
@@ -636,7 +855,7 @@ export class StaticFiles {
     const etagStem = entry.identity.etag.slice(0, -1)
     for (const [coding, bytes] of made) {
       if (entry.bytes + bytes.length > this.#cacheBytesMax) continue
-      entry[coding] = this.#variantOf(entry.real, bytes, bytes.length, `${etagStem}-${coding}"`, entry.type, coding, entry.lastModified)
+      entry[coding] = this.#variantOf(entry.real, bytes, bytes.length, `${etagStem}-${coding}"`, entry.type, coding, entry.lastModified, entry.site)
       entry.bytes += bytes.length
       this.#cachedBytes += bytes.length
     }
@@ -650,7 +869,7 @@ export class StaticFiles {
   #redirectEntry(folder: string, location: string): Entry {
     location = location.replace(/^\/{2,}/, '/')
     const identity: Variant = { file: folder, size: 0, body: null, etag: '', lines: '' }
-    return { file: folder, real: folder, lookup: folder, mtimeMs: 0, lastModified: '', type: '', identity, br: null, zstd: null, gzip: null, varies: false, compresses: false, redirect: location, bytes: 0, used: false }
+    return { file: folder, real: folder, lookup: folder, mtimeMs: 0, lastModified: '', type: '', site: '', identity, br: null, zstd: null, gzip: null, varies: false, compresses: false, redirect: location, listing: false, bytes: 0, used: false }
   }
 
   #remember(key: string, entry: Entry): void {
@@ -737,12 +956,23 @@ function chooseVariant(entry: Entry, accepted: string, ranged: boolean): Variant
   return weights.identity > weight ? entry.identity : chosen
 }
 
-/** True when a change at `path` concerns the entry: the file, its real path, a sibling, or a folder above. */
+/** True when a change at `path` concerns the entry: the file, its real path, a sibling, a folder above, or one in a listed folder. */
 function touches(path: string, entry: Entry): boolean {
+  // A listed folder: anything made or removed in it (an index.html) may change its answer.
+  if (entry.listing && path.startsWith(entry.real + sep)) return true
   for (const file of [entry.file, entry.real, entry.lookup]) {
     if (file === path || file.startsWith(path + sep) || path.startsWith(`${file}.`)) return true
   }
   return false
+}
+
+/** A request path decoded for globs (as it was sent when it cannot be). */
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
 }
 
 async function statOrNull(path: string): Promise<Stats | null> {

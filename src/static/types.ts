@@ -47,4 +47,81 @@ export interface StaticOptions {
    * `/about.html` redirects (301) to `/about` (`/docs/index.html` to `/docs/`), keeping the query.
    */
   cleanUrls?: boolean
+  /**
+   * Trailing slashes, as serve.json's `trailingSlash` (default: neither forced): `true` redirects (301) a
+   * folder or, with cleanUrls, a page named without its slash to the name with it (`/docs` → `/docs/`,
+   * `/about` → `/about/`); `false` redirects a name with a slash to the name without (`/docs/` → `/docs`)
+   * and serves a folder's index.html without the slash. Only names that exist are redirected, so made-up
+   * paths get 404 at once.
+   */
+  trailingSlash?: boolean
+  /**
+   * The page sent with every 404 (default "404.html": the root's 404.html when there is one, as `serve`
+   * and most hosts do); a path under the root, or false for the plain-text 404. With a handler behind the
+   * files, misses go to it instead.
+   */
+  notFound?: string | false
+  /**
+   * List a folder that has no index.html (default false: 404), as HTML, or JSON when Accept prefers
+   * application/json. Names are escaped; dotfiles stay hidden unless `dotfiles`; at most
+   * listingEntriesMax entries (default 1000) are listed.
+   */
+  directoryListing?: boolean
+  /** Entries a listing shows at most (default 1000); the rest are left out, and the listing says so. */
+  listingEntriesMax?: number
+  /**
+   * CORS (default false): `true` sends `Access-Control-Allow-Origin: *` with every file, a string that
+   * origin (with `Vary: Origin`). An OPTIONS preflight (with Access-Control-Request-Method) gets 204 with
+   * Access-Control-Allow-Methods, the request headers it asked about, and Access-Control-Max-Age. With a
+   * handler behind the files, OPTIONS requests go to it, preflights included (the app answers its own).
+   */
+  cors?: boolean | string
+  /**
+   * Extra headers, checked at start (a name must be a token, a value must have no control characters, and
+   * fields the server writes, Content-Length, Content-Encoding, Connection…, are refused): on every file
+   * (`{ 'X-Frame-Options': 'DENY' }`), or by glob of the file's path under the root, in serve.json's shape
+   * (`[{ source: '**\/*.@(js|css)', headers: [{ key: 'Cache-Control', value: 'max-age=7200' }] }]`;
+   * src/static/glob.ts says what a glob may hold); a later rule's field follows an earlier one's.
+   */
+  headers?: Record<string, string> | HeaderRule[]
+  /**
+   * Paths answered with another path's file when they have none, in serve.json's shape:
+   * `[{ source: '/app/**', destination: '/index.html' }]`, the first that matches; a `:name` segment of the
+   * source fills the destination's `:name`. A path that names a file is served as it is.
+   */
+  rewrites?: Rewrite[]
+  /**
+   * Paths sent elsewhere before anything is looked up, in serve.json's shape: `[{ source: '/old/:id',
+   * destination: '/new/:id', type: 301 }]` (type: 301, 302, 303, 307 or 308; default 301), the first that
+   * matches; the query is kept when the destination has none.
+   */
+  redirects?: Redirect[]
+  /** Globs of names left out of directory listings (serve.json's `unlisted`), matched against the name's path. */
+  unlisted?: string[]
+  /**
+   * Cache-Control for files whose names carry a content hash as Vite and webpack emit them
+   * (`index-BzXqL3aK.js`, `main.3f2a9c1b.js`; src/static/site.ts says which names count), instead of
+   * cacheControl; "public, max-age=31536000, immutable" is what such names allow. Default: cacheControl for
+   * every file.
+   */
+  hashedCacheControl?: string
+}
+
+/** Headers for the files whose path under the root matches `source` (serve.json's `headers`). */
+export interface HeaderRule {
+  source: string
+  headers: { key: string; value: string }[]
+}
+
+/** serve.json's `rewrites`: a path with no file answered with `destination`'s. */
+export interface Rewrite {
+  source: string
+  destination: string
+}
+
+/** serve.json's `redirects`: `type` is the status (default 301). */
+export interface Redirect {
+  source: string
+  destination: string
+  type?: 301 | 302 | 303 | 307 | 308
 }

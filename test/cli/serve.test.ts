@@ -162,3 +162,118 @@ test('wirespeed serve --spa --clean-urls answers deep links and clean paths; --n
     rmSync(app, { recursive: true, force: true })
   }
 })
+
+test('wirespeed serve --help lists every flag the parser takes, and the README\'s serve section lists the same', async () => {
+  const { HELP, FLAGS } = await import('../../src/cli/serve.ts')
+  const flags = Object.keys(FLAGS).map((name) => `--${name}`).sort()
+  const inHelp = [...new Set(HELP.match(/^ {2}--[a-z-]+/gm)!.map((flag) => flag.trim()))].sort()
+  assert.deepEqual(inHelp, flags)
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### `wirespeed serve [dir] [options]`'))
+  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('| Flag |')))
+  const inReadme = [...table.matchAll(/^\| `(--[a-z-]+)/gm)].map((match) => match[1]).sort()
+  assert.deepEqual(inReadme, flags)
+  const { stdout, code } = await wirespeed(['serve', '--help'])
+  assert.equal(code, 0)
+  assert.equal(stdout, HELP)
+})
+
+test('wirespeed serve: --browse, --cors, --header, --immutable, --cache-control, --trailing-slash, --not-found', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirespeed-cli-flags-'))
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(join(dir, 'files'))
+  mkdirSync(join(dir, 'docs'))
+  writeFileSync(join(dir, 'files', 'a.txt'), 'a')
+  writeFileSync(join(dir, 'docs', 'index.html'), 'docs')
+  writeFileSync(join(dir, 'index-BzXqL3aK.js'), 'app()')
+  writeFileSync(join(dir, 'oops.html'), 'no such page')
+  const request = async (port: number, path: string, headers = '', method = 'GET') => {
+    const client = await RawClient.open(port)
+    client.send(`${method} ${path} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`)
+    const [reply] = await client.replies(1, 10_000)
+    client.close()
+    return reply!
+  }
+  const args = ['--browse', '--cors', '--header', 'X-Frame-Options: DENY', '--header', 'X-Two: 2', '--immutable', '--cache-control', 'max-age=60', '--trailing-slash', 'remove', '--not-found', 'oops.html']
+  const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', dir, '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  try {
+    const port = Number(URL_LINE.exec(await untilPrinted(child, URL_LINE))?.[1])
+    const listing = await request(port, '/files', 'Accept: application/json\r\n')
+    assert.equal(JSON.parse(listing.body.toString()).entries[0].name, 'a.txt')
+    assert.equal(listing.headers.get('access-control-allow-origin'), '*')
+    const script = await request(port, '/index-BzXqL3aK.js')
+    assert.equal(script.headers.get('cache-control'), 'public, max-age=31536000, immutable')
+    assert.equal(script.headers.get('x-frame-options'), 'DENY')
+    assert.equal(script.headers.get('x-two'), '2')
+    assert.equal((await request(port, '/docs')).body.toString(), 'docs')
+    assert.equal((await request(port, '/docs')).headers.get('cache-control'), 'max-age=60')
+    assert.equal((await request(port, '/docs/')).headers.get('location'), '/docs')
+    const missing = await request(port, '/missing')
+    assert.equal(missing.status, 404)
+    assert.equal(missing.body.toString(), 'no such page')
+    const preflight = await request(port, '/docs', 'Access-Control-Request-Method: GET\r\n', 'OPTIONS')
+    assert.equal(preflight.status, 204)
+    assert.equal(preflight.headers.get('access-control-allow-methods'), 'GET, HEAD, OPTIONS')
+  } finally {
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  for (const [flags, message] of [[['--header', 'X Y: z'], /Invalid header name "X Y" in --header/], [['--trailing-slash', 'yes'], /Invalid --trailing-slash "yes": expected add or remove/], [['--header', 'nocolon'], /Invalid --header: .*expected "Name: value"/], [['--cors-origin', ''], /Invalid --cors-origin/]] as const) {
+    const { code, stderr } = await wirespeed(['serve', site, '--port', '0', ...flags])
+    assert.equal(code, 2, stderr)
+    assert.match(stderr, message)
+  }
+})
+
+test('wirespeed serve reads the folder\'s serve.json (or --config), flags over it; --print-config shows it; a bad key stops it, named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirespeed-cli-config-'))
+  const { mkdirSync } = await import('node:fs')
+  mkdirSync(join(dir, 'dist'))
+  writeFileSync(join(dir, 'dist', 'index.html'), 'the app')
+  writeFileSync(join(dir, 'dist', 'model.glb'), 'glb')
+  writeFileSync(join(dir, 'serve.json'), JSON.stringify({ public: 'dist', rewrites: [{ source: '**', destination: '/index.html' }], redirects: [{ source: '/old', destination: '/', type: 308 }], headers: [{ source: '**/*.glb', headers: [{ key: 'X-Model', value: '1' }] }] }))
+  try {
+    const printed = await wirespeed(['serve', dir, '--print-config', '--cors', '--mime', 'glb=model/gltf-binary', '--port', '0'])
+    assert.equal(printed.code, 0, printed.stderr)
+    const shown = JSON.parse(printed.stdout)
+    assert.equal(shown.config, join(dir, 'serve.json'))
+    assert.equal(shown.static.root, join(dir, 'dist'))
+    assert.equal(shown.static.cors, true)
+    assert.equal(shown.static.cacheControl, 'no-cache', 'a default, shown')
+    assert.deepEqual(shown.static.mimeTypes, { glb: 'model/gltf-binary' })
+    assert.equal(shown.static.redirects[0].type, 308)
+    const child = spawn(process.execPath, ['bin/wirespeed.js', 'serve', dir, '--port', '0', '--mime', 'glb=model/gltf-binary'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    try {
+      const port = Number(URL_LINE.exec(await untilPrinted(child, URL_LINE))?.[1])
+      const request = async (path: string) => {
+        const client = await RawClient.open(port)
+        client.send(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`)
+        const [reply] = await client.replies(1, 10_000)
+        client.close()
+        return reply!
+      }
+      assert.equal((await request('/deep/link')).body.toString(), 'the app')
+      assert.equal((await request('/old')).status, 308)
+      const model = await request('/model.glb')
+      assert.equal(model.headers.get('content-type'), 'model/gltf-binary')
+      assert.equal(model.headers.get('x-model'), '1')
+    } finally {
+      child.kill('SIGTERM')
+      assert.equal(await exited, 0)
+    }
+    writeFileSync(join(dir, 'other.json'), JSON.stringify({ public: 'dist', renderSingle: true }))
+    const bad = await wirespeed(['serve', dir, '--config', join(dir, 'other.json'), '--port', '0'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /Unknown key renderSingle in .*other\.json/)
+    const missing = await wirespeed(['serve', dir, '--config', join(dir, 'none.json'), '--port', '0'])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /Config file .*none\.json does not exist/)
+    const mime = await wirespeed(['serve', dir, '--mime', 'glb', '--port', '0'])
+    assert.match(mime.stderr, /Invalid --mime "glb": expected EXT=TYPE/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

@@ -387,7 +387,7 @@ describe('static helpers', () => {
   test('new StaticFiles() refuses an option it does not read, naming it (http-server\'s gzip, a misspelt cacheControl)', () => {
     for (const name of ['gzip', 'cachecontrl', 'index']) {
       assert.throws(() => new StaticFiles({ root, watch: false, [name]: true } as never),
-        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin, compressStreamsMax, spa, cleanUrls$`))
+        new RegExp(`^TypeError: Unknown option static\\.${name}: expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin, compressStreamsMax, spa, cleanUrls, trailingSlash, notFound, directoryListing, listingEntriesMax, cors, headers, hashedCacheControl, rewrites, redirects, unlisted$`))
     }
     assert.throws(() => new StaticFiles(null as never), /^TypeError: Invalid option static: expected a folder path or an object with root, got null$/)
   })
