@@ -1,6 +1,6 @@
 /*
  * IP addresses as numbers: IPv4 text to one 32-bit integer, IPv6 text to four, and 16 bytes back to the
- * text Node gives for a socket's `remoteAddress` (RFC 5952: lowercase, the longest run of zero groups as
+ * text Node gives for a socket's `remoteAddress` (inet_ntop's: lowercase, the longest run of zero groups as
  * `::`, an IPv4-mapped address as `::ffff:a.b.c.d`).
  *
  * Why our own parser and not node:net's `isIP()`: the matcher in ./trusted.ts needs the numbers, not a
@@ -112,11 +112,12 @@ export function formatIpv6(bytes: Uint8Array, at = 0): string {
   return formatIpv6Groups(groups)
 }
 
-/** Formats eight 16-bit groups (RFC 5952 §4: the longest run of two or more zero groups, the first if tied, as `::`). */
+/**
+ * Formats eight 16-bit groups as inet_ntop() does (what Node gives as `remoteAddress`): RFC 5952 §4, the
+ * longest run of two or more zero groups, the first if tied, as `::`; and the last 32 bits dotted when the
+ * run is the first 96 bits ("::1.2.3.4") or the first 80 before ffff ("::ffff:1.2.3.4").
+ */
 export function formatIpv6Groups(groups: readonly number[]): string {
-  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
-    return `::ffff:${groups[6]! >>> 8}.${groups[6]! & 255}.${groups[7]! >>> 8}.${groups[7]! & 255}`
-  }
   let bestAt = -1
   let bestLength = 1
   for (let i = 0; i < 8;) {
@@ -125,6 +126,9 @@ export function formatIpv6Groups(groups: readonly number[]): string {
     while (j < 8 && groups[j] === 0) j++
     if (j - i > bestLength) { bestAt = i; bestLength = j - i }
     i = j
+  }
+  if (bestAt === 0 && (bestLength === 6 || (bestLength === 5 && groups[5] === 0xffff))) {
+    return `::${bestLength === 5 ? 'ffff:' : ''}${groups[6]! >>> 8}.${groups[6]! & 255}.${groups[7]! >>> 8}.${groups[7]! & 255}`
   }
   const hex = groups.map((group) => group.toString(16))
   if (bestAt === -1) return hex.join(':')
