@@ -1,41 +1,23 @@
 /*
- * `proxyStage()`: the PROXY protocol as a stage before open (the stage chain of issue 36, src/tcp/stages.ts
- * on the layout branch): every connection on the listener must begin with a PROXY header from a trusted
+ * `proxyStage()`: the PROXY protocol as a stage before open (src/tcp/stages.ts): every connection on the listener must begin with a PROXY header from a trusted
  * peer; the stage reads it, sets the peer the protocol will see to the header's source, and hands the
  * bytes after it on. A peer outside `trusted`, or a header that is malformed or too long, destroys the
  * connection before any protocol sees a byte of it (the spec, §2, forbids guessing whether a header is
  * there, so there is no fallback to "no header").
  *
- * `Stage` and `StageConnection` below copy the layout branch's interfaces (src/tcp/types.ts) so this file
- * stands alone until that branch is merged; then they become imports of src/tcp and `STAGE_MORE` comes from
- * src/tcp/stages.ts. The time bound is the chain's own (`stageTimeoutMs`); the byte bound is ours
- * (`proxyHeaderBytesMax`, and 107 for v1), checked on every arrival, before the chain's `stageBytesMax`.
+ * The time bound is the chain's own (`stageTimeoutMs`); the byte bound is ours (`proxyHeaderBytesMax`, and
+ * 107 for v1), checked on every arrival, before the chain's `stageBytesMax` (which must be at least as
+ * large for the v2 limit to be the one that applies). `serve({ proxyProtocol })` and `listen({ proxyProtocol })`
+ * are not wired yet: today a listener takes the stage through the internal `stages` option.
  */
 import { checkLimit, proxyLimitSpecs } from '../limits.ts'
 import { readProxyHeader } from './read-proxy-header.ts'
 import { compileTrusted } from './trusted.ts'
 import type { ProxyHeader } from './types.ts'
+import { STAGE_MORE, type Stage, type StageConnection } from '../tcp/stages.ts'
 
-/** Copy of src/tcp/types.ts' StageConnection (layout branch). */
-export interface StageConnection {
-  readonly remoteAddress: string | undefined
-  readonly remotePort: number | undefined
-  readonly closed: boolean
-  readonly ending: boolean
-  setPeer(address: string, port: number): void
-  write(bytes: string | Uint8Array): boolean
-  end(bytes?: string | Uint8Array): void
-  destroy(error?: Error): void
-}
-
-/** Copy of src/tcp/types.ts' Stage (layout branch). */
-export interface Stage {
-  readonly name: string
-  take(bytes: Buffer, connection: StageConnection): number
-}
-
-/** Copy of src/tcp/stages.ts' STAGE_MORE. */
-export const STAGE_MORE = -1
+export { STAGE_MORE }
+export type { Stage, StageConnection }
 
 /** `proxyProtocol` on `serve()` and `listen()`. */
 export interface ProxyProtocolOptions {
