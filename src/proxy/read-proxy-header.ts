@@ -146,14 +146,15 @@ function readV2(bytes: Uint8Array, headerBytesMax: number): ProxyHeaderRead {
   const command = (bytes[12]! & 0x0f) === 1 ? 'proxy' : 'local'
   const family = FAMILIES[bytes[13]! >> 4]!
   const transport = TRANSPORTS[bytes[13]! & 0x0f]!
-  const addressBytes = ADDRESS_BYTES[family]
-  if (total - 16 < addressBytes) return fail('V2_SHORT_ADDRESS', `Expected at least ${addressBytes} address bytes for ${family}, got ${total - 16}`)
-  // LOCAL: the proxy speaks for itself; the block is discarded whole, as HAProxy does (§2.2: "the receiver
-  // must accept this connection as valid and must use the real connection endpoints and discard the protocol
-  // block including the family"). UNSPEC and a transport other than STREAM: the addresses are not ours to use.
+  // LOCAL: the proxy speaks for itself; the block is discarded whole, whatever its length, as HAProxy does
+  // (§2.2: "the receiver must accept this connection as valid and must use the real connection endpoints and
+  // discard the protocol block including the family"). UNSPEC and a transport other than STREAM: the
+  // addresses are not ours to use, and are discarded the same way.
   if (command === 'local' || family === 'unspec' || transport !== 'stream') {
     return { state: 'done', consumed: total, header: { version: 2, command, family, transport, source: undefined, destination: undefined, tlvs: NO_TLVS } }
   }
+  const addressBytes = ADDRESS_BYTES[family]
+  if (total - 16 < addressBytes) return fail('V2_SHORT_ADDRESS', `Expected at least ${addressBytes} address bytes for ${family}, got ${total - 16}`)
   let source: ProxyEndpoint
   let destination: ProxyEndpoint
   const view = new DataView(bytes.buffer, bytes.byteOffset, total)
@@ -264,7 +265,8 @@ function readSsl(value: Uint8Array): ProxySsl | TlvFailure {
     }
     switch (type) {
       case 0x21: ssl.version = text; break
-      case 0x22: ssl.commonName = text; break
+      // A certificate's CN is UTF-8 (RFC 5280's UTF8String); a bad byte becomes U+FFFD, never an error.
+      case 0x22: ssl.commonName = Buffer.from(value.buffer, value.byteOffset + at + 3, length).toString('utf8'); break
       case 0x23: ssl.cipher = text; break
       case 0x24: ssl.signatureAlgorithm = text; break
       case 0x25: ssl.keyAlgorithm = text; break

@@ -1,8 +1,8 @@
 /*
- * proxyStage() driven as the stage chain drives it (src/tcp/stages.ts on the layout branch: every byte not
- * consumed is shown again with what arrives), on a stand-in for the connection: the peer is set from the
- * header, LOCAL keeps the real one, an untrusted peer and a bad header are destroyed, unopened. The chain
- * itself is wired in the next session (docs/architecture.md, "PROXY protocol").
+ * proxyStage() driven as the stage chain drives it (src/tcp/stages.ts: every byte not consumed is shown
+ * again with what arrives), one byte at a time on a stand-in for the connection: the peer is set from the
+ * header, LOCAL keeps the real one, an untrusted peer and a bad header are destroyed, unopened; the options
+ * are checked once. ./proxy-listen.test.ts runs the stage on real listeners.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'

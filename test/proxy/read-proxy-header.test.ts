@@ -122,18 +122,22 @@ checkValid('a v2 LOCAL header (a health check)', encodeV2({ command: 'local', fa
   command: 'local', family: 'unspec', source: undefined, destination: undefined,
 })
 checkValid('a v2 LOCAL header with addresses, which are discarded', encodeV2({ command: 'local', family: 'inet', ...inet }), { command: 'local', source: undefined })
+const localShort = encodeV2({ command: 'local', family: 'inet', ...inet }).subarray(0, 16)
+localShort.writeUInt16BE(0, 14)
+checkValid('a v2 LOCAL header naming AF_INET with no address bytes (HAProxy accepts it)', localShort, { command: 'local', family: 'inet', source: undefined })
+checkValid('a v2 PROXY header over DGRAM, whose addresses are discarded', encodeV2({ command: 'proxy', family: 'inet', transport: 'dgram', ...inet }), { transport: 'dgram', source: undefined })
 checkValid('a v2 PROXY UNSPEC header', encodeV2({ command: 'proxy', family: 'unspec', transport: 'unspec' }), { command: 'proxy', family: 'unspec', source: undefined })
 checkValid('a v2 header with every TLV and a CRC32C', encodeV2({
   command: 'proxy', family: 'inet', ...inet, crc: true,
   tlvs: [
     tlv(0x01, 'h2'), tlv(0x02, 'exämple.com'), tlv(0x05, Buffer.alloc(128, 7)), tlv(0x04, Buffer.alloc(5)),
-    tlv(0x20, sslValue(0x07, 0, [tlv(0x21, 'TLSv1.3'), tlv(0x22, 'client'), tlv(0x23, 'TLS_AES_128_GCM_SHA256'), tlv(0x24, 'SHA256'), tlv(0x25, 'RSA2048'), tlv(0x26, 'x')])),
+    tlv(0x20, sslValue(0x07, 0, [tlv(0x21, 'TLSv1.3'), tlv(0x22, 'clïent'), tlv(0x23, 'TLS_AES_128_GCM_SHA256'), tlv(0x24, 'SHA256'), tlv(0x25, 'RSA2048'), tlv(0x26, 'x')])),
     tlv(0x30, 'blue'), tlv(0xea, Buffer.of(1, 2, 3)),
   ],
 }), {
   tlvs: {
     alpn: 'h2', authority: 'exämple.com', uniqueId: new Uint8Array(128).fill(7), netns: 'blue',
-    ssl: { ssl: true, certificateOnConnection: true, certificateInSession: true, verify: 0, version: 'TLSv1.3', commonName: 'client', cipher: 'TLS_AES_128_GCM_SHA256', signatureAlgorithm: 'SHA256', keyAlgorithm: 'RSA2048', others: [{ type: 0x26, value: new Uint8Array([0x78]) }] },
+    ssl: { ssl: true, certificateOnConnection: true, certificateInSession: true, verify: 0, version: 'TLSv1.3', commonName: 'clïent', cipher: 'TLS_AES_128_GCM_SHA256', signatureAlgorithm: 'SHA256', keyAlgorithm: 'RSA2048', others: [{ type: 0x26, value: new Uint8Array([0x78]) }] },
     others: [{ type: 0xea, value: new Uint8Array([1, 2, 3]) }],
   },
 })
