@@ -274,3 +274,24 @@ test('random bytes never throw and never consume past a limit', () => {
     if (read.state === 'more') assert.ok(bytes.length < (bytes[0] === 0x50 ? PROXY_V1_BYTES_MAX : max))
   }), { seed: 39, numRuns: 2000 })
 })
+
+test('an answer once given never changes as more bytes arrive (mutated headers, every prefix)', () => {
+  // The stage chain re-reads from the first byte on each arrival; a `done` or `error` must be final.
+  const base = fc.constantFrom(
+    Buffer.from('PROXY TCP4 203.0.113.7 10.0.0.1 51234 80\r\n'),
+    Buffer.from('PROXY TCP6 2001:db8::7 ::1 1 2\r\n'),
+    encodeV2({ command: 'proxy', family: 'inet', ...inet, tlvs: [tlv(0x01, 'h2'), tlv(0x20, sslValue(1, 0, [tlv(0x21, 'TLSv1.3')]))], crc: true }),
+    encodeV2({ command: 'local', family: 'unspec', transport: 'unspec' }),
+  )
+  const mutations = fc.array(fc.record({ at: fc.nat(), byte: fc.nat(255) }), { maxLength: 3 })
+  fc.assert(fc.property(base, mutations, fc.uint8Array({ maxLength: 20 }), (header, changes, tail) => {
+    const bytes = Buffer.concat([header, tail])
+    for (const { at, byte } of changes) bytes[at % bytes.length] = byte
+    let final: ProxyHeaderRead | undefined
+    for (let length = 0; length <= bytes.length; length++) {
+      const read = readProxyHeader(bytes.subarray(0, length), 300)
+      if (final !== undefined) assert.deepEqual(read, final, `prefix of ${length}`)
+      else if (read.state !== 'more') final = read
+    }
+  }), { seed: 39, numRuns: 1000 })
+})
