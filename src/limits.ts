@@ -148,6 +148,18 @@ export const threadLimitSpecs = {
   heapMbMax: { value: 0, min: 1, max: 1 << 20 },
 } as const satisfies Record<string, LimitSpec>
 
+// PROXY protocol: `proxyProtocol` on `serve()` and `listen()` (src/proxy).
+export const proxyLimitSpecs = {
+  /**
+   * Bytes of one PROXY protocol v2 header, its 16-byte prefix included. The format allows 16 + 65535; what
+   * balancers send is far less (addresses: 12 to 216 bytes, then TLVs: an AWS endpoint id, HAProxy's SSL
+   * block with a client certificate's CN, a 128-byte unique id), so 4 KiB takes every real header and
+   * bounds what a peer makes us hold before it has proved anything. The minimum takes an AF_UNIX header
+   * (16 + 216). A v1 header has its own bound, fixed by the spec: 107 bytes (PROXY_V1_BYTES_MAX).
+   */
+  proxyHeaderBytesMax: { value: 4096, min: 232, max: 16 + 65535 },
+} as const satisfies Record<string, LimitSpec>
+
 export type LimitName = keyof typeof limitSpecs
 export type Limits = { readonly [K in LimitName]: number }
 
