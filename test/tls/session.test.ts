@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { type AddressInfo, type Server, type Socket, connect as netConnect, createServer } from 'node:net'
+import { Duplex } from 'node:stream'
 import { after, before, test } from 'node:test'
 import * as tls from 'node:tls'
 import { TlsSetupError } from '../../src/errors.ts'
@@ -184,21 +185,73 @@ test('TlsSession: SNI picks the named certificate; an unknown or missing name ge
   context.dispose()
 })
 
-test('TlsSession: a TLS 1.1 client is refused with a protocol_version alert', { skip }, async () => {
+for (const version of ['TLSv1', 'TLSv1.1'] as const) {
+  test(`TlsSession: a ${version} client is refused with a protocol_version alert`, { skip }, async () => {
+    const context = await TlsContext.create(certs.rsa)
+    const peer = nextAccepted()
+    const client = clientConnect({ minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' })
+    const { fd } = await peer
+    const session = new TlsSession(context, fd)
+    const result = drive(fd, () => session.handshake())
+    const error = await failed(client)
+    assert.equal(error.code, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION')
+    assert.equal(await result, TLS_FAILED)
+    assert.equal(session.state, 'failed')
+    assert.equal(session.error?.code, 'TLS_FAILED')
+    assert.match(session.error!.reason, /unsupported protocol/)
+    session.free()
+    client.destroy()
+    context.dispose()
+  })
+}
+
+test('TlsSession: a ClientHello arriving one byte per write still completes the handshake', { skip }, async () => {
   const context = await TlsContext.create(certs.rsa)
   const peer = nextAccepted()
-  const client = clientConnect({ minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })
+  const raw = netConnect(port, '127.0.0.1')
+  raw.setNoDelay(true)
+  // A stream between Node's TLS client and the socket that sends every byte in its own write.
+  const oneByteAtATime = new Duplex({
+    async write(chunk: Buffer, _encoding, done) {
+      for (const byte of chunk) {
+        raw.write(Buffer.of(byte))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      done()
+    },
+    read() {},
+  })
+  raw.on('data', (part) => oneByteAtATime.push(part))
+  raw.on('end', () => oneByteAtATime.push(null))
+  const client = tls.connect({ socket: oneByteAtATime, ca: certs.ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] })
   const { fd } = await peer
   const session = new TlsSession(context, fd)
-  const result = drive(fd, () => session.handshake())
-  const error = await failed(client)
-  assert.equal(error.code, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION')
-  assert.equal(await result, TLS_FAILED)
-  assert.equal(session.state, 'failed')
-  assert.equal(session.error?.code, 'TLS_FAILED')
-  assert.match(session.error!.reason, /unsupported protocol/)
-  session.free()
+  const handshake = drive(fd, () => session.handshake())
+  await secure(client)
+  assert.equal(await handshake, 0)
+  assert.equal(session.alpn, 'http/1.1')
   client.destroy()
+  raw.destroy()
+  session.free()
+  context.dispose()
+})
+
+test('TlsSession: an SNI name of 300 bytes (longer than any host name) gets the default certificate', { skip }, async () => {
+  const context = await TlsContext.create([certs.rsa, { ...certs.ecdsa, serverName: 'b.test' }])
+  const name = `${'a'.repeat(294)}.b.test`
+  const peer = nextAccepted()
+  const client = clientConnect({ servername: name, checkServerIdentity: () => undefined })
+  const { fd } = await peer
+  const session = new TlsSession(context, fd)
+  const handshake = drive(fd, () => session.handshake())
+  await secure(client)
+  assert.equal(await handshake, 0)
+  assert.equal(client.getPeerCertificate().subject.CN, 'localhost')
+  // The name is not kept (no host name is over 253 bytes): the connection has none, as one that sent none.
+  assert.equal(session.servername, undefined)
+  client.destroy()
+  await drive(fd, () => session.read(Buffer.alloc(64)))
+  session.free()
   context.dispose()
 })
 
