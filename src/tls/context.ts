@@ -15,6 +15,7 @@
  * argument OpenSSL hands back, never through a closure per context.
  */
 import assert from 'node:assert'
+import { rootCertificates } from 'node:tls'
 import { SystemCallError, TlsSetupError } from '../errors.ts'
 import {
   CTRL_CHAIN_CERT, CTRL_MODE, CTRL_SET_DH_AUTO, CTRL_SET_MAX_PROTO_VERSION, CTRL_SET_MIN_PROTO_VERSION,
@@ -36,6 +37,16 @@ const alpnWire = (() => {
 
 /** Session-ticket keys: 80 bytes (name 16, HMAC secret 32, AES key 32), SSL_CTX_set_tlsext_ticket_keys(). */
 const TICKET_KEY_BYTES = 80
+
+/** What one SSL_CTX is built from: a server's entry (tls/options.ts), or a client's trust alone. */
+interface ContextEntry {
+  readonly key?: Buffer
+  readonly cert?: Buffer
+  readonly ca?: Buffer
+  readonly passphrase?: string
+  readonly serverName?: string
+  readonly label: string
+}
 
 interface SniTable {
   readonly tls: ResolvedTls
@@ -93,6 +104,7 @@ function registerCallbacks(ssl: OpenSsl): Callbacks {
  */
 export class TlsContext {
   readonly ssl: OpenSsl
+  /** A server's resolved setting (a client's has no entries). */
   readonly tls: ResolvedTls
   readonly role: 'server' | 'client'
   readonly #contexts: Pointer[]
@@ -103,19 +115,34 @@ export class TlsContext {
    * Checks `setting` (resolveTls) and builds its contexts.
    * @throws TypeError/RangeError for a bad shape; TlsSetupError for a pair that cannot be served
    */
-  static async create(setting: TlsSetting, role: 'server' | 'client' = 'server'): Promise<TlsContext> {
+  static async create(setting: TlsSetting): Promise<TlsContext> {
     const tls = resolveTls(setting)
     const ssl = await loadOpenSsl()
-    return new TlsContext(ssl, tls, role)
+    return new TlsContext(ssl, tls, 'server', tls.entries)
   }
 
-  private constructor(ssl: OpenSsl, tls: ResolvedTls, role: 'server' | 'client') {
+  /**
+   * A client's context: the peer's certificate is verified against `ca` (PEM), or without it against
+   * the roots Node itself trusts (`tls.rootCertificates`), and its name against the session's servername.
+   * Client certificates are not offered yet.
+   * @example
+   * const context = await TlsContext.createClient({ ca })
+   * const session = new TlsSession(context, fd, 'example.com')
+   */
+  static async createClient(options: { ca?: string | Uint8Array } = {}): Promise<TlsContext> {
+    if (options.ca !== undefined && typeof options.ca !== 'string' && !(options.ca instanceof Uint8Array)) throw new TypeError(`Invalid tls.ca: expected PEM text as a string or bytes, got ${typeof options.ca}`)
+    const ca = options.ca === undefined ? Buffer.from(rootCertificates.join('\n'), 'latin1') : Buffer.from(options.ca as string | Uint8Array)
+    const ssl = await loadOpenSsl()
+    return new TlsContext(ssl, { entries: [], defaultIndex: 0 }, 'client', [{ ca, label: 'tls' }])
+  }
+
+  private constructor(ssl: OpenSsl, tls: ResolvedTls, role: 'server' | 'client', builds: readonly ContextEntry[]) {
     this.ssl = ssl
     this.tls = tls
     this.role = role
     this.#contexts = []
     try {
-      for (const entry of tls.entries) this.#contexts.push(this.#build(entry))
+      for (const entry of builds) this.#contexts.push(this.#build(entry))
     } catch (error) {
       for (const context of this.#contexts) ssl.SSL_CTX_free(context)
       throw error
@@ -136,7 +163,7 @@ export class TlsContext {
     return this.#contexts[this.tls.defaultIndex]
   }
 
-  #build(entry: ResolvedTls['entries'][number]): Pointer {
+  #build(entry: ContextEntry): Pointer {
     const ssl = this.ssl
     const server = this.role === 'server'
     const context = ssl.SSL_CTX_new(server ? ssl.TLS_server_method() : ssl.TLS_client_method()) as Pointer | null
@@ -166,16 +193,18 @@ export class TlsContext {
         ssl.SSL_CTX_set_alpn_protos(context, alpnWire, alpnWire.length)
         ssl.SSL_CTX_set_verify(context, SSL_VERIFY_PEER, null)
       }
-      certificates.push(...pemCertificates(ssl, entry.cert))
-      if (certificates.length === 0) fail('TLS_BAD_CERTIFICATE', 'No PEM certificate in the cert')
-      const result = pemPrivateKey(ssl, entry.key, entry.passphrase)
-      key = result.key
-      if (!key) fail(entry.passphrase === undefined ? 'TLS_BAD_KEY' : 'TLS_BAD_PASSPHRASE', 'Cannot read the key')
-      if (!ssl.X509_check_private_key(certificates[0], key)) fail('TLS_KEY_MISMATCH', 'The key does not match the certificate')
-      if (!ssl.SSL_CTX_use_certificate(context, certificates[0])) fail('TLS_BAD_CERTIFICATE', 'Cannot use the certificate')
-      // SSL_CTX_add1_chain_cert: the intermediates after the leaf, each up-referenced by OpenSSL.
-      for (const chain of certificates.slice(1)) if (!ssl.SSL_CTX_ctrlPointer(context, CTRL_CHAIN_CERT, 1, chain)) fail('TLS_BAD_CERTIFICATE', 'Cannot add a chain certificate')
-      if (!ssl.SSL_CTX_use_PrivateKey(context, key) || !ssl.SSL_CTX_check_private_key(context)) fail('TLS_KEY_MISMATCH', 'The key does not match the certificate')
+      if (entry.cert && entry.key) {
+        certificates.push(...pemCertificates(ssl, entry.cert))
+        if (certificates.length === 0) fail('TLS_BAD_CERTIFICATE', 'No PEM certificate in the cert')
+        const result = pemPrivateKey(ssl, entry.key, entry.passphrase)
+        key = result.key
+        if (!key) fail(entry.passphrase === undefined ? 'TLS_BAD_KEY' : 'TLS_BAD_PASSPHRASE', 'Cannot read the key')
+        if (!ssl.X509_check_private_key(certificates[0], key)) fail('TLS_KEY_MISMATCH', 'The key does not match the certificate')
+        if (!ssl.SSL_CTX_use_certificate(context, certificates[0])) fail('TLS_BAD_CERTIFICATE', 'Cannot use the certificate')
+        // SSL_CTX_add1_chain_cert: the intermediates after the leaf, each up-referenced by OpenSSL.
+        for (const chain of certificates.slice(1)) if (!ssl.SSL_CTX_ctrlPointer(context, CTRL_CHAIN_CERT, 1, chain)) fail('TLS_BAD_CERTIFICATE', 'Cannot add a chain certificate')
+        if (!ssl.SSL_CTX_use_PrivateKey(context, key) || !ssl.SSL_CTX_check_private_key(context)) fail('TLS_KEY_MISMATCH', 'The key does not match the certificate')
+      }
       if (entry.ca) {
         const store = ssl.SSL_CTX_get_cert_store(context)
         const trusted = pemCertificates(ssl, entry.ca)

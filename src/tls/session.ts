@@ -68,7 +68,8 @@ export class TlsSession {
   error: TlsError | undefined
 
   /**
-   * @param servername a client's SNI name and the name its peer's certificate must carry
+   * @param servername a client's SNI name and the name its peer's certificate must carry (required for a
+   *   client: without it the certificate's name would not be checked)
    * @throws Error when OpenSSL cannot make the session (out of memory), or `context` is disposed of
    */
   constructor(context: TlsContext, fd: number, servername?: string) {
@@ -84,7 +85,11 @@ export class TlsSession {
     if (context.role === 'server') {
       ssl.SSL_set_accept_state(connection)
     } else {
-      if (servername) {
+      if (!servername) {
+        this.free()
+        throw new TypeError('A client TlsSession needs a servername: expected the host name its peer\'s certificate must carry')
+      }
+      {
         // SSL_set_tlsext_host_name() is a macro of SSL_ctrl.
         ssl.SSL_ctrlString(connection, CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, servername)
         ssl.SSL_set1_host(connection, servername)

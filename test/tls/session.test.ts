@@ -450,3 +450,50 @@ test('TlsContext.create() refuses a wrong passphrase, a key that is not the cert
   context.rotateTicketKeys()
   context.dispose()
 })
+
+/** A connected node:net socket that libuv never reads (paused before it connects), and its fd. */
+async function pausedClientFd(toPort: number): Promise<{ socket: Socket; fd: number }> {
+  const socket = netConnect(toPort, '127.0.0.1')
+  socket.pause()
+  await new Promise((resolve) => socket.once('connect', resolve))
+  return { socket, fd: (socket as unknown as { _handle: { fd: number } })._handle.fd }
+}
+
+test('TlsSession as a client: verifies the server against ca and the servername, speaks ALPN http/1.1', { skip }, async () => {
+  const nodeServer = tls.createServer({ key: certs.rsa.key, cert: certs.rsa.cert, ALPNProtocols: ['http/1.1'] }, (socket) => socket.end(`hello ${socket.alpnProtocol}`))
+  nodeServer.on('tlsClientError', () => undefined)
+  await new Promise<void>((resolve) => nodeServer.listen(0, '127.0.0.1', resolve))
+  const nodePort = (nodeServer.address() as AddressInfo).port
+  const trusting = await TlsContext.createClient({ ca: certs.ca })
+  const roots = await TlsContext.createClient()
+
+  const { socket, fd } = await pausedClientFd(nodePort)
+  const session = new TlsSession(trusting, fd, 'a.test')
+  assert.equal(await drive(fd, () => session.handshake()), 0)
+  assert.equal(session.alpn, 'http/1.1')
+  const buffer = Buffer.alloc(64)
+  let text = ''
+  for (;;) {
+    const n = await drive(fd, () => session.read(buffer))
+    if (n < 0) { assert.equal(n, TLS_CLOSED); break }
+    text += buffer.toString('latin1', 0, n)
+  }
+  assert.equal(text, 'hello http/1.1')
+  session.free()
+  socket.destroy()
+
+  // A name the certificate does not carry, and a CA the client does not trust (Node's roots only).
+  for (const [context, name] of [[trusting, 'wrong.test'], [roots, 'localhost']] as const) {
+    const { socket: other, fd: otherFd } = await pausedClientFd(nodePort)
+    const refused = new TlsSession(context, otherFd, name)
+    assert.equal(await drive(otherFd, () => refused.handshake()), TLS_FAILED)
+    assert.match(refused.error!.reason, /certificate verify failed/)
+    assert.equal(trusting.ssl.ERR_get_error(), 0)
+    refused.free()
+    other.destroy()
+  }
+  assert.throws(() => new TlsSession(trusting, fd), { name: 'TypeError', message: /needs a servername/ })
+  trusting.dispose()
+  roots.dispose()
+  await new Promise((resolve) => nodeServer.close(resolve))
+})
