@@ -25,6 +25,7 @@
  * - Either call may answer the other WANT (a TLS 1.3 key update or a post-handshake message): the loop
  *   waits for that readiness and calls again.
  */
+import assert from 'node:assert'
 import { constants } from 'node:os'
 import { SystemCallError, TlsError } from '../errors.ts'
 import {
@@ -210,6 +211,12 @@ export class TlsSession {
   /** Whether the session was resumed from a ticket. */
   get reused(): boolean {
     return this.#connection ? this.#ssl.SSL_session_reused(this.#connection) === 1 : false
+  }
+
+  /** Checks the state against what is held: a failed session has its error, a freed one is closed or failed. */
+  invariants(): void {
+    assert((this.state === 'failed') === (this.error !== undefined), `state ${this.state} with error ${this.error?.message}`)
+    if (!this.#connection) assert(this.state === 'closed' || this.state === 'failed', `freed in state ${this.state}`)
   }
 
   /** Maps a failed call to its outcome; on SSL_ERROR_SSL/SYSCALL drains the queue and records the error. */

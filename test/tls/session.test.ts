@@ -139,6 +139,7 @@ test('TlsSession: TLS 1.3 handshake with ALPN http/1.1, bytes both ways, close_n
   assert.equal(await drive(fd, () => session.close()), 0)
   await ended
   session.free()
+  session.invariants()
   client.destroy()
   context.dispose()
 })
@@ -159,6 +160,7 @@ test('TlsSession: TLS 1.2 with the RSA and the ECDSA certificate, an intermediat
     client.destroy()
     assert.equal(await drive(fd, () => session.read(Buffer.alloc(64))), TLS_CLOSED)
     session.free()
+    session.invariants()
     context.dispose()
   }
 })
@@ -181,6 +183,7 @@ test('TlsSession: SNI picks the named certificate; an unknown or missing name ge
     client.destroy()
     await drive(fd, () => session.read(Buffer.alloc(64)))
     session.free()
+    session.invariants()
   }
   context.dispose()
 })
@@ -200,6 +203,7 @@ for (const version of ['TLSv1', 'TLSv1.1'] as const) {
     assert.equal(session.error?.code, 'TLS_FAILED')
     assert.match(session.error!.reason, /unsupported protocol/)
     session.free()
+    session.invariants()
     client.destroy()
     context.dispose()
   })
@@ -233,6 +237,7 @@ test('TlsSession: a ClientHello arriving one byte per write still completes the 
   client.destroy()
   raw.destroy()
   session.free()
+  session.invariants()
   context.dispose()
 })
 
@@ -252,6 +257,7 @@ test('TlsSession: an SNI name of 300 bytes (longer than any host name) gets the 
   client.destroy()
   await drive(fd, () => session.read(Buffer.alloc(64)))
   session.free()
+  session.invariants()
   context.dispose()
 })
 
@@ -266,6 +272,7 @@ test('TlsSession: a client offering only h2 gets no_application_protocol', { ski
   assert.equal(await result, TLS_FAILED)
   assert.match(session.error!.reason, /no application protocol/)
   session.free()
+  session.invariants()
   client.destroy()
   context.dispose()
 })
@@ -291,6 +298,7 @@ test('TlsSession: an 8 MiB write to a client that is not reading waits on TLS_WA
   client.destroy()
   await drive(fd, () => session.read(Buffer.alloc(64)))
   session.free()
+  session.invariants()
   context.dispose()
 })
 
@@ -309,6 +317,7 @@ test('TlsSession: echoes bytes both ways over many records', { skip }, async () 
   client.end()
   assert.equal(await echoing, TLS_CLOSED)
   session.free()
+  session.invariants()
   client.destroy()
   context.dispose()
 })
@@ -334,6 +343,7 @@ test('TlsSession: a session ticket resumes the session (TLS 1.3 and 1.2), until 
       client.end()
       assert.equal(await reading, TLS_CLOSED)
       session.free()
+      session.invariants()
       client.destroy()
     }
   }
@@ -360,6 +370,7 @@ test('TlsSession: a peer that closes mid-handshake ends the session without an e
   assert.ok(result === TLS_CLOSED || result === TLS_FAILED, `answered ${result}`)
   assert.ok(session.state === 'closed' || session.state === 'failed')
   session.free()
+  session.invariants()
   client.destroy()
   context.dispose()
 })
@@ -384,6 +395,7 @@ test('TlsSession: plain HTTP and garbage records fail that session cleanly, with
     // Nothing left behind on this thread's queue: the next call on the thread starts clean.
     assert.equal(context.ssl.ERR_get_error(), 0)
     session.free()
+    session.invariants()
     client.destroy()
   }
   context.dispose()
@@ -428,6 +440,7 @@ test('TlsSession: Node\'s own tls keeps working in the same thread, and a failed
   assert.equal(buffer.toString('latin1', 0, n), 'after')
   client.destroy()
   session.free()
+  session.invariants()
   nodeServer.close()
   context.dispose()
 })
@@ -482,6 +495,7 @@ test('TlsSession as a client: verifies the server against ca and the servername,
   }
   assert.equal(text, 'hello http/1.1')
   session.free()
+  session.invariants()
   socket.destroy()
 
   // A name the certificate does not carry, and a CA the client does not trust (Node's roots only).
