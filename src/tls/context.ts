@@ -170,7 +170,6 @@ export class TlsContext {
     if (!context) throw new SystemCallError(`SSL_CTX_new failed: ${drainErrors(ssl) ?? 'out of memory'}`, 'SSL_CTX_new', 0)
     const fail = (code: ConstructorParameters<typeof TlsSetupError>[0], what: string): never => {
       const reason = drainErrors(ssl)
-      ssl.SSL_CTX_free(context)
       throw new TlsSetupError(code, `${what} of ${entry.label}${reason ? `: ${reason}` : ''}`, entry.serverName)
     }
     const certificates: Pointer[] = []
@@ -181,8 +180,9 @@ export class TlsContext {
       ssl.SSL_CTX_ctrl(context, CTRL_SET_MAX_PROTO_VERSION, TLS1_3_VERSION, 0)
       ssl.SSL_CTX_ctrl(context, CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS, 0)
       ssl.SSL_CTX_set_options(context, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION)
-      if (!ssl.SSL_CTX_set_cipher_list(context, TLS12_CIPHERS)) fail('TLS_BAD_CERTIFICATE', 'The TLS 1.2 cipher list is refused by this OpenSSL')
-      if (!ssl.SSL_CTX_set_ciphersuites(context, TLS13_CIPHERSUITES)) fail('TLS_BAD_CERTIFICATE', 'The TLS 1.3 cipher suites are refused by this OpenSSL')
+      // Not the user's fault: an OpenSSL built without these ciphers.
+      if (!ssl.SSL_CTX_set_cipher_list(context, TLS12_CIPHERS)) throw new SystemCallError(`SSL_CTX_set_cipher_list refused Mozilla's intermediate ciphers: ${drainErrors(ssl)}`, 'SSL_CTX_set_cipher_list', 0)
+      if (!ssl.SSL_CTX_set_ciphersuites(context, TLS13_CIPHERSUITES)) throw new SystemCallError(`SSL_CTX_set_ciphersuites refused the TLS 1.3 suites: ${drainErrors(ssl)}`, 'SSL_CTX_set_ciphersuites', 0)
       if (server) {
         // DHE suites with the RFC 7919 group sized to the key; stateless tickets, no server-side session cache.
         ssl.SSL_CTX_ctrl(context, CTRL_SET_DH_AUTO, 1, 0)
@@ -216,6 +216,9 @@ export class TlsContext {
         }
       }
       return context
+    } catch (error) {
+      ssl.SSL_CTX_free(context)
+      throw error
     } finally {
       // The context took its own references to what it uses.
       for (const certificate of certificates) ssl.X509_free(certificate)
