@@ -20,6 +20,8 @@
  *   threads: THREAD_EXITED, THREAD_TIMEOUT, WORKER_EXITED (a spawned function's own error is passed on as
  *     it was thrown, with its name and stack)
  *   the command line (UsageError): BAD_USAGE, UNKNOWN_OPTION
+ *   TLS: TLS_BAD_KEY, TLS_BAD_PASSPHRASE, TLS_BAD_CERTIFICATE, TLS_KEY_MISMATCH, TLS_CERTIFICATE_EXPIRED
+ *     (TlsSetupError, at start), TLS_FAILED (TlsError, one connection's handshake or record failed)
  */
 
 /** The codes of requests the HTTP server refuses (each answered with the status its HttpError carries). */
@@ -43,6 +45,11 @@ export type ErrorCode =
   | 'PATH_NOT_FOUND' | 'NOT_A_FOLDER' | 'PATH_REFUSED' | 'FILE_CHANGED'
   | 'THREAD_EXITED' | 'THREAD_TIMEOUT' | 'WORKER_EXITED'
   | 'BAD_USAGE' | 'UNKNOWN_OPTION'
+  | TlsSetupErrorCode | 'TLS_FAILED'
+
+/** The codes of a TLS certificate/key pair refused at start. */
+export type TlsSetupErrorCode =
+  | 'TLS_BAD_KEY' | 'TLS_BAD_PASSPHRASE' | 'TLS_BAD_CERTIFICATE' | 'TLS_KEY_MISMATCH' | 'TLS_CERTIFICATE_EXPIRED'
 
 /**
  * The base of every error wirespeed throws on purpose.
@@ -290,5 +297,40 @@ export class UsageError extends WirespeedError {
     super(unknownOption === undefined ? 'BAD_USAGE' : 'UNKNOWN_OPTION', message)
     this.name = 'UsageError'
     this.unknownOption = unknownOption
+  }
+}
+
+// TLS
+
+/**
+ * A certificate and key that cannot be served, found when the server starts (or reloads): a key that does
+ * not parse (TLS_BAD_KEY), an encrypted key with a missing or wrong passphrase (TLS_BAD_PASSPHRASE), a
+ * certificate that does not parse (TLS_BAD_CERTIFICATE), a key that is not the certificate's
+ * (TLS_KEY_MISMATCH), a certificate past its end or before its start (TLS_CERTIFICATE_EXPIRED).
+ * `serverName` names the entry of an SNI list it came from.
+ * @example
+ * throw new TlsSetupError('TLS_KEY_MISMATCH', 'The key of tls[1] (example.com) does not match its certificate', 'example.com')
+ */
+export class TlsSetupError extends WirespeedError {
+  readonly serverName: string | undefined
+  constructor(code: TlsSetupErrorCode, message: string, serverName?: string) {
+    super(code, message)
+    this.name = 'TlsSetupError'
+    this.serverName = serverName
+  }
+}
+
+/**
+ * One connection's TLS failed (TLS_FAILED): a bad record, a refused protocol version, a reset. It ends that
+ * connection only; `reason` is OpenSSL's own text ("error:0A00010B:SSL routines::wrong version number").
+ * @example
+ * if (session.error?.code === 'TLS_FAILED') log(session.error.reason)
+ */
+export class TlsError extends WirespeedError {
+  readonly reason: string
+  constructor(message: string, reason: string) {
+    super('TLS_FAILED', message)
+    this.name = 'TlsError'
+    this.reason = reason
   }
 }

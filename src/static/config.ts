@@ -39,10 +39,12 @@ export function siteConfig(config: unknown, dir: string, file = 'the config'): S
     if (given[key] !== undefined && typeof given[key] !== 'boolean') throw new TypeError(`Invalid ${key} in ${file}: expected true or false`)
   }
   if (given.public !== undefined && typeof given.public !== 'string') throw new TypeError(`Invalid public in ${file}: expected a folder path, got ${typeof given.public}`)
-  const options: StaticOptions = { root: resolve(dir, (given.public as string | undefined) ?? '.') }
+  // The file's values are unchecked here: checkStaticOptions() below judges each as the option it names.
+  const picked: { root: string; [key: string]: unknown } = { root: resolve(dir, (given.public as string | undefined) ?? '.') }
   for (const key of [...SERVE_KEYS, ...OWN_KEYS]) {
-    if (given[key] !== undefined) (options as unknown as Record<string, unknown>)[key] = given[key]
+    if (given[key] !== undefined) picked[key] = given[key]
   }
+  const options: StaticOptions = picked
   try {
     checkStaticOptions(options)
   } catch (error) {
