@@ -213,7 +213,7 @@ test('serve() says where fetch goes with workers, rather than that nothing answe
 })
 
 test('serve() refuses an unknown key inside static, websocket and limits, naming it, with and without workers', async () => {
-  const staticNames = /expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin, compressStreamsMax, spa, cleanUrls$/
+  const staticNames = /expected one of root, fileBytesMax, cacheBytesMax, dotfiles, cacheControl, watch, debounceMs, mimeTypes, compress, compressBytesMin, compressStreamsMax, spa, cleanUrls, trailingSlash, notFound, directoryListing, listingEntriesMax, cors, headers, hashedCacheControl, rewrites, redirects, unlisted$/
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ static: { root: staticRoot, gzip: true } }, /^Unknown option static\.gzip: /],
     [{ static: { root: staticRoot, cachecontrl: 'max-age=60' } }, /^Unknown option static\.cachecontrl: /],
