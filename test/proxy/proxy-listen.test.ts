@@ -6,22 +6,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { listen as listenAny, type Backend, type Handlers, type ListenOptions, type Listener } from '../../src/index.ts'
+import { listen as listenAny, type Backend, type ListenOptions, type Listener } from '../../src/index.ts'
 import { proxyStage } from '../../src/proxy/proxy-stage.ts'
 import { backendsHere } from '../../src/tcp/backends.ts'
 import { assertNoOpenHandles, RawClient } from '../helpers/raw-client.ts'
+import { recorder } from '../helpers/recorder.ts'
 import { encodeV2 } from './encode-proxy-header.ts'
 
 after(assertNoOpenHandles)
-
-function recorder() {
-  const events: string[] = []
-  const handlers: Handlers = {
-    open(connection) { events.push(`open ${connection.remoteAddress}:${connection.remotePort}`) },
-    data(connection, bytes) { events.push(`data ${bytes}`); connection.write(`echo ${bytes}`) },
-  }
-  return { events, handlers }
-}
 
 const backends: Backend[] = (await backendsHere()).here
 

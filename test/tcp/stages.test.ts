@@ -5,10 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
-import { listen as listenAny, type Backend, type Connection, type Handlers, type ListenOptions, type Listener } from '../../src/index.ts'
+import { listen as listenAny, type Backend, type Connection, type ListenOptions, type Listener } from '../../src/index.ts'
 import { backendsHere } from '../../src/tcp/backends.ts'
 import { STAGE_MORE, type Stage } from '../../src/tcp/stages.ts'
 import { assertNoOpenHandles, RawClient } from '../helpers/raw-client.ts'
+import { recorder } from '../helpers/recorder.ts'
 
 after(assertNoOpenHandles)
 
@@ -29,16 +30,6 @@ function magicStage(line = MAGIC): Stage & { shown: number } {
       return bytes.length < line.length ? STAGE_MORE : line.length
     },
   }
-}
-
-/** Handlers that echo and record what the protocol saw. */
-function recorder() {
-  const events: string[] = []
-  const handlers: Handlers = {
-    open(connection) { events.push(`open ${connection.remoteAddress}:${connection.remotePort}`) },
-    data(connection, bytes) { events.push(`data ${bytes}`); connection.write(`echo ${bytes}`) },
-  }
-  return { events, handlers }
 }
 
 const backends: Backend[] = (await backendsHere()).here
